@@ -1,0 +1,121 @@
+// Reads the two files the reference reads: <dir>/x2gosql/sql (which backend, how to reach it)
+// and <dir>/x2goserver.conf (telekinesis, log level). <dir> is /etc/x2go unless overridden by
+// --config or X2GO_CONFIG_DIR; the override is refused by the caller when running setgid.
+
+import { readFileSync } from 'node:fs';
+import { isAbsolute, join, resolve } from 'node:path';
+import { SessionDbError } from '../model/errors.js';
+import { lookupUser } from '../system/accounts.js';
+import { parseIni, type IniFile } from './ini.js';
+
+export const DEFAULT_CONFIG_DIR = '/etc/x2go';
+export const CONFIG_DIR_ENV = 'X2GO_CONFIG_DIR';
+
+export type BackendName = 'sqlite' | 'postgres';
+export type SslMode = 'disable' | 'allow' | 'prefer' | 'require';
+
+export interface PostgresSettings {
+  host: string;
+  port: number;
+  dbadmin: string;
+  ssl: SslMode;
+  database: string;
+}
+
+export interface Settings {
+  configDir: string;
+  sqlFile: string;
+  backend: BackendName;
+  /** The SQLite file, or undefined when neither configured nor derivable from the x2gouser account. */
+  sqlitePath: string | undefined;
+  /** True when sqlitePath is the reference's location (x2gouser's home), not configured. */
+  sqlitePathIsDefault: boolean;
+  postgres: PostgresSettings;
+  /** x2goserver.conf [telekinesis] enable, read with the reference's is_true. */
+  telekinesis: boolean;
+  logLevel: string;
+}
+
+export function sqlConfigFile(configDir: string): string {
+  return join(configDir, 'x2gosql', 'sql');
+}
+
+export function serverConfigFile(configDir: string): string {
+  return join(configDir, 'x2goserver.conf');
+}
+
+function readConfig(file: string, required: boolean): IniFile {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (!required && code === 'ENOENT') return new Map();
+    const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : String(code);
+    throw new SessionDbError('config', `cannot read ${file}: ${why} (set ${CONFIG_DIR_ENV} or pass --config DIR)`, {
+      cause: err,
+    });
+  }
+  return parseIni(text, file);
+}
+
+/** The reference's X2Go::Utils::is_true: a substring match, so "enable=yes" and "1" are true. */
+export function isTrue(value: string | undefined): boolean {
+  return value !== undefined && /(1|yes|Yes|YES|on|On|ON|True|true|TRUE)/.test(value);
+}
+
+const SSL_MODES: readonly SslMode[] = ['disable', 'allow', 'prefer', 'require'];
+
+function postgresSettings(sql: IniFile, file: string): PostgresSettings {
+  const ssl = sql.get('postgres.ssl') || 'prefer';
+  const sslMode = SSL_MODES.find((m) => m === ssl);
+  if (!sslMode) throw new SessionDbError('config', `${file}: [postgres] ssl must be one of ${SSL_MODES.join(', ')}`);
+  const portText = sql.get('postgres.port') || '5432';
+  const port = Number(portText);
+  if (!/^\d+$/.test(portText) || port < 1 || port > 65535) {
+    throw new SessionDbError('config', `${file}: [postgres] port '${portText}' is not a TCP port`);
+  }
+  return {
+    host: sql.get('postgres.host') || 'localhost',
+    port,
+    dbadmin: sql.get('postgres.dbadmin') || 'postgres',
+    ssl: sslMode,
+    database: 'x2go_sessions',
+  };
+}
+
+export function loadSettings(configDir: string): Settings {
+  const sqlFile = sqlConfigFile(configDir);
+  const sql = readConfig(sqlFile, true);
+  const server = readConfig(serverConfigFile(configDir), false);
+
+  const backend = sql.get('default.backend');
+  if (backend !== 'sqlite' && backend !== 'postgres') {
+    throw new SessionDbError(
+      'config',
+      `${sqlFile}: backend=${backend ?? ''} is not supported (use backend=sqlite or backend=postgres)`,
+    );
+  }
+
+  // Our one addition to the file: [sqlite] path=..., relative to the config directory.
+  const configured = sql.get('sqlite.path');
+  let sqlitePath: string | undefined;
+  if (configured) {
+    sqlitePath = isAbsolute(configured) ? configured : resolve(configDir, configured);
+  } else {
+    // The reference's location: the home directory of the x2gouser account.
+    const home = lookupUser('x2gouser')?.home;
+    sqlitePath = home ? join(home, 'x2go_sessions') : undefined;
+  }
+
+  return {
+    configDir,
+    sqlFile,
+    backend,
+    sqlitePath,
+    sqlitePathIsDefault: !configured,
+    postgres: postgresSettings(sql, sqlFile),
+    telekinesis: isTrue(server.get('telekinesis.enable')),
+    logLevel: server.get('log.loglevel') || 'notice',
+  };
+}

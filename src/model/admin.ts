@@ -1,0 +1,21 @@
+// What x2godbadmin asks of a backend. Creating and updating the schema is common to all;
+// managing database users exists only where the database has users of its own (PostgreSQL),
+// so those are optional methods: a backend without them answers with the reference's message.
+
+export interface AdminReport {
+  /** One line per action taken, for stdout. */
+  lines: string[];
+}
+
+export interface AdminBackend {
+  /** Creates the database; refuses to replace one that still holds sessions unless forced. */
+  createdb(options: { force: boolean }): Promise<AdminReport>;
+  /** Brings an existing database (the reference's too) up to the current schema; idempotent. */
+  updatedb(): Promise<AdminReport>;
+
+  listusers?(): Promise<AdminReport>;
+  adduser?(user: string): Promise<AdminReport>;
+  rmuser?(user: string): Promise<AdminReport>;
+  addgroup?(group: string): Promise<AdminReport>;
+  rmgroup?(group: string): Promise<AdminReport>;
+}

@@ -1,0 +1,207 @@
+// The session database as X2Go's tools use it: every operation of the reference's
+// X2Go::Server::DB, for one caller, over any backend. Arguments arrive already validated and
+// typed (see validate.ts); this layer decides who may do what, then calls the store.
+
+import { SessionDbError } from './errors.js';
+import { assertMayActOn, assertMayShareWith, isRoot, sessionIdUser, storedUserName } from './ownership.js';
+import type { SessionStore } from './store.js';
+import type { Caller, Mount, ServerLoad, SessionEndpoint, SessionRow, SessionStatus } from './types.js';
+
+/** Answers whether a UNIX account exists (desktop-sharing rows are stored in the viewer's name). */
+export type UserExists = (name: string) => boolean;
+
+/** Telekinesis ports of a desktop-sharing session: never used, stored as -1 like the reference. */
+const NO_TEKI = { tekictrlPort: -1, tekidataPort: -1 } as const;
+
+export class SessionDb {
+  readonly #store: SessionStore;
+  readonly #caller: Caller;
+  readonly #userExists: UserExists;
+  /** May run the root-only commands: root, or the owner of a private database. */
+  readonly #administrator: boolean;
+
+  constructor(store: SessionStore, caller: Caller, userExists: UserExists) {
+    this.#store = store;
+    this.#caller = caller;
+    this.#userExists = userExists;
+    this.#administrator = isRoot(caller) || (store.ownedBy?.(caller.uid) ?? false);
+  }
+
+  get traits() {
+    return this.#store.traits;
+  }
+
+  get #uname(): string {
+    return storedUserName(this.#caller);
+  }
+
+  // --- listings for the caller -------------------------------------------------------------
+
+  listsessions(server: string): Promise<SessionRow[]> {
+    return this.#store.listSessions({ server, uname: this.#uname, kind: 'desktop', includeFinished: false });
+  }
+
+  listsessions_all(): Promise<SessionRow[]> {
+    return this.#store.listSessions({ uname: this.#uname, kind: 'desktop', includeFinished: false });
+  }
+
+  listshadowsessions(server: string): Promise<SessionRow[]> {
+    return this.#store.listSessions({ server, uname: this.#uname, kind: 'shadow', includeFinished: false });
+  }
+
+  listshadowsessions_all(): Promise<SessionRow[]> {
+    return this.#store.listSessions({ uname: this.#uname, kind: 'shadow', includeFinished: false });
+  }
+
+  // --- starting a session --------------------------------------------------------------------
+
+  insertsession(display: number, server: string, sessionId: string): Promise<void> {
+    assertMayActOn(this.#caller, sessionId);
+    return this.#store.insertSession({ sessionId, display, server, uname: this.#uname });
+  }
+
+  /** The shared desktop's owner (the caller) inserts the session for the viewer who asked. */
+  insertshadowsession(display: number, server: string, sessionId: string, viewer: string): Promise<void> {
+    assertMayShareWith(this.#caller, sessionId, viewer);
+    this.#assertUserExists(viewer);
+    return this.#store.insertSession({ sessionId, display, server, uname: viewer });
+  }
+
+  async createsession(sessionId: string, cookie: string, agentPid: number, endpoint: SessionEndpoint): Promise<void> {
+    assertMayActOn(this.#caller, sessionId);
+    const changed = await this.#store.markStarted(sessionId, this.#uname, { cookie, agentPid, endpoint });
+    this.#assertChanged(changed, sessionId);
+  }
+
+  async createshadowsession(
+    sessionId: string,
+    cookie: string,
+    agentPid: number,
+    endpoint: Omit<SessionEndpoint, 'tekictrlPort' | 'tekidataPort'>,
+    viewer: string,
+  ): Promise<void> {
+    assertMayShareWith(this.#caller, sessionId, viewer);
+    const changed = await this.#store.markStarted(sessionId, viewer, {
+      cookie,
+      agentPid,
+      endpoint: { ...endpoint, ...NO_TEKI },
+    });
+    this.#assertChanged(changed, sessionId);
+  }
+
+  insertport(server: string, sessionId: string, port: number): Promise<void> {
+    assertMayActOn(this.#caller, sessionId);
+    return this.#store.insertPort(server, sessionId, port);
+  }
+
+  rmport(server: string, sessionId: string, port: number): Promise<void> {
+    assertMayActOn(this.#caller, sessionId);
+    return this.#store.deletePort(server, sessionId, port);
+  }
+
+  // --- running sessions ----------------------------------------------------------------------
+
+  async resume(sessionId: string, endpoint: SessionEndpoint): Promise<void> {
+    assertMayActOn(this.#caller, sessionId);
+    this.#assertChanged(await this.#store.markResumed(sessionId, this.#uname, endpoint), sessionId);
+  }
+
+  /**
+   * Both a user's own sessions and desktop-sharing sessions of the caller's desktop (stored in
+   * the viewer's name) change status, so the row is matched by the user the id is named after.
+   */
+  async changestatus(status: SessionStatus, sessionId: string): Promise<void> {
+    assertMayActOn(this.#caller, sessionId);
+    const named = sessionIdUser(sessionId) ?? this.#uname;
+    this.#assertChanged(await this.#store.setStatus(sessionId, named, status), sessionId);
+  }
+
+  async getstatus(sessionId: string): Promise<string | undefined> {
+    return (await this.#ownSession(sessionId))?.status;
+  }
+
+  async getagent(sessionId: string): Promise<number | null | undefined> {
+    return (await this.#ownSession(sessionId))?.agentPid;
+  }
+
+  async getdisplay(sessionId: string): Promise<number | undefined> {
+    return (await this.#ownSession(sessionId))?.display;
+  }
+
+  // --- allocation (what every user needs, without identities) --------------------------------
+
+  getdisplays(server: string): Promise<number[]> {
+    return this.#store.displays(server);
+  }
+
+  getports(server: string): Promise<number[]> {
+    return this.#store.ports(server);
+  }
+
+  getservers(): Promise<ServerLoad[]> {
+    return this.#store.servers();
+  }
+
+  // --- client folders mounted into a session -------------------------------------------------
+
+  insertmount(sessionId: string, path: string, client: string): Promise<boolean> {
+    assertMayActOn(this.#caller, sessionId);
+    return this.#store.insertMount(sessionId, path, client);
+  }
+
+  deletemount(sessionId: string, path: string): Promise<void> {
+    assertMayActOn(this.#caller, sessionId);
+    return this.#store.deleteMount(sessionId, path);
+  }
+
+  getmounts(sessionId: string): Promise<Mount[]> {
+    assertMayActOn(this.#caller, sessionId);
+    return this.#store.mounts(sessionId);
+  }
+
+  // --- root only -----------------------------------------------------------------------------
+
+  listsessionsroot(server: string): Promise<SessionRow[]> {
+    this.#assertAdministrator('listsessionsroot');
+    return this.#store.listSessions({ server, kind: 'any', includeFinished: true });
+  }
+
+  listsessionsroot_all(): Promise<SessionRow[]> {
+    this.#assertAdministrator('listsessionsroot_all');
+    return this.#store.listSessions({ kind: 'any', includeFinished: true });
+  }
+
+  /** Purges a session with its mounts and ports, in one transaction. */
+  async rmsessionsroot(sessionId: string): Promise<void> {
+    this.#assertAdministrator('rmsessionsroot');
+    await this.#store.deleteSession(sessionId);
+  }
+
+  deletemounts(sessionId: string): Promise<void> {
+    this.#assertAdministrator('deletemounts');
+    return this.#store.deleteMounts(sessionId);
+  }
+
+  // -------------------------------------------------------------------------------------------
+
+  #ownSession(sessionId: string): Promise<SessionRow | undefined> {
+    assertMayActOn(this.#caller, sessionId);
+    return this.#store.getSession(sessionId);
+  }
+
+  #assertChanged(changed: number, sessionId: string): void {
+    if (changed === 0) {
+      throw new SessionDbError('not-found', `no session ${sessionId} of ${this.#caller.name} in the session database`);
+    }
+  }
+
+  #assertAdministrator(command: string): void {
+    if (!this.#administrator) {
+      throw new SessionDbError('denied', `${command} is for root only; ${this.#caller.name} may not run it`);
+    }
+  }
+
+  #assertUserExists(name: string): void {
+    if (!this.#userExists(name)) throw new SessionDbError('invalid', `user ${name} does not exist`);
+  }
+}

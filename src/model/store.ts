@@ -1,0 +1,83 @@
+// The seam between the model and a backend: the few primitive reads and writes every operation
+// of the reference's X2Go::Server::DB is made of. A backend (SQLite, PostgreSQL) implements this
+// and nothing else; authorization and validation happen above it, in SessionDb, and again inside
+// the database where the backend can enforce it (PostgreSQL roles and row-level security).
+//
+// Every method that writes runs as one transaction. Errors are SessionDbError: 'conflict' for a
+// display, port or session id already taken, 'unavailable' when the database cannot be reached.
+
+import type { Mount, ServerLoad, SessionEndpoint, SessionRow, SessionStatus } from './types.js';
+
+export interface SessionFilter {
+  /** Only this server's sessions; all servers when undefined. */
+  server?: string;
+  /** Only rows whose uname is this; all users when undefined (root listings). */
+  uname?: string;
+  /** Desktop-sharing sessions are the ones whose id contains XSHAD. */
+  kind: 'desktop' | 'shadow' | 'any';
+  /** Listings for users leave out status F; root listings include it. */
+  includeFinished: boolean;
+}
+
+export interface NewSession {
+  sessionId: string;
+  display: number;
+  server: string;
+  uname: string;
+}
+
+export interface AgentStart {
+  cookie: string;
+  agentPid: number;
+  endpoint: SessionEndpoint;
+}
+
+/** How the reference printed this backend's rows; the CLI keeps it so that parsers keep working. */
+export interface LegacyTraits {
+  /** Whether user listings, desktop-sharing listings and root listings end with the two telekinesis ports. */
+  tekiColumns: { sessions: boolean; shadow: boolean; root: boolean };
+  /** getservers prints "server count" lines (PostgreSQL) rather than bare "server" lines (SQLite). */
+  serverCounts: boolean;
+}
+
+export interface SessionStore {
+  readonly traits: LegacyTraits;
+
+  /** Ordered by status descending, as every reference listing is. */
+  listSessions(filter: SessionFilter): Promise<SessionRow[]>;
+  getSession(sessionId: string): Promise<SessionRow | undefined>;
+
+  insertSession(session: NewSession): Promise<void>;
+  /** The agent is up: status R, its cookie, pid, client and ports. Returns the number of rows changed. */
+  markStarted(sessionId: string, uname: string, start: AgentStart): Promise<number>;
+  /** A client reconnects: status R, its client and ports. Returns the number of rows changed. */
+  markResumed(sessionId: string, uname: string, endpoint: SessionEndpoint): Promise<number>;
+  setStatus(sessionId: string, uname: string, status: SessionStatus): Promise<number>;
+  /** Removes the session, its mounts and its ports. Returns false when there was no such session. */
+  deleteSession(sessionId: string): Promise<boolean>;
+
+  /** Displays in use; a backend with farm-wide display numbers returns all servers' displays. */
+  displays(server: string): Promise<number[]>;
+  /** Ports in use; a backend with farm-wide port numbers returns all servers' ports. */
+  ports(server: string): Promise<number[]>;
+  servers(): Promise<ServerLoad[]>;
+
+  /** Fails with 'not-found' when the session does not exist, 'conflict' when the port is taken. */
+  insertPort(server: string, sessionId: string, port: number): Promise<void>;
+  deletePort(server: string, sessionId: string, port: number): Promise<void>;
+
+  mounts(sessionId: string): Promise<Mount[]>;
+  /** False when that client's path is already mounted (the reference reports this as not ok). */
+  insertMount(sessionId: string, path: string, client: string): Promise<boolean>;
+  deleteMount(sessionId: string, path: string): Promise<void>;
+  deleteMounts(sessionId: string): Promise<void>;
+
+  close(): Promise<void>;
+
+  /**
+   * Optional: true when this uid owns the database itself (a private SQLite file, as in the
+   * quick start). Root-only commands protect nothing from such a caller, who could edit the
+   * file directly, so they are allowed. Through the setgid launcher the file is root's.
+   */
+  ownedBy?(uid: number): boolean;
+}

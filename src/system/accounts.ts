@@ -1,0 +1,54 @@
+// UNIX accounts and groups, as the system's user database knows them. The local files answer
+// without starting a process; getent (at a fixed path, no shell, empty environment) answers for
+// accounts that come from NSS modules (LDAP, sssd, winbind).
+
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+
+const GETENT = '/usr/bin/getent';
+
+function fromFile(file: string, name: string): string[] | undefined {
+  try {
+    for (const line of readFileSync(file, 'utf8').split('\n')) {
+      const fields = line.split(':');
+      if (fields[0] === name) return fields;
+    }
+  } catch {
+    // unreadable: ask getent
+  }
+  return undefined;
+}
+
+function fromGetent(database: 'passwd' | 'group', key: string): string[] | undefined {
+  try {
+    const out = execFileSync(GETENT, [database, key], { encoding: 'utf8', env: {}, stdio: ['ignore', 'pipe', 'ignore'] });
+    return out.split('\n')[0]?.split(':');
+  } catch {
+    return undefined;
+  }
+}
+
+export interface Account {
+  name: string;
+  uid: number;
+  gid: number;
+  home: string;
+}
+
+export function lookupUser(name: string): Account | undefined {
+  // A name with ':' or a newline would split the file's lines differently; no such account exists.
+  if (!/^[^:\n\0]+$/.test(name)) return undefined;
+  const f = fromFile('/etc/passwd', name) ?? fromGetent('passwd', name);
+  if (!f || f.length < 7) return undefined;
+  return { name: f[0] ?? name, uid: Number(f[2]), gid: Number(f[3]), home: f[5] ?? '' };
+}
+
+export function userExists(name: string): boolean {
+  return lookupUser(name) !== undefined;
+}
+
+export function lookupGroupId(name: string): number | undefined {
+  if (!/^[^:\n\0]+$/.test(name)) return undefined;
+  const f = fromFile('/etc/group', name) ?? fromGetent('group', name);
+  return f && f.length >= 3 ? Number(f[2]) : undefined;
+}
