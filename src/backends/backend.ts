@@ -1,0 +1,24 @@
+// What a backend module provides, and the one place that picks a backend by name. Each backend
+// is loaded only when configured, so a SQLite server never loads a PostgreSQL client.
+
+import type { BackendName, Settings } from '../config/config.js';
+import type { AdminBackend } from '../model/admin.js';
+import type { SessionStore } from '../model/store.js';
+import type { Caller } from '../model/types.js';
+import { SessionDbError } from '../model/errors.js';
+
+export interface Backend {
+  /** The store as `caller` sees it (PostgreSQL connects as the caller's own role). */
+  openStore(settings: Settings, caller: Caller): Promise<SessionStore>;
+  openAdmin(settings: Settings): Promise<AdminBackend>;
+}
+
+const loaders: Record<BackendName, () => Promise<Backend>> = {
+  sqlite: async () => (await import('./sqlite/index.js')).sqliteBackend,
+  postgres: () =>
+    Promise.reject(new SessionDbError('config', 'backend=postgres is not available in this build yet')),
+};
+
+export function loadBackend(name: BackendName): Promise<Backend> {
+  return loaders[name]();
+}

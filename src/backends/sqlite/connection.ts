@@ -1,0 +1,71 @@
+// Opening the SQLite file and running writes so that many helper processes at once never fail
+// with "database is locked": a busy timeout for ordinary waits, BEGIN IMMEDIATE for every write
+// (a deferred transaction that later needs the write lock can deadlock and fail at once), and a
+// bounded retry for the few BUSY cases SQLite reports without waiting (WAL recovery, snapshots).
+
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import Driver, { type Database as BetterSqlite } from 'better-sqlite3';
+import { mapSqliteError } from './errors.js';
+
+/** The part of better-sqlite3 this adapter uses. */
+export type Database = BetterSqlite;
+
+/** How long one statement waits for the write lock before SQLite reports BUSY. */
+const BUSY_TIMEOUT_MS = 5000;
+/** Retries after a BUSY that the timeout did not absorb; waits grow from 10 ms, with jitter. */
+const BUSY_RETRIES = 6;
+
+export interface OpenOptions {
+  /** Create the file if it does not exist (x2godbadmin only; helpers refuse a missing file). */
+  create?: boolean;
+  readonly?: boolean;
+}
+
+/**
+ * The compiled addon: beside the bundle once built (scripts/build.mjs copies it there), in
+ * node_modules when running from source. Naming it skips the `bindings` package's search.
+ */
+function nativeBinding(): string {
+  const beside = fileURLToPath(new URL('./better_sqlite3.node', import.meta.url));
+  if (existsSync(beside)) return beside;
+  return createRequire(import.meta.url).resolve('better-sqlite3/build/Release/better_sqlite3.node');
+}
+
+export function openDatabase(path: string, options: OpenOptions = {}): Database {
+  try {
+    return new Driver(path, {
+      fileMustExist: !options.create,
+      readonly: options.readonly ?? false,
+      timeout: BUSY_TIMEOUT_MS,
+      nativeBinding: nativeBinding(),
+    });
+  } catch (err) {
+    throw mapSqliteError(err, `open ${path}`);
+  }
+}
+
+function isBusy(err: unknown): boolean {
+  const code = (err as { code?: unknown }).code;
+  return typeof code === 'string' && (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED'));
+}
+
+const sleeper = new Int32Array(new SharedArrayBuffer(4));
+
+function pause(ms: number): void {
+  Atomics.wait(sleeper, 0, 0, ms);
+}
+
+/** Runs `work` in a BEGIN IMMEDIATE transaction, retrying a bounded number of times on BUSY. */
+export function writeTransaction<T>(db: Database, work: () => T): T {
+  const tx = db.transaction(work);
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return tx.immediate();
+    } catch (err) {
+      if (!isBusy(err) || attempt >= BUSY_RETRIES) throw err;
+      pause(10 * 2 ** attempt * (0.5 + Math.random()));
+    }
+  }
+}

@@ -1,0 +1,64 @@
+// Ordered, versioned schema migrations for the SQLite file. The version lives in the file's
+// header (PRAGMA user_version), which the reference neither reads nor writes, so a file stays
+// usable by the Perl code whatever version it is at.
+//
+// A file made by the reference's x2godbadmin has version 0 but may already hold what some
+// migrations would create; each migration therefore says how to recognise itself in place, and
+// is then recorded as adopted instead of run. Each migration runs in its own BEGIN IMMEDIATE
+// transaction that re-reads the version first, so two administrators running --updatedb at once
+// cannot apply one twice.
+
+import type { Database } from './connection.js';
+import { writeTransaction } from './connection.js';
+import referenceSchema from './migrations/0001_reference_schema.sql';
+import tekictrlPort from './migrations/0002_tekictrl_port.sql';
+import tekidataPort from './migrations/0003_tekidata_port.sql';
+
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+  /** True when what the migration creates is already there (a file the reference made). */
+  inPlace(db: Database): boolean;
+}
+
+export type MigrationStatus = 'applied' | 'adopted' | 'already-applied';
+
+export interface MigrationResult {
+  version: number;
+  name: string;
+  status: MigrationStatus;
+}
+
+function hasTable(db: Database, table: string): boolean {
+  return db.prepare("select 1 from sqlite_master where type = 'table' and name = ?").get(table) !== undefined;
+}
+
+function hasColumn(db: Database, table: string, column: string): boolean {
+  return db.prepare('select 1 from pragma_table_info(?) where name = ?').get(table, column) !== undefined;
+}
+
+export const MIGRATIONS: readonly Migration[] = [
+  { version: 1, name: 'reference_schema', sql: referenceSchema, inPlace: (db) => hasTable(db, 'sessions') },
+  { version: 2, name: 'tekictrl_port', sql: tekictrlPort, inPlace: (db) => hasColumn(db, 'sessions', 'tekictrl_port') },
+  { version: 3, name: 'tekidata_port', sql: tekidataPort, inPlace: (db) => hasColumn(db, 'sessions', 'tekidata_port') },
+];
+
+export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]?.version ?? 0;
+
+export function schemaVersion(db: Database): number {
+  return db.pragma('user_version', { simple: true }) as number;
+}
+
+export function migrate(db: Database): MigrationResult[] {
+  return MIGRATIONS.map((m) =>
+    writeTransaction(db, (): MigrationResult => {
+      if (schemaVersion(db) >= m.version) return { version: m.version, name: m.name, status: 'already-applied' };
+      const status: MigrationStatus = m.inPlace(db) ? 'adopted' : 'applied';
+      if (status === 'applied') db.exec(m.sql);
+      // A literal, not a parameter: PRAGMA takes none. The value is a number from the table above.
+      db.pragma(`user_version = ${m.version}`);
+      return { version: m.version, name: m.name, status };
+    }),
+  );
+}

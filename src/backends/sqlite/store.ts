@@ -1,0 +1,263 @@
+// The session store on one SQLite file, in the reference's schema. The statements are the
+// reference's, with every value bound as a parameter. SQLite has no users of its own: who may
+// touch which row is decided by SessionDb, and the file itself is reachable only through the
+// setgid launcher.
+
+import { statSync } from 'node:fs';
+import { SessionDbError } from '../../model/errors.js';
+import type { AgentStart, LegacyTraits, NewSession, SessionFilter, SessionStore } from '../../model/store.js';
+import type { Mount, ServerLoad, SessionEndpoint, SessionRow, SessionStatus } from '../../model/types.js';
+import { openDatabase, writeTransaction, type Database } from './connection.js';
+import { mapSqliteError, type ConflictMessages } from './errors.js';
+
+/** More than any X2Go session uses (graphics, sound, file sharing, two telekinesis ports). */
+export const MAX_PORTS_PER_SESSION = 16;
+
+// The reference's listing columns, in its order; times in local time as it stores them.
+const SESSION_COLUMNS = `agent_pid, session_id, display, server, status,
+  strftime('%Y-%m-%dT%H:%M:%S', init_time),
+  cookie, client, gr_port, sound_port,
+  strftime('%Y-%m-%dT%H:%M:%S', last_time),
+  uname,
+  strftime('%s', 'now', 'localtime') - strftime('%s', init_time),
+  fs_port, tekictrl_port, tekidata_port`;
+
+type RawSession = [
+  number | null, string, number, string, string, string, string | null, string | number | null,
+  number | null, number | null, string, string, number | null, number | null, number | null, number | null,
+];
+
+function toSessionRow(r: RawSession): SessionRow {
+  return {
+    agentPid: r[0], sessionId: r[1], display: r[2], server: r[3], status: r[4], initTime: r[5],
+    cookie: r[6], client: r[7], grPort: r[8], soundPort: r[9], lastTime: r[10], uname: r[11],
+    ageSeconds: r[12], fsPort: r[13], tekictrlPort: r[14], tekidataPort: r[15],
+  };
+}
+
+const NOW = "datetime('now', 'localtime')";
+
+/** The reference prints telekinesis ports in every SQLite listing but the desktop-sharing ones. */
+const SQLITE_TRAITS: LegacyTraits = {
+  tekiColumns: { sessions: true, shadow: false, root: true },
+  serverCounts: false,
+};
+
+export class SqliteStore implements SessionStore {
+  readonly traits = SQLITE_TRAITS;
+  readonly #db: Database;
+  readonly #path: string;
+
+  constructor(db: Database, path: string) {
+    this.#db = db;
+    this.#path = path;
+  }
+
+  static open(path: string): SqliteStore {
+    return new SqliteStore(openDatabase(path), path);
+  }
+
+  ownedBy(uid: number): boolean {
+    return statSync(this.#path).uid === uid;
+  }
+
+  #read<T>(action: string, work: () => T): Promise<T> {
+    try {
+      return Promise.resolve(work());
+    } catch (err) {
+      return Promise.reject(mapSqliteError(err, action));
+    }
+  }
+
+  #write<T>(action: string, work: () => T, conflicts?: ConflictMessages): Promise<T> {
+    try {
+      return Promise.resolve(writeTransaction(this.#db, work));
+    } catch (err) {
+      return Promise.reject(mapSqliteError(err, action, conflicts));
+    }
+  }
+
+  listSessions(filter: SessionFilter): Promise<SessionRow[]> {
+    // The conditions are fixed fragments; only their values vary, and those are bound.
+    const where: string[] = [];
+    const params: (string | number)[] = [];
+    if (!filter.includeFinished) where.push("status != 'F'");
+    if (filter.server !== undefined) {
+      where.push('server = ?');
+      params.push(filter.server);
+    }
+    if (filter.uname !== undefined) {
+      where.push('uname = ?');
+      params.push(filter.uname);
+    }
+    if (filter.kind === 'desktop') where.push("session_id not like '%XSHAD%'");
+    if (filter.kind === 'shadow') where.push("session_id like '%XSHAD%'");
+    const sql = `select ${SESSION_COLUMNS} from sessions${where.length ? ` where ${where.join(' and ')}` : ''}
+      order by status desc`;
+    return this.#read('list sessions', () =>
+      (this.#db.prepare(sql).raw().all(...params) as RawSession[]).map(toSessionRow),
+    );
+  }
+
+  getSession(sessionId: string): Promise<SessionRow | undefined> {
+    return this.#read('read session', () => {
+      const raw = this.#db
+        .prepare(`select ${SESSION_COLUMNS} from sessions where session_id = ?`)
+        .raw()
+        .get(sessionId) as RawSession | undefined;
+      return raw && toSessionRow(raw);
+    });
+  }
+
+  insertSession(s: NewSession): Promise<void> {
+    return this.#write(
+      'insert session',
+      () => {
+        this.#db
+          .prepare(
+            `insert into sessions (display, server, uname, session_id, init_time, last_time)
+             values (?, ?, ?, ?, ${NOW}, ${NOW})`,
+          )
+          .run(s.display, s.server, s.uname, s.sessionId);
+      },
+      {
+        'sessions.display': `display ${s.display} is already in use`,
+        'sessions.session_id': `session ${s.sessionId} already exists`,
+      },
+    );
+  }
+
+  markStarted(sessionId: string, uname: string, start: AgentStart): Promise<number> {
+    const e = start.endpoint;
+    return this.#write('record agent start', () =>
+      this.#db
+        .prepare(
+          `update sessions set status = 'R', last_time = ${NOW}, cookie = ?, agent_pid = ?,
+             client = ?, gr_port = ?, sound_port = ?, fs_port = ?, tekictrl_port = ?, tekidata_port = ?
+           where session_id = ? and uname = ?`,
+        )
+        .run(start.cookie, start.agentPid, e.client, e.grPort, e.soundPort, e.fsPort, e.tekictrlPort,
+          e.tekidataPort, sessionId, uname).changes,
+    );
+  }
+
+  markResumed(sessionId: string, uname: string, e: SessionEndpoint): Promise<number> {
+    return this.#write('record resume', () =>
+      this.#db
+        .prepare(
+          `update sessions set last_time = ${NOW}, status = 'R',
+             client = ?, gr_port = ?, sound_port = ?, fs_port = ?, tekictrl_port = ?, tekidata_port = ?
+           where session_id = ? and uname = ?`,
+        )
+        .run(e.client, e.grPort, e.soundPort, e.fsPort, e.tekictrlPort, e.tekidataPort, sessionId, uname)
+        .changes,
+    );
+  }
+
+  setStatus(sessionId: string, uname: string, status: SessionStatus): Promise<number> {
+    return this.#write('change status', () =>
+      this.#db
+        .prepare(`update sessions set last_time = ${NOW}, status = ? where session_id = ? and uname = ?`)
+        .run(status, sessionId, uname).changes,
+    );
+  }
+
+  deleteSession(sessionId: string): Promise<boolean> {
+    return this.#write('remove session', () => {
+      // Mounts first: the reference's trigger refuses to delete a session that still has some.
+      this.#db.prepare('delete from mounts where session_id = ?').run(sessionId);
+      this.#db.prepare('delete from used_ports where session_id = ?').run(sessionId);
+      return this.#db.prepare('delete from sessions where session_id = ?').run(sessionId).changes > 0;
+    });
+  }
+
+  // The reference's SQLite schema makes displays and ports unique across the file, so the
+  // server argument does not narrow these lists (it never did).
+  displays(_server: string): Promise<number[]> {
+    return this.#read('list displays', () =>
+      this.#db.prepare('select display from sessions').pluck().all() as number[],
+    );
+  }
+
+  ports(_server: string): Promise<number[]> {
+    return this.#read('list ports', () => this.#db.prepare('select port from used_ports').pluck().all() as number[]);
+  }
+
+  servers(): Promise<ServerLoad[]> {
+    return this.#read('list servers', () =>
+      (
+        this.#db
+          .prepare("select server, count(*) from sessions where status != 'F' group by server")
+          .raw()
+          .all() as [string, number][]
+      ).map(([server, sessions]) => ({ server, sessions })),
+    );
+  }
+
+  #assertSessionExists(sessionId: string): void {
+    if (!this.#db.prepare('select 1 from sessions where session_id = ?').get(sessionId)) {
+      throw new SessionDbError('not-found', `no session ${sessionId} in the session database`);
+    }
+  }
+
+  insertPort(server: string, sessionId: string, port: number): Promise<void> {
+    return this.#write(
+      'reserve port',
+      () => {
+        this.#assertSessionExists(sessionId);
+        const held = this.#db.prepare('select count(*) from used_ports where session_id = ?').pluck().get(sessionId);
+        if ((held as number) >= MAX_PORTS_PER_SESSION) {
+          throw new SessionDbError('conflict', `session ${sessionId} already holds ${MAX_PORTS_PER_SESSION} ports`);
+        }
+        this.#db.prepare('insert into used_ports (server, session_id, port) values (?, ?, ?)').run(server, sessionId, port);
+      },
+      { 'used_ports.port': `port ${port} is already in use` },
+    );
+  }
+
+  deletePort(server: string, sessionId: string, port: number): Promise<void> {
+    return this.#write('release port', () => {
+      this.#db.prepare('delete from used_ports where server = ? and session_id = ? and port = ?').run(server, sessionId, port);
+    });
+  }
+
+  mounts(sessionId: string): Promise<Mount[]> {
+    return this.#read('list mounts', () =>
+      (this.#db.prepare('select client, path from mounts where session_id = ?').raw().all(sessionId) as [
+        string | number,
+        string,
+      ][]).map(([client, path]) => ({ client, path })),
+    );
+  }
+
+  async insertMount(sessionId: string, path: string, client: string): Promise<boolean> {
+    try {
+      await this.#write('record mount', () => {
+        this.#assertSessionExists(sessionId);
+        this.#db.prepare('insert into mounts (session_id, path, client) values (?, ?, ?)').run(sessionId, path, client);
+      });
+      return true;
+    } catch (err) {
+      // The reference reads a duplicate (path, client) as "already mounted" and answers not ok.
+      if (err instanceof SessionDbError && err.code === 'conflict') return false;
+      throw err;
+    }
+  }
+
+  deleteMount(sessionId: string, path: string): Promise<void> {
+    return this.#write('remove mount', () => {
+      this.#db.prepare('delete from mounts where session_id = ? and path = ?').run(sessionId, path);
+    });
+  }
+
+  deleteMounts(sessionId: string): Promise<void> {
+    return this.#write('remove mounts', () => {
+      this.#db.prepare('delete from mounts where session_id = ?').run(sessionId);
+    });
+  }
+
+  close(): Promise<void> {
+    this.#db.close();
+    return Promise.resolve();
+  }
+}
