@@ -1,0 +1,53 @@
+// Builds the runnable CLIs into dist/: one self-contained bundle per program (better-sqlite3's
+// JavaScript included, its compiled addon copied beside), plus dist/helpers/, one entry per
+// reference helper name, pointing at the x2godb bundle. dist/ is all an installation needs.
+//
+// Start-up is what every helper call pays, so the bundles are CommonJS: on Node 20 the ESM
+// loader adds about 8 ms to each process (measured: 44 ms vs 36 ms per x2gogetdisplays call).
+// The sources stay ESM; import.meta.url is supplied from __filename.
+
+import { build } from 'esbuild';
+import { chmodSync, copyFileSync, mkdirSync, rmSync, symlinkSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const dist = join(root, 'dist');
+
+// The reference's helper names, as src/cli/helpers.ts knows them.
+export const HELPER_NAMES = [
+  'x2goinsertsession', 'x2goinsertshadowsession', 'x2goinsertport', 'x2gocreatesession',
+  'x2gocreateshadowsession', 'x2gochangestatus', 'x2gormport', 'x2gogetagent', 'x2gogetstatus',
+  'x2gogetdisplays', 'x2gogetports', 'x2gogetservers', 'x2goresume', 'x2golistsessions_sql',
+];
+
+rmSync(dist, { recursive: true, force: true });
+await build({
+  entryPoints: {
+    x2godb: join(root, 'src/cli/main.ts'),
+    x2godbadmin: join(root, 'src/cli/x2godbadmin.ts'),
+    'x2godb-install': join(root, 'src/install/install.ts'),
+  },
+  outdir: dist,
+  outExtension: { '.js': '.cjs' },
+  bundle: true,
+  format: 'cjs',
+  platform: 'node',
+  target: 'node20',
+  loader: { '.sql': 'text' },
+  // Only needed when no addon path is given, and we always give one.
+  external: ['bindings'],
+  define: { 'import.meta.url': '__importMetaUrl' },
+  banner: { js: "#!/usr/bin/env node\nconst __importMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
+  legalComments: 'none',
+  logLevel: 'warning',
+});
+
+for (const program of ['x2godb', 'x2godbadmin', 'x2godb-install']) chmodSync(join(dist, `${program}.cjs`), 0o755);
+const addon = createRequire(import.meta.url).resolve('better-sqlite3/build/Release/better_sqlite3.node');
+copyFileSync(addon, join(dist, 'better_sqlite3.node'));
+// The launcher is compiled at install time, with that machine's paths in it.
+copyFileSync(join(root, 'src/launcher/x2godb-launcher.c'), join(dist, 'x2godb-launcher.c'));
+mkdirSync(join(dist, 'helpers'));
+for (const name of HELPER_NAMES) symlinkSync('../x2godb.cjs', join(dist, 'helpers', name));

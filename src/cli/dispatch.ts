@@ -1,0 +1,149 @@
+// Command dispatch as a plain function from (caller, argv) to (stdout, stderr, exit code):
+// no process.exit, no globals, nothing read from the environment here. The process entry points
+// (main.ts) and, later, a resident service call it; both decide who the caller is and which
+// configuration directory may be used before they get here.
+
+import { loadBackend } from '../backends/backend.js';
+import { loadSettings, type Settings } from '../config/config.js';
+import { EXIT_CODES, invalid, SessionDbError } from '../model/errors.js';
+import { SessionDb } from '../model/session-db.js';
+import type { SessionStore } from '../model/store.js';
+import type { Caller } from '../model/types.js';
+import { shown } from '../model/validate.js';
+import { userExists } from '../system/accounts.js';
+import { arity, COMMANDS, type CommandSpec } from './commands.js';
+import { jsonText, legacyLines, legacyText, type Output } from './format.js';
+import { HELPERS, type HelperPrint } from './helpers.js';
+
+export const MULTICALL = 'x2godb';
+
+export interface Request {
+  caller: Caller;
+  /** The name of a reference helper, or anything else (x2godb) for the wrapper-compatible CLI. */
+  program: string;
+  args: readonly string[];
+  /** The configuration directory chosen by the process entry point. */
+  configDir: string;
+  /** False through the setgid launcher: then --config is refused. */
+  mayChooseConfig: boolean;
+}
+
+export interface Response {
+  stdout: string;
+  stderr: string;
+  exitCode: number;
+}
+
+/** Where settings and stores come from; a resident service passes its own to reuse connections. */
+export interface Environment {
+  settings(configDir: string): Settings;
+  openStore(settings: Settings, caller: Caller): Promise<SessionStore>;
+}
+
+export const processEnvironment: Environment = {
+  settings: loadSettings,
+  openStore: async (settings, caller) => (await loadBackend(settings.backend)).openStore(settings, caller),
+};
+
+interface Plan {
+  spec: CommandSpec;
+  name: string;
+  args: readonly string[];
+  configDir: string;
+  print: HelperPrint | 'json';
+}
+
+function usageText(): string {
+  const lines = Object.entries(COMMANDS).map(
+    ([name, spec]) => `  ${name}${spec.usage ? ` ${spec.usage}` : ''}${spec.rootOnly ? '   (root only)' : ''}`,
+  );
+  return [
+    `usage: ${MULTICALL} [--config DIR] [--json] <command> [arguments...]`,
+    '',
+    'The session database commands of X2Go (those of libx2go-server-db-sqlite3-wrapper):',
+    ...lines,
+    '',
+    '--config DIR   read DIR/x2gosql/sql and DIR/x2goserver.conf instead of /etc/x2go (also X2GO_CONFIG_DIR)',
+    '--json         print JSON instead of the reference\'s pipe-separated lines',
+    '',
+  ].join('\n');
+}
+
+/** Reads x2godb's own options, which come before the command. */
+function planMulticall(req: Request): Plan | Response {
+  const args = [...req.args];
+  let configDir = req.configDir;
+  let json = false;
+  while (args[0]?.startsWith('--')) {
+    const option = args.shift();
+    if (option === '--help') return { stdout: usageText(), stderr: '', exitCode: 0 };
+    if (option === '--json') json = true;
+    else if (option === '--config') {
+      if (!req.mayChooseConfig) throw invalid('--config is not accepted through the setgid launcher');
+      const dir = args.shift();
+      if (!dir) throw invalid('--config needs a directory');
+      configDir = dir;
+    } else throw invalid(`unknown option ${shown(option ?? '')}; see ${MULTICALL} --help`);
+  }
+  const name = args.shift();
+  if (name === undefined) throw invalid(`no command given; see ${MULTICALL} --help`);
+  const spec = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
+  if (!spec) throw invalid(`unknown command '${shown(name)}'; see ${MULTICALL} --help`);
+  return { spec, name, args, configDir, print: json ? 'json' : 'output' };
+}
+
+/** A reference helper's name runs that helper; any other name (x2godb, the wrapper's) is the multi-call CLI. */
+function plan(req: Request): Plan | Response {
+  const helper = Object.hasOwn(HELPERS, req.program) ? HELPERS[req.program] : undefined;
+  if (!helper) return planMulticall(req);
+  return { spec: helper, name: req.program, args: req.args, configDir: req.configDir, print: helper.print };
+}
+
+function render(output: Output, print: Plan['print'], db: SessionDb): string {
+  switch (print) {
+    case 'json':
+      return jsonText(output);
+    case 'inserted':
+      return 'inserted';
+    case 'nothing':
+      return '';
+    case 'output':
+      return legacyText(output, db.traits);
+    case 'lines':
+      return legacyLines(output, db.traits).map((line) => `${line}\n`).join('');
+  }
+}
+
+async function execute(req: Request, p: Plan, env: Environment): Promise<Response> {
+  const { min, max } = arity(p.spec.usage);
+  if (p.args.length < min || p.args.length > max) {
+    const expected = min === max ? `${min}` : `${min} to ${max}`;
+    throw invalid(`${p.name} takes ${expected} argument(s): ${p.name} ${p.spec.usage}`.trimEnd());
+  }
+  // Every argument is validated here, before the database is opened.
+  const work = p.spec.prepare(p.args);
+  const settings = env.settings(p.configDir);
+  const store = await env.openStore(settings, req.caller);
+  try {
+    const db = new SessionDb(store, req.caller, userExists);
+    const output = await work(db);
+    return { stdout: render(output, p.print, db), stderr: '', exitCode: 0 };
+  } finally {
+    await store.close();
+  }
+}
+
+export async function dispatch(req: Request, env: Environment = processEnvironment): Promise<Response> {
+  try {
+    const p = plan(req);
+    return 'spec' in p ? await execute(req, p, env) : p;
+  } catch (err) {
+    // The program name can come from argv[0]; only known names are echoed.
+    const name = Object.hasOwn(HELPERS, req.program) ? req.program : MULTICALL;
+    if (err instanceof SessionDbError) {
+      return { stdout: '', stderr: `${name}: ${err.message}\n`, exitCode: EXIT_CODES[err.code] };
+    }
+    const message = err instanceof Error ? err.message : String(err);
+    return { stdout: '', stderr: `${name}: internal error: ${message.split('\n')[0]}\n`, exitCode: 1 };
+  }
+}

@@ -1,0 +1,79 @@
+// The pure database helpers of /usr/lib/x2go (and /usr/bin/x2gogetservers): the names,
+// arguments and stdout that x2gostartagent, x2goresume-session, x2gosuspend-session and friends
+// call and parse. Each is a wrapper command with the helper's own way of printing.
+
+import { readFileSync } from 'node:fs';
+import { parseServer } from '../model/validate.js';
+import { COMMANDS, type CommandSpec } from './commands.js';
+import type { Output } from './format.js';
+
+/**
+ * How a helper prints: 'inserted' after a successful insert (x2gostartagent compares stdout to
+ * it), 'nothing' for changes, 'output' as the wrapper prints, 'lines' with a newline after each
+ * line (x2golistsessions_sql).
+ */
+export type HelperPrint = 'inserted' | 'nothing' | 'output' | 'lines';
+
+export interface HelperSpec extends CommandSpec {
+  print: HelperPrint;
+}
+
+function command(name: string): CommandSpec {
+  const spec = COMMANDS[name];
+  if (!spec) throw new Error(`no wrapper command ${name}`);
+  return spec;
+}
+
+function like(name: string, print: HelperPrint): HelperSpec {
+  return { ...command(name), print };
+}
+
+/** Whether the agent that ran a session is still alive: its command line names the session. */
+export function agentRunning(pid: number | null, sessionId: string): boolean {
+  if (pid === null) return false;
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'latin1').includes(sessionId);
+  } catch {
+    return false;
+  }
+}
+
+const resume = command('resume');
+
+export const HELPERS: Readonly<Record<string, HelperSpec>> = {
+  x2goinsertsession: like('insertsession', 'inserted'),
+  x2goinsertshadowsession: like('insertshadowsession', 'inserted'),
+  x2goinsertport: like('insertport', 'inserted'),
+  x2gocreatesession: like('createsession', 'nothing'),
+  x2gocreateshadowsession: like('createshadowsession', 'nothing'),
+  x2gochangestatus: like('changestatus', 'nothing'),
+  x2gormport: like('rmport', 'nothing'),
+  x2gogetagent: like('getagent', 'output'),
+  x2gogetstatus: like('getstatus', 'output'),
+  x2gogetdisplays: like('getdisplays', 'output'),
+  x2gogetports: like('getports', 'output'),
+  x2gogetservers: like('getservers', 'output'),
+  // x2goresume-session calls it without the telekinesis ports; they default to -1, as there.
+  x2goresume: {
+    usage: '<client> <session_id> <gr_port> <snd_port> <fs_port> [tekictrl_port] [tekidata_port]',
+    print: 'nothing',
+    prepare: (a) => resume.prepare([...a.slice(0, 5), a[5] ?? '-1', a[6] ?? '-1']),
+  },
+  // Root's listing for x2gocleansessions; finished sessions whose agent is gone are purged on the
+  // way, and still printed once, as the reference does.
+  x2golistsessions_sql: {
+    usage: '<server|--all-servers>',
+    rootOnly: true,
+    print: 'lines',
+    prepare: (a) => {
+      const server = a[0] === '--all-servers' ? undefined : parseServer(a[0] ?? '');
+      return async (db): Promise<Output> => {
+        const rows = server === undefined ? await db.listsessionsroot_all() : await db.listsessionsroot(server);
+        for (const row of rows) {
+          if (row.status === 'F' && !agentRunning(row.agentPid, row.sessionId)) await db.rmsessionsroot(row.sessionId);
+        }
+        return { kind: 'sessions', listing: 'root', rows };
+      };
+    },
+  },
+};

@@ -1,0 +1,60 @@
+// The process edge of x2godb and of the helper entry points: who is calling, which configuration
+// may be used, then dispatch, then stdout and the exit code.
+//
+// Through the setgid launcher (egid x2gouser, environment cleared) nothing the caller controls
+// may choose what we open: the launcher puts a marker, its compiled-in configuration directory
+// and the program name before the caller's arguments, and only those are used. Run directly,
+// --config and X2GO_CONFIG_DIR are honoured, since the caller then has no more rights than their own.
+
+import { userInfo } from 'node:os';
+import { basename } from 'node:path';
+import { CONFIG_DIR_ENV, DEFAULT_CONFIG_DIR } from '../config/config.js';
+import { dispatch, MULTICALL, type Request } from './dispatch.js';
+
+/** The setgid launcher's first argument; what follows is <config dir> <program> <args...>. */
+export const LAUNCHER_MARK = '--x2godb-launcher';
+
+function request(argv: readonly string[]): Request | string {
+  const uid = process.getuid?.() ?? -1;
+  if (process.geteuid?.() !== uid) return 'refusing to run setuid; install the setgid launcher instead';
+  const caller = { uid, name: userInfo().username };
+  const privileged = process.getegid?.() !== process.getgid?.();
+
+  if (argv[0] === LAUNCHER_MARK) {
+    const [, configDir, program, ...args] = argv;
+    if (!configDir || !program) return 'malformed launcher arguments';
+    return { caller, program, args, configDir, mayChooseConfig: false };
+  }
+  if (privileged) return 'running with a foreign group but not through the x2godb launcher; refusing';
+
+  // Called by name: a symlink named like a reference helper runs that helper.
+  return {
+    caller,
+    program: basename(process.argv[1] ?? MULTICALL).replace(/\.[cm]?js$/, ''),
+    args: argv,
+    configDir: process.env[CONFIG_DIR_ENV] || DEFAULT_CONFIG_DIR,
+    mayChooseConfig: true,
+  };
+}
+
+export async function main(argv: readonly string[]): Promise<number> {
+  const req = request(argv);
+  if (typeof req === 'string') {
+    process.stderr.write(`${MULTICALL}: ${req}\n`);
+    return 2;
+  }
+  const res = await dispatch(req);
+  if (res.stdout) process.stdout.write(res.stdout);
+  if (res.stderr) process.stderr.write(res.stderr);
+  return res.exitCode;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    process.stderr.write(`${MULTICALL}: internal error: ${String(err)}\n`);
+    process.exitCode = 1;
+  },
+);

@@ -1,0 +1,89 @@
+// x2godbadmin: creates and updates the session database and, where the backend has users of
+// its own, manages them. The flags are the reference's; --force and --config are ours.
+
+import { parseArgs } from 'node:util';
+import { loadBackend } from '../backends/backend.js';
+import { CONFIG_DIR_ENV, DEFAULT_CONFIG_DIR, loadSettings } from '../config/config.js';
+import type { AdminBackend, AdminReport } from '../model/admin.js';
+import { EXIT_CODES, invalid, SessionDbError } from '../model/errors.js';
+
+const NAME = 'x2godbadmin';
+
+// The reference's usage text, then ours.
+const USAGE = `X2Go SQL admin interface. Use it to create x2go database and insert or remove users or groups in x2go database
+Usage:
+x2godbadmin --createdb [--force]
+x2godbadmin --updatedb
+x2godbadmin --listusers
+x2godbadmin --adduser|rmuser <UNIX user>
+x2godbadmin --addgroup|rmgroup <UNIX group>
+
+--force        let --createdb replace a database that still holds sessions
+--config DIR   read DIR/x2gosql/sql and DIR/x2goserver.conf instead of /etc/x2go (also ${CONFIG_DIR_ENV})
+`;
+
+type UserAction = 'listusers' | 'adduser' | 'rmuser' | 'addgroup' | 'rmgroup';
+const ACTIONS = ['createdb', 'updatedb', 'listusers', 'adduser', 'rmuser', 'addgroup', 'rmgroup'] as const;
+
+/** The reference's answer when a user-management flag is given to a backend without users. */
+const NO_USERS = 'Only "--createdb" and "--updatedb" options are available with SQLite3 backend';
+
+function userAction(admin: AdminBackend, action: UserAction, value: string | undefined): Promise<AdminReport> {
+  const method: ((value: string) => Promise<AdminReport>) | undefined = admin[action];
+  if (!method) throw invalid(NO_USERS);
+  return method.call(admin, value ?? '');
+}
+
+export async function adminMain(argv: string[]): Promise<{ stdout: string; stderr: string; exitCode: number }> {
+  try {
+    if (process.getegid?.() !== process.getgid?.() || process.geteuid?.() !== process.getuid?.()) {
+      throw invalid('refusing to run setuid or setgid');
+    }
+    const { values } = parseArgs({
+      args: argv,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        createdb: { type: 'boolean' },
+        updatedb: { type: 'boolean' },
+        listusers: { type: 'boolean' },
+        adduser: { type: 'string' },
+        rmuser: { type: 'string' },
+        addgroup: { type: 'string' },
+        rmgroup: { type: 'string' },
+        force: { type: 'boolean' },
+        config: { type: 'string' },
+        help: { type: 'boolean' },
+      },
+    });
+    const chosen = ACTIONS.filter((a) => values[a] !== undefined);
+    if (values.help || chosen.length === 0) return { stdout: USAGE, stderr: '', exitCode: 0 };
+    if (chosen.length > 1) throw invalid(`give one action at a time, not ${chosen.map((a) => `--${a}`).join(' and ')}`);
+    if (values.force && !values.createdb) throw invalid('--force goes with --createdb only');
+
+    const settings = loadSettings(values.config ?? (process.env[CONFIG_DIR_ENV] || DEFAULT_CONFIG_DIR));
+    const admin = await (await loadBackend(settings.backend)).openAdmin(settings);
+    const action = chosen[0]!;
+    const report =
+      action === 'createdb'
+        ? await admin.createdb({ force: values.force ?? false })
+        : action === 'updatedb'
+          ? await admin.updatedb()
+          : await userAction(admin, action, values[action] as string | undefined);
+    return { stdout: report.lines.map((l) => `${l}\n`).join(''), stderr: '', exitCode: 0 };
+  } catch (err) {
+    if (err instanceof SessionDbError) return { stdout: '', stderr: `${NAME}: ${err.message}\n`, exitCode: EXIT_CODES[err.code] };
+    // parseArgs reports unknown or malformed options with a TypeError carrying an ERR_PARSE_ARGS_* code.
+    const code = (err as { code?: unknown }).code;
+    if (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS')) {
+      return { stdout: '', stderr: `${NAME}: ${(err as Error).message}; see ${NAME} --help\n`, exitCode: 2 };
+    }
+    return { stdout: '', stderr: `${NAME}: internal error: ${String(err).split('\n')[0]}\n`, exitCode: 1 };
+  }
+}
+
+adminMain(process.argv.slice(2)).then((res) => {
+  if (res.stdout) process.stdout.write(res.stdout);
+  if (res.stderr) process.stderr.write(res.stderr);
+  process.exitCode = res.exitCode;
+});
