@@ -1,0 +1,142 @@
+// x2godb-install: puts the built programs into a prefix owned by root, builds the setgid
+// launcher there with the system's cc (paths compiled in), and links one entry per reference
+// helper name to it. Run as root from a built checkout (dist/).
+//
+//   x2godb-install [--prefix DIR] [--config DIR] [--node PATH]
+//
+// Layout under the prefix (default /usr/lib/x2go-sessiondb):
+//   x2godb.cjs, x2godbadmin.cjs, better_sqlite3.node   root:root, not writable by others
+//   x2godb-launcher                                     root:x2gouser 2755
+//   helpers/<reference helper name> -> ../x2godb-launcher
+//   bin/x2godb -> ../x2godb-launcher, bin/x2godbadmin -> ../x2godbadmin.cjs
+
+import { execFileSync } from 'node:child_process';
+import {
+  chmodSync,
+  chownSync,
+  copyFileSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  readlinkSync,
+  realpathSync,
+  renameSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+} from 'node:fs';
+import { dirname, isAbsolute, join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { DEFAULT_CONFIG_DIR } from '../config/config.js';
+import { HELPERS } from '../cli/helpers.js';
+import { lookupGroupId } from '../system/accounts.js';
+
+export const DEFAULT_PREFIX = '/usr/lib/x2go-sessiondb';
+const NAME = 'x2godb-install';
+const FILES = ['x2godb.cjs', 'x2godbadmin.cjs', 'better_sqlite3.node'];
+/** The reference's wrapper name: x2goserver's DB.pm runs it for every SQLite operation. */
+export const WRAPPER_NAME = 'libx2go-server-db-sqlite3-wrapper';
+
+class InstallError extends Error {}
+
+/** Paths go into C string literals and argv: only plain characters, absolute. */
+function safePath(path: string, what: string): string {
+  if (!isAbsolute(path) || !/^[A-Za-z0-9/._+-]+$/.test(path) || path.includes('/../')) {
+    throw new InstallError(`${what} must be an absolute path of letters, digits and / . _ + - (got ${path})`);
+  }
+  return path;
+}
+
+/** Nothing a non-root user can replace may be run by the setgid launcher. */
+function assertRootOwned(path: string, what: string): void {
+  const st = statSync(path);
+  if (st.uid !== 0 || (st.mode & 0o022) !== 0) {
+    throw new InstallError(`${what} ${path} must be owned by root and not writable by group or others`);
+  }
+}
+
+function placeFile(from: string, to: string, mode: number): void {
+  const tmp = `${to}.new`;
+  copyFileSync(from, tmp);
+  chownSync(tmp, 0, 0);
+  chmodSync(tmp, mode);
+  renameSync(tmp, to);
+}
+
+function placeLink(target: string, link: string): void {
+  if (existsSync(link) || isSymlink(link)) {
+    if (isSymlink(link) && readlinkSync(link) === target) return;
+    rmSync(link);
+  }
+  symlinkSync(target, link);
+}
+
+function isSymlink(path: string): boolean {
+  try {
+    return lstatSync(path).isSymbolicLink();
+  } catch {
+    return false;
+  }
+}
+
+function buildLauncher(source: string, target: string, node: string, entry: string, configDir: string, gid: number): void {
+  const tmp = `${target}.new`;
+  execFileSync(
+    '/usr/bin/cc',
+    [
+      '-O2', '-Wall', '-Wextra', '-Werror', '-fPIE', '-pie', '-D_FORTIFY_SOURCE=2', '-fstack-protector-strong',
+      `-DX2GODB_NODE="${node}"`, `-DX2GODB_ENTRY="${entry}"`, `-DX2GODB_CONFIG_DIR="${configDir}"`,
+      '-o', tmp, source,
+    ],
+    { stdio: ['ignore', 'inherit', 'inherit'] },
+  );
+  // chown clears the setgid bit, so it comes first.
+  chownSync(tmp, 0, gid);
+  chmodSync(tmp, 0o2755);
+  renameSync(tmp, target);
+}
+
+export function install(argv: string[]): string[] {
+  const { values } = parseArgs({
+    args: argv,
+    strict: true,
+    options: { prefix: { type: 'string' }, config: { type: 'string' }, node: { type: 'string' } },
+  });
+  if (process.getuid?.() !== 0) throw new InstallError('must be run as root');
+  const prefix = safePath(values.prefix ?? DEFAULT_PREFIX, '--prefix');
+  const configDir = safePath(values.config ?? DEFAULT_CONFIG_DIR, '--config');
+  const node = safePath(realpathSync(values.node ?? process.execPath), '--node');
+  assertRootOwned(node, 'node');
+  const gid = lookupGroupId('x2gouser');
+  if (gid === undefined) throw new InstallError('group x2gouser does not exist (install x2goserver, or: groupadd --system x2gouser)');
+
+  const from = dirname(realpathSync(process.argv[1] ?? ''));
+  const lines: string[] = [];
+  mkdirSync(join(prefix, 'helpers'), { recursive: true, mode: 0o755 });
+  mkdirSync(join(prefix, 'bin'), { recursive: true, mode: 0o755 });
+  for (const dir of [prefix, join(prefix, 'helpers'), join(prefix, 'bin')]) {
+    chownSync(dir, 0, 0);
+    chmodSync(dir, 0o755);
+  }
+  for (const file of FILES) placeFile(join(from, file), join(prefix, file), 0o755);
+  lines.push(`installed ${FILES.join(', ')} into ${prefix}`);
+
+  const launcher = join(prefix, 'x2godb-launcher');
+  buildLauncher(join(from, 'x2godb-launcher.c'), launcher, node, join(prefix, 'x2godb.cjs'), configDir, gid);
+  lines.push(`built ${launcher} (root:x2gouser 2755) running ${node} ${join(prefix, 'x2godb.cjs')}, config ${configDir}`);
+
+  for (const name of [...Object.keys(HELPERS), WRAPPER_NAME]) placeLink('../x2godb-launcher', join(prefix, 'helpers', name));
+  lines.push(`linked ${Object.keys(HELPERS).length + 1} helper names in ${join(prefix, 'helpers')} to the launcher`);
+  placeLink('../x2godb-launcher', join(prefix, 'bin', 'x2godb'));
+  placeLink('../x2godbadmin.cjs', join(prefix, 'bin', 'x2godbadmin'));
+  lines.push(`linked ${join(prefix, 'bin')}/x2godb and x2godbadmin`);
+  return lines;
+}
+
+try {
+  for (const line of install(process.argv.slice(2))) process.stdout.write(`${line}\n`);
+} catch (err) {
+  const usage = err instanceof InstallError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS');
+  process.stderr.write(`${NAME}: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exitCode = usage ? 2 : 1;
+}
