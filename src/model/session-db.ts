@@ -37,31 +37,31 @@ export class SessionDb {
 
   // --- listings for the caller -------------------------------------------------------------
 
-  listsessions(server: string): Promise<SessionRow[]> {
+  async listsessions(server: string): Promise<SessionRow[]> {
     return this.#store.listSessions({ server, uname: this.#uname, kind: 'desktop', includeFinished: false });
   }
 
-  listsessions_all(): Promise<SessionRow[]> {
+  async listsessions_all(): Promise<SessionRow[]> {
     return this.#store.listSessions({ uname: this.#uname, kind: 'desktop', includeFinished: false });
   }
 
-  listshadowsessions(server: string): Promise<SessionRow[]> {
+  async listshadowsessions(server: string): Promise<SessionRow[]> {
     return this.#store.listSessions({ server, uname: this.#uname, kind: 'shadow', includeFinished: false });
   }
 
-  listshadowsessions_all(): Promise<SessionRow[]> {
+  async listshadowsessions_all(): Promise<SessionRow[]> {
     return this.#store.listSessions({ uname: this.#uname, kind: 'shadow', includeFinished: false });
   }
 
   // --- starting a session --------------------------------------------------------------------
 
-  insertsession(display: number, server: string, sessionId: string): Promise<void> {
+  async insertsession(display: number, server: string, sessionId: string): Promise<void> {
     assertMayActOn(this.#caller, sessionId);
     return this.#store.insertSession({ sessionId, display, server, uname: this.#uname });
   }
 
   /** The shared desktop's owner (the caller) inserts the session for the viewer who asked. */
-  insertshadowsession(display: number, server: string, sessionId: string, viewer: string): Promise<void> {
+  async insertshadowsession(display: number, server: string, sessionId: string, viewer: string): Promise<void> {
     assertMayShareWith(this.#caller, sessionId, viewer);
     this.#assertUserExists(viewer);
     return this.#store.insertSession({ sessionId, display, server, uname: viewer });
@@ -89,12 +89,12 @@ export class SessionDb {
     this.#assertChanged(changed, sessionId);
   }
 
-  insertport(server: string, sessionId: string, port: number): Promise<void> {
+  async insertport(server: string, sessionId: string, port: number): Promise<void> {
     assertMayActOn(this.#caller, sessionId);
     return this.#store.insertPort(server, sessionId, port);
   }
 
-  rmport(server: string, sessionId: string, port: number): Promise<void> {
+  async rmport(server: string, sessionId: string, port: number): Promise<void> {
     assertMayActOn(this.#caller, sessionId);
     return this.#store.deletePort(server, sessionId, port);
   }
@@ -130,43 +130,43 @@ export class SessionDb {
 
   // --- allocation (what every user needs, without identities) --------------------------------
 
-  getdisplays(server: string): Promise<number[]> {
+  async getdisplays(server: string): Promise<number[]> {
     return this.#store.displays(server);
   }
 
-  getports(server: string): Promise<number[]> {
+  async getports(server: string): Promise<number[]> {
     return this.#store.ports(server);
   }
 
-  getservers(): Promise<ServerLoad[]> {
+  async getservers(): Promise<ServerLoad[]> {
     return this.#store.servers();
   }
 
   // --- client folders mounted into a session -------------------------------------------------
 
-  insertmount(sessionId: string, path: string, client: string): Promise<boolean> {
+  async insertmount(sessionId: string, path: string, client: string): Promise<boolean> {
     assertMayActOn(this.#caller, sessionId);
     return this.#store.insertMount(sessionId, path, client);
   }
 
-  deletemount(sessionId: string, path: string): Promise<void> {
+  async deletemount(sessionId: string, path: string): Promise<void> {
     assertMayActOn(this.#caller, sessionId);
     return this.#store.deleteMount(sessionId, path);
   }
 
-  getmounts(sessionId: string): Promise<Mount[]> {
+  async getmounts(sessionId: string): Promise<Mount[]> {
     assertMayActOn(this.#caller, sessionId);
     return this.#store.mounts(sessionId);
   }
 
   // --- root only -----------------------------------------------------------------------------
 
-  listsessionsroot(server: string): Promise<SessionRow[]> {
+  async listsessionsroot(server: string): Promise<SessionRow[]> {
     this.#assertAdministrator('listsessionsroot');
     return this.#store.listSessions({ server, kind: 'any', includeFinished: true });
   }
 
-  listsessionsroot_all(): Promise<SessionRow[]> {
+  async listsessionsroot_all(): Promise<SessionRow[]> {
     this.#assertAdministrator('listsessionsroot_all');
     return this.#store.listSessions({ kind: 'any', includeFinished: true });
   }
@@ -177,7 +177,7 @@ export class SessionDb {
     await this.#store.deleteSession(sessionId);
   }
 
-  deletemounts(sessionId: string): Promise<void> {
+  async deletemounts(sessionId: string): Promise<void> {
     this.#assertAdministrator('deletemounts');
     return this.#store.deleteMounts(sessionId);
   }

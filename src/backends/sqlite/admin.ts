@@ -2,12 +2,12 @@
 // to date, and leave it as the reference does: root:x2gouser 0660 in a root:x2gouser 0770
 // directory, so that ordinary users reach it only through the setgid launcher.
 
-import { chmodSync, chownSync, existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, chownSync, mkdirSync, rmSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { AdminBackend, AdminReport } from '../../model/admin.js';
 import { SessionDbError } from '../../model/errors.js';
 import { lookupGroupId } from '../../system/accounts.js';
-import { openDatabase, type Database } from './connection.js';
+import { exists, openDatabase, type Database } from './connection.js';
 import { mapSqliteError } from './errors.js';
 import { migrate, schemaVersion, type MigrationResult } from './migrate.js';
 
@@ -34,7 +34,7 @@ function sessionCount(path: string): number {
  * home, as in the reference); a shared directory such as /tmp is left alone, with a warning.
  */
 function protect(path: string, ownDirectory: boolean): string[] {
-  const files = [path, ...COMPANION_SUFFIXES.map((s) => path + s)].filter((f) => existsSync(f));
+  const files = [path, ...COMPANION_SUFFIXES.map((s) => path + s)].filter((f) => exists(f));
   for (const file of files) chmodSync(file, 0o660);
   if (process.getuid?.() !== 0) return [];
   const gid = lookupGroupId('x2gouser');
@@ -84,7 +84,7 @@ export class SqliteAdmin implements AdminBackend {
   createdb(options: { force: boolean }): Promise<AdminReport> {
     const path = this.#path;
     const lines: string[] = [];
-    if (existsSync(path)) {
+    if (exists(path)) {
       const held = sessionCount(path);
       if (held > 0 && !options.force) {
         throw new SessionDbError(
@@ -103,7 +103,7 @@ export class SqliteAdmin implements AdminBackend {
 
   updatedb(): Promise<AdminReport> {
     // As the reference: updating a file that is not there creates it.
-    if (!existsSync(this.#path)) return this.createdb({ force: false });
+    if (!exists(this.#path)) return this.createdb({ force: false });
     return Promise.resolve(upgrade(this.#path, false));
   }
 }

@@ -3,7 +3,7 @@
 // (a deferred transaction that later needs the write lock can deadlock and fail at once), and a
 // bounded retry for the few BUSY cases SQLite reports without waiting (WAL recovery, snapshots).
 
-import { existsSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import Driver, { type Database as BetterSqlite } from 'better-sqlite3';
@@ -24,16 +24,30 @@ export interface OpenOptions {
 }
 
 /**
+ * Whether a path exists, judged with the effective group. fs.existsSync asks access(2), which
+ * judges with the real uid and gid, so through the setgid launcher it would deny the database.
+ */
+export function exists(path: string): boolean {
+  try {
+    return statSync(path, { throwIfNoEntry: false }) !== undefined;
+  } catch {
+    return false;
+  }
+}
+
+/**
  * The compiled addon: beside the bundle once built (scripts/build.mjs copies it there), in
  * node_modules when running from source. Naming it skips the `bindings` package's search.
  */
 function nativeBinding(): string {
   const beside = fileURLToPath(new URL('./better_sqlite3.node', import.meta.url));
-  if (existsSync(beside)) return beside;
+  if (exists(beside)) return beside;
   return createRequire(import.meta.url).resolve('better-sqlite3/build/Release/better_sqlite3.node');
 }
 
 export function openDatabase(path: string, options: OpenOptions = {}): Database {
+  // better-sqlite3 reports a missing file or directory as a bare TypeError; name it ourselves.
+  if (!options.create && !exists(path)) throw mapSqliteError({ code: 'SQLITE_CANTOPEN' }, `open ${path}`);
   try {
     return new Driver(path, {
       fileMustExist: !options.create,

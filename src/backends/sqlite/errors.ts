@@ -20,7 +20,7 @@ export function mapSqliteError(err: unknown, action: string, conflicts: Conflict
   if (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED')) {
     return new SessionDbError('unavailable', `${action}: the session database stayed busy; try again`, { cause: err });
   }
-  if (code.startsWith('SQLITE_CANTOPEN') || (err as { code?: unknown }).code === 'ENOENT') {
+  if (code.startsWith('SQLITE_CANTOPEN')) {
     return new SessionDbError(
       'unavailable',
       `${action}: cannot open the file (missing, or no access); create it with x2godbadmin --createdb`,
