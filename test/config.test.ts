@@ -1,0 +1,70 @@
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, test } from 'node:test';
+import { isTrue, loadSettings } from '../src/config/config.js';
+import { parseIni } from '../src/config/ini.js';
+import { SessionDbError } from '../src/model/errors.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'x2godb-config-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+function configDir(name: string, sql: string | undefined, server?: string): string {
+  const d = join(dir, name);
+  mkdirSync(join(d, 'x2gosql'), { recursive: true });
+  if (sql !== undefined) writeFileSync(join(d, 'x2gosql', 'sql'), sql);
+  if (server !== undefined) writeFileSync(join(d, 'x2goserver.conf'), server);
+  return d;
+}
+
+function configError(fn: () => unknown, pattern: RegExp): void {
+  assert.throws(fn, (err: unknown) => err instanceof SessionDbError && err.code === 'config' && pattern.test(err.message) && !err.message.includes('\n'));
+}
+
+describe('configuration files', () => {
+  test("the reference's own /etc/x2go/x2gosql/sql parses: backend, [postgres] defaults", () => {
+    const ini = parseIni('# postgres or sqlite\nbackend=sqlite\n\n[postgres]\nhost=localhost\nport=5432\n; comment\nssl=prefer\n', 'sql');
+    assert.equal(ini.get('default.backend'), 'sqlite');
+    assert.equal(ini.get('postgres.port'), '5432');
+  });
+
+  test('quoted values lose their quotes, as with Config::Simple', () => {
+    assert.equal(parseIni('[x2goagent]\nport_randomization="pure-random"\n', 'f').get('x2goagent.port_randomization'), 'pure-random');
+  });
+
+  test('a malformed line is one clear error with file and line number', () => {
+    configError(() => parseIni('backend=sqlite\nthis is not ini\n', '/etc/x2go/x2gosql/sql'), /^\/etc\/x2go\/x2gosql\/sql:2: /);
+  });
+
+  test('settings: sqlite path relative to the config directory, telekinesis from x2goserver.conf', () => {
+    const d = configDir('ok', 'backend=sqlite\n[sqlite]\npath=db/x2go_sessions\n', '[telekinesis]\nenable=yes\n[log]\nloglevel=debug\n');
+    const s = loadSettings(d);
+    assert.equal(s.backend, 'sqlite');
+    assert.equal(s.sqlitePath, join(d, 'db/x2go_sessions'));
+    assert.equal(s.sqlitePathIsDefault, false);
+    assert.equal(s.telekinesis, true);
+    assert.equal(s.logLevel, 'debug');
+    assert.deepEqual(s.postgres, { host: 'localhost', port: 5432, dbadmin: 'postgres', ssl: 'prefer', database: 'x2go_sessions' });
+  });
+
+  test('without [sqlite] path the file is x2go_sessions in the home of x2gouser, as in the reference', () => {
+    const s = loadSettings(configDir('default', 'backend=sqlite\n'));
+    assert.equal(s.sqlitePathIsDefault, true);
+    // x2gouser exists where x2goserver is installed; elsewhere there is no default.
+    assert.ok(s.sqlitePath === undefined || s.sqlitePath.endsWith('/x2go_sessions'));
+  });
+
+  test('is_true is a substring match, as in X2Go::Utils', () => {
+    for (const v of ['1', 'yes', 'on', 'true', 'TRUE', 'none']) assert.ok(isTrue(v), v);
+    for (const v of ['no', '0', 'off', 'false', '', undefined]) assert.ok(!isTrue(v), String(v));
+  });
+
+  test('missing, unreadable or unsupported configuration: one clear line', () => {
+    configError(() => loadSettings(join(dir, 'nowhere')), /cannot read .*nowhere\/x2gosql\/sql: no such file/);
+    configError(() => loadSettings(configDir('mysql', 'backend=mysql\n')), /backend=mysql is not supported/);
+    configError(() => loadSettings(configDir('nobackend', '[postgres]\nhost=x\n')), /backend= is not supported/);
+    configError(() => loadSettings(configDir('badssl', 'backend=postgres\n[postgres]\nssl=maybe\n')), /ssl must be one of/);
+    configError(() => loadSettings(configDir('badport', 'backend=postgres\n[postgres]\nport=99999\n')), /port '99999' is not a TCP port/);
+  });
+});

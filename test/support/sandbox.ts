@@ -1,0 +1,67 @@
+// A configuration directory and a session database of a test's own, and the built programs
+// pointed at them. Nothing here touches /etc/x2go or the system's database.
+
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import Database from 'better-sqlite3';
+import { run, type Result, type RunOptions } from './system.js';
+
+export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const DIST = join(ROOT, 'dist');
+
+export interface Sandbox {
+  dir: string;
+  configDir: string;
+  dbPath: string;
+  /** x2godb with this sandbox's configuration, run directly by node (no launcher). */
+  x2godb(args: readonly string[], options?: RunOptions): Result;
+  /** A reference helper name from dist/helpers. */
+  helper(name: string, args: readonly string[], options?: RunOptions): Result;
+  admin(args: readonly string[], options?: RunOptions): Result;
+  /** Every row of every table, sorted: to show that a refused command changed nothing. */
+  dump(): string;
+  remove(): void;
+}
+
+export function writeConfig(configDir: string, dbPath: string, extra = ''): void {
+  mkdirSync(join(configDir, 'x2gosql'), { recursive: true });
+  writeFileSync(join(configDir, 'x2gosql', 'sql'), `backend=sqlite\n\n[sqlite]\npath=${dbPath}\n${extra}`);
+  writeFileSync(join(configDir, 'x2goserver.conf'), '[telekinesis]\nenable=no\n\n[log]\nloglevel=notice\n');
+}
+
+export function dumpDatabase(dbPath: string): string {
+  const db = new Database(dbPath, { readonly: true, fileMustExist: true });
+  try {
+    const tables = db.prepare("select name from sqlite_master where type = 'table' order by name").pluck().all() as string[];
+    return tables
+      .map((t) => {
+        const rows = db.prepare(`select * from "${t.replace(/"/g, '""')}"`).raw().all().map((r) => JSON.stringify(r)).sort();
+        return [`-- ${t}`, ...rows].join('\n');
+      })
+      .join('\n');
+  } finally {
+    db.close();
+  }
+}
+
+/** Test users must reach the sandbox's files (mkdtemp makes 0700 directories). */
+export function createSandbox(prefix = 'x2godb-test-'): Sandbox {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  chmodSync(dir, 0o755);
+  const configDir = join(dir, 'etc-x2go');
+  const dbPath = join(dir, 'db', 'x2go_sessions');
+  writeConfig(configDir, dbPath);
+  const env = (options: RunOptions) => ({ ...options, env: { X2GO_CONFIG_DIR: configDir, ...options.env } });
+  return {
+    dir,
+    configDir,
+    dbPath,
+    x2godb: (args, options = {}) => run(process.execPath, [join(DIST, 'x2godb.cjs'), ...args], env(options)),
+    helper: (name, args, options = {}) => run(process.execPath, [join(DIST, 'helpers', name), ...args], env(options)),
+    admin: (args, options = {}) => run(process.execPath, [join(DIST, 'x2godbadmin.cjs'), ...args], env(options)),
+    dump: () => dumpDatabase(dbPath),
+    remove: () => rmSync(dir, { recursive: true, force: true }),
+  };
+}

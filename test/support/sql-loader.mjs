@@ -1,0 +1,10 @@
+// Module hook: `import text from './x.sql'` gives the file's text.
+import { readFile } from 'node:fs/promises';
+
+export async function load(url, context, nextLoad) {
+  if (url.endsWith('.sql')) {
+    const text = await readFile(new URL(url), 'utf8');
+    return { format: 'module', source: `export default ${JSON.stringify(text)};`, shortCircuit: true };
+  }
+  return nextLoad(url, context);
+}

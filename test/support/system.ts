@@ -1,0 +1,65 @@
+// Real UNIX users for the isolation and differential suites, and running programs as them.
+
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { lookupUser, type Account } from '../../src/system/accounts.js';
+
+export interface Result {
+  stdout: string;
+  stderr: string;
+  code: number;
+}
+
+/** Creates the account (as root) unless it exists; test users get a home and no password. */
+export function ensureUser(name: string): Account {
+  const existing = lookupUser(name);
+  if (existing) return existing;
+  execFileSync('/usr/sbin/useradd', ['--create-home', '--shell', '/bin/sh', name]);
+  const created = lookupUser(name);
+  if (!created) throw new Error(`useradd ${name} did not create the account`);
+  return created;
+}
+
+function userEnv(account: Account | undefined, extra: Record<string, string>): NodeJS.ProcessEnv {
+  const base: NodeJS.ProcessEnv = {
+    PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
+    LANG: 'C.UTF-8',
+  };
+  if (account) Object.assign(base, { HOME: account.home, USER: account.name, LOGNAME: account.name });
+  else Object.assign(base, { HOME: process.env.HOME ?? '/root', USER: process.env.USER ?? 'root' });
+  return { ...base, ...extra };
+}
+
+export interface RunOptions {
+  /** Run as this user (the test runs as root); the current user when undefined. */
+  as?: Account;
+  env?: Record<string, string>;
+  cwd?: string;
+}
+
+export function run(file: string, args: readonly string[], options: RunOptions = {}): Result {
+  const r = spawnSync(file, args, {
+    encoding: 'utf8',
+    env: userEnv(options.as, options.env ?? {}),
+    cwd: options.cwd ?? '/',
+    ...(options.as ? { uid: options.as.uid, gid: options.as.gid } : {}),
+  });
+  if (r.error) throw r.error;
+  return { stdout: r.stdout, stderr: r.stderr, code: r.status ?? -1 };
+}
+
+/** The same, without blocking the event loop: for many processes at once. */
+export function runAsync(file: string, args: readonly string[], options: RunOptions = {}): Promise<Result> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(file, args, {
+      env: userEnv(options.as, options.env ?? {}),
+      cwd: options.cwd ?? '/',
+      ...(options.as ? { uid: options.as.uid, gid: options.as.gid } : {}),
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ stdout, stderr, code: code ?? -1 }));
+  });
+}
