@@ -1,0 +1,145 @@
+// Every command, every argument: malformed, out of range, injected, missing, extra. Each is
+// refused with exit 2 and one line on stderr, and the database is byte for byte unchanged.
+// The matrix runs through dispatch() in-process (the same function the programs run); a sample
+// runs as real processes. NUL cannot be passed in argv at all; validate.test.ts covers it.
+
+import assert from 'node:assert/strict';
+import { hostname, userInfo } from 'node:os';
+import { after, before, describe, test } from 'node:test';
+import { COMMANDS } from '../src/cli/commands.js';
+import { dispatch } from '../src/cli/dispatch.js';
+import { HELPERS } from '../src/cli/helpers.js';
+import { createSandbox, type Sandbox } from './support/sandbox.js';
+
+const me = userInfo().username;
+const isRoot = process.getuid?.() === 0;
+const server = hostname().split('.')[0] ?? 'x2goserver';
+const SID = `${me}-51-1700000051_stDxfce_dp24`;
+
+const LONG = 'x'.repeat(5000);
+const INJECTIONS = ["'", "x' or '1'='1", "1; drop table sessions; --", '$(touch /tmp/pwned)', '`id`', 'a\\b', '$$x$$', 'ünïcödé', '|', ' ', '\n'];
+
+/** A valid value for each argument name of the usage lines, and values that must be refused. */
+const ARGUMENTS: Record<string, { valid: string; invalid: string[] }> = {
+  display: { valid: '51', invalid: ['', '0', '-5', '59536', 'abc', '5 1', '1e2', '0x33', '+51', '99999999999999'] },
+  server: { valid: server, invalid: ['', 'a b', 'srv;', 'a'.repeat(101), '-srv', 'srv.'] },
+  session_id: {
+    valid: SID,
+    invalid: ['', 'alice', `${me}-51-1700000051`, `${SID}'`, `${SID};`, `${me}-5-1700000051_stD_dp24`, `${SID}${LONG}`,
+      ...(isRoot ? [] : ['someoneelse-51-1700000051_stDxfce_dp24'])],
+  },
+  port: { valid: '30001', invalid: ['', '0', '65536', '-1', 'x', '30001.5'] },
+  gr_port: { valid: '30001', invalid: ['0', '65536', 'x'] },
+  snd_port: { valid: '30002', invalid: ['-1', '70000'] },
+  fs_port: { valid: '30003', invalid: ['', 'port'] },
+  tekictrl_port: { valid: '-1', invalid: ['-2', '65536', 'x', ''] },
+  tekidata_port: { valid: '-1', invalid: ['-3', 'none'] },
+  pid: { valid: '4242', invalid: ['', '0', '-1', '4194305', 'pid'] },
+  cookie: { valid: '378b0cdbb51fe1b8147f43a2bccb514d', invalid: ['', 'a'.repeat(34), 'ab cd', 'ab-cd'] },
+  client: { valid: '10.0.0.1', invalid: ['', '10.0.0.256.1', '10.0.0.1 ', '1.2.3', '-host', LONG] },
+  status: { valid: 'S', invalid: ['', 'X', 'r', 'RS'] },
+  path: { valid: '/tmp/.x2go-u/media/disk/_home', invalid: ['', 'relative', '/a|b', '/a\nb', `/${LONG}`, '/a\tb'] },
+  shadreq_user: { valid: 'root', invalid: ['', '-x', 'a b', 'x;y', "o'neil"] },
+  'server|--all-servers': { valid: '--all-servers', invalid: ['', '--all', 'a b'] },
+};
+
+function argumentNames(usage: string): string[] {
+  return [...usage.matchAll(/[<[]([^>\]]+)[>\]]/g)].map((m) => m[1] ?? '');
+}
+
+interface Case {
+  program: string;
+  args: string[];
+  why: string;
+}
+
+function cases(program: string, usage: string): Case[] {
+  const names = argumentNames(usage);
+  const valid = names.map((n) => {
+    const spec = ARGUMENTS[n];
+    if (!spec) throw new Error(`no test values for argument <${n}> of ${program}`);
+    return spec.valid;
+  });
+  const out: Case[] = [];
+  names.forEach((name, i) => {
+    // A mount path may hold quotes, '$' or any letter (folder names); only '|' and control
+    // characters break the line format, and those are in its invalid list.
+    const injections = name === 'path' ? [] : INJECTIONS.map((x) => `${valid[i]}${x}`);
+    for (const bad of [...(ARGUMENTS[name]?.invalid ?? []), ...injections]) {
+      if (bad === '' && name === 'tekictrl_port' && program === 'x2goresume') continue;
+      const args = [...valid];
+      args[i] = bad;
+      out.push({ program, args, why: `<${name}> = ${JSON.stringify(bad.slice(0, 40))}` });
+    }
+  });
+  const required = (usage.match(/<[^>]+>/g) ?? []).length;
+  if (required > 0) out.push({ program, args: valid.slice(0, required - 1), why: 'one argument missing' });
+  out.push({ program, args: [...valid, 'extra'], why: 'one argument too many' });
+  return out;
+}
+
+describe('bad input: exit 2, one line, nothing written', () => {
+  let box: Sandbox;
+  let dump: string;
+  before(() => {
+    box = createSandbox();
+    box.admin(['--createdb']);
+    box.x2godb(['insertsession', '51', server, SID]);
+    box.x2godb(['insertport', server, SID, '30001']);
+    box.x2godb(['insertmount', SID, '/tmp/.x2go-u/media/disk/_home', '10.0.0.1']);
+    dump = box.dump();
+  });
+  after(() => box.remove());
+
+  const all: Case[] = [
+    ...Object.entries(COMMANDS).flatMap(([name, spec]) => cases(name, spec.usage).map((c) => ({ ...c, program: `x2godb ${c.program}` }))),
+    ...Object.entries(HELPERS).flatMap(([name, spec]) => cases(name, spec.usage)),
+  ];
+
+  test(`${all.length} refused invocations of every command and helper`, async () => {
+    const caller = { uid: process.getuid?.() ?? -1, name: me };
+    for (const c of all) {
+      const [program, command] = c.program.split(' ') as [string, string | undefined];
+      const res = await dispatch({
+        caller,
+        program,
+        args: command ? [command, ...c.args] : c.args,
+        configDir: box.configDir,
+        mayChooseConfig: true,
+      });
+      const what = `${c.program} with ${c.why}`;
+      assert.equal(res.exitCode, 2, `${what}: exit ${res.exitCode}, ${res.stderr}${res.stdout}`);
+      assert.equal(res.stdout, '', what);
+      assert.match(res.stderr, /^[\w-]+: [^\n]+\n$/, what);
+    }
+    assert.equal(box.dump(), dump);
+  });
+
+  test('the same through the programs, for a sample: quotes, semicolons, shell syntax, long strings', () => {
+    const samples: [string, string[]][] = [
+      ['x2goinsertsession', ['51', server, "alice'); drop table sessions; --"]],
+      ['x2goinsertport', [server, SID, '30001; delete from used_ports']],
+      ['x2gochangestatus', ["R' where 1=1 --", SID]],
+      ['x2gocreatesession', [SID, '$(id)', '1', '10.0.0.1', '1', '2', '3', '-1', '-1']],
+      ['x2goresume', ["10.0.0.1'", SID, '1', '2', '3']],
+      ['x2gogetdisplays', [LONG]],
+    ];
+    for (const [helper, args] of samples) {
+      const r = box.helper(helper, args);
+      assert.equal(r.code, 2, `${helper}: ${r.stderr}`);
+      assert.equal(r.stdout, '');
+      assert.equal(r.stderr.split('\n').length, 2, r.stderr);
+    }
+    const r = box.x2godb(['insertmount', SID, "/tmp/x'; drop table mounts; --|", '10.0.0.1']);
+    assert.equal(r.code, 2);
+    assert.equal(box.dump(), dump);
+  });
+
+  test('what looks like SQL in a legitimate value is stored as it is, and read back as it is', () => {
+    const path = "/tmp/.x2go-u/media/disk/_home_Bob's files; drop table mounts; -- $(id) ünïcödé";
+    assert.equal(box.x2godb(['insertmount', SID, path, '10.0.0.9']).stdout, 'ok');
+    assert.match(box.x2godb(['getmounts', SID]).stdout, new RegExp(`^10\\.0\\.0\\.9\\|${path.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`, 'm'));
+    assert.equal(box.x2godb(['deletemount', SID, path]).stdout, 'ok');
+    assert.equal(box.dump(), dump);
+  });
+});
