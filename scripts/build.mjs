@@ -27,7 +27,7 @@ await build({
   entryPoints: {
     x2godb: join(root, 'src/cli/main.ts'),
     x2godbadmin: join(root, 'src/cli/x2godbadmin.ts'),
-    'x2godb-install': join(root, 'src/install/install.ts'),
+    'x2godb-install': join(root, 'src/install/main.ts'),
   },
   outdir: dist,
   outExtension: { '.js': '.cjs' },

@@ -1,8 +1,6 @@
-// x2godb-install: puts the built programs into a prefix owned by root, builds the setgid
-// launcher there with the system's cc (paths compiled in), and links one entry per reference
-// helper name to it. Run as root from a built checkout (dist/).
-//
-//   x2godb-install [--prefix DIR] [--config DIR] [--node PATH]
+// Installing the built programs into a prefix owned by root, building the setgid launcher
+// there with the system's cc (paths compiled in), and linking one entry per reference helper
+// name to it. Run as root from a built checkout (dist/); the command is x2godb-install (main.ts).
 //
 // Layout under the prefix (default /usr/lib/x2go-sessiondb):
 //   x2godb.cjs, x2godbadmin.cjs, better_sqlite3.node   root:root, not writable by others
@@ -25,19 +23,18 @@ import {
   statSync,
   symlinkSync,
 } from 'node:fs';
-import { dirname, isAbsolute, join } from 'node:path';
+import { isAbsolute, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DEFAULT_CONFIG_DIR } from '../config/config.js';
 import { HELPERS } from '../cli/helpers.js';
 import { lookupGroupId } from '../system/accounts.js';
 
 export const DEFAULT_PREFIX = '/usr/lib/x2go-sessiondb';
-const NAME = 'x2godb-install';
 const FILES = ['x2godb.cjs', 'x2godbadmin.cjs', 'better_sqlite3.node'];
 /** The reference's wrapper name: x2goserver's DB.pm runs it for every SQLite operation. */
 export const WRAPPER_NAME = 'libx2go-server-db-sqlite3-wrapper';
 
-class InstallError extends Error {}
+export class InstallError extends Error {}
 
 /** Paths go into C string literals and argv: only plain characters, absolute. */
 function safePath(path: string, what: string): string {
@@ -96,7 +93,8 @@ function buildLauncher(source: string, target: string, node: string, entry: stri
   renameSync(tmp, target);
 }
 
-export function install(argv: string[]): string[] {
+/** Installs from `from` (the dist/ directory); returns one line per action. */
+export function install(argv: string[], from: string): string[] {
   const { values } = parseArgs({
     args: argv,
     strict: true,
@@ -110,7 +108,6 @@ export function install(argv: string[]): string[] {
   const gid = lookupGroupId('x2gouser');
   if (gid === undefined) throw new InstallError('group x2gouser does not exist (install x2goserver, or: groupadd --system x2gouser)');
 
-  const from = dirname(realpathSync(process.argv[1] ?? ''));
   const lines: string[] = [];
   mkdirSync(join(prefix, 'helpers'), { recursive: true, mode: 0o755 });
   mkdirSync(join(prefix, 'bin'), { recursive: true, mode: 0o755 });
@@ -131,12 +128,4 @@ export function install(argv: string[]): string[] {
   placeLink('../x2godbadmin.cjs', join(prefix, 'bin', 'x2godbadmin'));
   lines.push(`linked ${join(prefix, 'bin')}/x2godb and x2godbadmin`);
   return lines;
-}
-
-try {
-  for (const line of install(process.argv.slice(2))) process.stdout.write(`${line}\n`);
-} catch (err) {
-  const usage = err instanceof InstallError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS');
-  process.stderr.write(`${NAME}: ${err instanceof Error ? err.message : String(err)}\n`);
-  process.exitCode = usage ? 2 : 1;
 }
