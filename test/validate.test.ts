@@ -62,3 +62,16 @@ describe('argument validation', () => {
     for (const p of ['', 'relative/path', '/a|b', '/a\nb', '/a\0b', `/${'a'.repeat(512)}`]) rejects(parseMountPath, p);
   });
 });
+
+describe('IP addresses without node:net', () => {
+  test('agrees with net.isIP on addresses sshd reports, and on near misses', async () => {
+    const { isIP } = await import('node:net');
+    const { isIpAddress } = await import('../src/model/validate.js');
+    const samples = [
+      '10.0.0.1', '255.255.255.255', '0.0.0.0', '256.1.1.1', '1.2.3', '1.2.3.4.5', '01.2.3.4', '1.2.3.-4',
+      '::1', '::', '2001:db8::1', 'fe80::1ff:fe23:4567:890a', '::ffff:192.0.2.128', '2001:db8:::1', '1:2:3:4:5:6:7:8',
+      '1:2:3:4:5:6:7:8:9', 'gggg::1', '2001:db8::1/64', 'fe80::1%eth0', ':', '', 'localhost',
+    ];
+    for (const s of samples) assert.equal(isIpAddress(s), isIP(s) !== 0, s);
+  });
+});

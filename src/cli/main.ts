@@ -10,6 +10,7 @@ import { userInfo } from 'node:os';
 import { basename } from 'node:path';
 import { CONFIG_DIR_ENV, DEFAULT_CONFIG_DIR } from '../config/config.js';
 import { dispatch, MULTICALL, type Request } from './dispatch.js';
+import { writeAll } from './write-out.js';
 
 /** The setgid launcher's first argument; what follows is <config dir> <program> <args...>. */
 export const LAUNCHER_MARK = '--x2godb-launcher';
@@ -40,12 +41,12 @@ function request(argv: readonly string[]): Request | string {
 export async function main(argv: readonly string[]): Promise<number> {
   const req = request(argv);
   if (typeof req === 'string') {
-    process.stderr.write(`${MULTICALL}: ${req}\n`);
+    writeAll(2, `${MULTICALL}: ${req}\n`);
     return 2;
   }
   const res = await dispatch(req);
-  if (res.stdout) process.stdout.write(res.stdout);
-  if (res.stderr) process.stderr.write(res.stderr);
+  if (res.stdout) writeAll(1, res.stdout);
+  if (res.stderr) writeAll(2, res.stderr);
   return res.exitCode;
 }
 
@@ -54,7 +55,7 @@ main(process.argv.slice(2)).then(
     process.exitCode = code;
   },
   (err: unknown) => {
-    process.stderr.write(`${MULTICALL}: internal error: ${String(err)}\n`);
+    writeAll(2, `${MULTICALL}: internal error: ${String(err)}\n`);
     process.exitCode = 1;
   },
 );

@@ -3,7 +3,6 @@
 // Unlike the reference's sanitizer, nothing is silently rewritten: a value that would need
 // rewriting is refused, so what is stored is exactly what the caller asked for.
 
-import { isIP } from 'node:net';
 import { invalid } from './errors.js';
 import type { SessionStatus } from './types.js';
 
@@ -92,9 +91,29 @@ export function parseServer(value: string, name = 'server'): string {
   return value;
 }
 
+const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
+
+/**
+ * IPv4 in dotted quads, or IPv6 (with an optional zone, as sshd reports link-local clients).
+ * IPv6 is checked by the URL parser, which is loaded anyway: node:net would cost every helper
+ * call a millisecond of start-up.
+ */
+export function isIpAddress(value: string): boolean {
+  if (IPV4.test(value)) return true;
+  const [address = '', zone, ...rest] = value.split('%');
+  if (rest.length > 0 || !/^[0-9A-Fa-f:.]+$/.test(address) || !address.includes(':')) return false;
+  if (zone !== undefined && !/^[A-Za-z0-9._-]{1,32}$/.test(zone)) return false;
+  try {
+    new URL(`http://[${address}]/`);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** The client's address as sshd reports it (IPv4 or IPv6), or a host name. */
 export function parseClient(value: string, name = 'client'): string {
-  if (isIP(value) !== 0 || isHostName(value, 253)) return value;
+  if (isIpAddress(value) || isHostName(value, 253)) return value;
   throw invalid(`${name} '${shown(value)}' is neither an IP address nor a host name`);
 }
 

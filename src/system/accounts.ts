@@ -2,8 +2,8 @@
 // without starting a process; getent (at a fixed path, no shell, empty environment) answers for
 // accounts that come from NSS modules (LDAP, sssd, winbind).
 
-import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 
 const GETENT = '/usr/bin/getent';
 
@@ -20,6 +20,9 @@ function fromFile(file: string, name: string): string[] | undefined {
 }
 
 function fromGetent(database: 'passwd' | 'group', key: string): string[] | undefined {
+  // Loaded here, not at the top: child_process costs every helper call start-up time, and it
+  // is needed only for accounts that are not in the local files.
+  const { execFileSync } = createRequire(import.meta.url)('node:child_process') as typeof import('node:child_process');
   try {
     const out = execFileSync(GETENT, [database, key], { encoding: 'utf8', env: {}, stdio: ['ignore', 'pipe', 'ignore'] });
     return out.split('\n')[0]?.split(':');

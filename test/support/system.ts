@@ -39,6 +39,7 @@ export interface RunOptions {
 export function run(file: string, args: readonly string[], options: RunOptions = {}): Result {
   const r = spawnSync(file, args, {
     encoding: 'utf8',
+    maxBuffer: 256 * 1024 * 1024,
     env: userEnv(options.as, options.env ?? {}),
     cwd: options.cwd ?? '/',
     ...(options.as ? { uid: options.as.uid, gid: options.as.gid } : {}),
