@@ -5,7 +5,6 @@ import type { BackendName, Settings } from '../config/config.js';
 import type { AdminBackend } from '../model/admin.js';
 import type { SessionStore } from '../model/store.js';
 import type { Caller } from '../model/types.js';
-import { SessionDbError } from '../model/errors.js';
 
 export interface Backend {
   /** The store as `caller` sees it (PostgreSQL connects as the caller's own role). */
@@ -15,8 +14,7 @@ export interface Backend {
 
 const loaders: Record<BackendName, () => Promise<Backend>> = {
   sqlite: async () => (await import('./sqlite/index.js')).sqliteBackend,
-  postgres: () =>
-    Promise.reject(new SessionDbError('config', 'backend=postgres is not available in this build yet')),
+  postgres: async () => (await import('./postgres/index.js')).postgresBackend,
 };
 
 export function loadBackend(name: BackendName): Promise<Backend> {

@@ -50,12 +50,12 @@ export async function main(argv: readonly string[]): Promise<number> {
   return res.exitCode;
 }
 
+// Exit as soon as the answer is written (write(2) is synchronous): a database client that
+// still retries a lost connection in the background must not keep a helper alive.
 main(process.argv.slice(2)).then(
-  (code) => {
-    process.exitCode = code;
-  },
+  (code) => process.exit(code),
   (err: unknown) => {
     writeAll(2, `${MULTICALL}: internal error: ${String(err)}\n`);
-    process.exitCode = 1;
+    process.exit(1);
   },
 );

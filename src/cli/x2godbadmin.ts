@@ -6,6 +6,7 @@ import { loadBackend } from '../backends/backend.js';
 import { CONFIG_DIR_ENV, DEFAULT_CONFIG_DIR, loadSettings } from '../config/config.js';
 import type { AdminBackend, AdminReport } from '../model/admin.js';
 import { EXIT_CODES, invalid, SessionDbError } from '../model/errors.js';
+import { writeAll } from './write-out.js';
 
 const NAME = 'x2godbadmin';
 
@@ -83,7 +84,8 @@ export async function adminMain(argv: string[]): Promise<{ stdout: string; stder
 }
 
 adminMain(process.argv.slice(2)).then((res) => {
-  if (res.stdout) process.stdout.write(res.stdout);
-  if (res.stderr) process.stderr.write(res.stderr);
-  process.exitCode = res.exitCode;
+  if (res.stdout) writeAll(1, res.stdout);
+  if (res.stderr) writeAll(2, res.stderr);
+  // As x2godb: a client retrying a lost connection in the background must not keep us alive.
+  process.exit(res.exitCode);
 });

@@ -80,7 +80,8 @@ function postgresSettings(sql: IniFile, file: string): PostgresSettings {
     port,
     dbadmin: sql.get('postgres.dbadmin') || 'postgres',
     ssl: sslMode,
-    database: 'x2go_sessions',
+    // Ours, for tests and for several X2Go installations on one cluster; the reference's name otherwise.
+    database: sql.get('postgres.database') || 'x2go_sessions',
   };
 }
 

@@ -55,3 +55,27 @@ export function lookupGroupId(name: string): number | undefined {
   const f = fromFile('/etc/group', name) ?? fromGetent('group', name);
   return f && f.length >= 3 ? Number(f[2]) : undefined;
 }
+
+/**
+ * The members of a group: those listed in it, and those whose primary group it is (the
+ * reference forgot the latter). Accounts from NSS are seen as far as the system enumerates them.
+ */
+export function groupMembers(group: string, gid: number): Account[] {
+  const names = new Set<string>();
+  const entry = fromFile('/etc/group', group) ?? fromGetent('group', group);
+  for (const member of (entry?.[3] ?? '').split(',')) if (member) names.add(member);
+  for (const line of everyAccount()) {
+    const fields = line.split(':');
+    if (fields[0] && Number(fields[3]) === gid) names.add(fields[0]);
+  }
+  return [...names].map((n) => lookupUser(n)).filter((a): a is Account => a !== undefined);
+}
+
+function everyAccount(): string[] {
+  const { execFileSync } = createRequire(import.meta.url)('node:child_process') as typeof import('node:child_process');
+  try {
+    return execFileSync(GETENT, ['passwd'], { encoding: 'utf8', env: {}, stdio: ['ignore', 'pipe', 'ignore'] }).split('\n');
+  } catch {
+    return readFileSync('/etc/passwd', 'utf8').split('\n');
+  }
+}

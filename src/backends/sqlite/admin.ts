@@ -9,14 +9,10 @@ import { SessionDbError } from '../../model/errors.js';
 import { lookupGroupId } from '../../system/accounts.js';
 import { exists, openDatabase, type Database } from './connection.js';
 import { mapSqliteError } from './errors.js';
-import { migrate, schemaVersion, type MigrationResult } from './migrate.js';
+import { migrate, schemaVersion } from './migrate.js';
+import { describeMigrations } from '../../model/migrations.js';
 
 const COMPANION_SUFFIXES = ['-wal', '-shm', '-journal'];
-
-function describe(results: MigrationResult[]): string[] {
-  const words = { applied: 'applied', adopted: 'found in place, recorded', 'already-applied': 'already applied' };
-  return results.map((r) => `migration ${String(r.version).padStart(4, '0')} ${r.name}: ${words[r.status]}`);
-}
 
 function sessionCount(path: string): number {
   const db = openDatabase(path, { readonly: true });
@@ -62,7 +58,7 @@ function upgrade(path: string, create: boolean): AdminReport {
     const results = migrate(db);
     const journal = useWal(db);
     return {
-      lines: [...describe(results), `${path}: schema version ${schemaVersion(db)}, journal mode ${journal}`],
+      lines: [...describeMigrations(results), `${path}: schema version ${schemaVersion(db)}, journal mode ${journal}`],
     };
   } catch (err) {
     throw mapSqliteError(err, `update ${path}`);

@@ -8,6 +8,7 @@
 // transaction that re-reads the version first, so two administrators running --updatedb at once
 // cannot apply one twice.
 
+import type { MigrationResult, MigrationStatus } from '../../model/migrations.js';
 import type { Database } from './connection.js';
 import { writeTransaction } from './connection.js';
 import referenceSchema from './migrations/0001_reference_schema.sql';
@@ -20,14 +21,6 @@ export interface Migration {
   sql: string;
   /** True when what the migration creates is already there (a file the reference made). */
   inPlace(db: Database): boolean;
-}
-
-export type MigrationStatus = 'applied' | 'adopted' | 'already-applied';
-
-export interface MigrationResult {
-  version: number;
-  name: string;
-  status: MigrationStatus;
 }
 
 function hasTable(db: Database, table: string): boolean {

@@ -1,0 +1,271 @@
+// x2godbadmin on PostgreSQL: the database, root's role x2godbuser, and one role per UNIX user.
+// Connects as [postgres] dbadmin with <config>/x2gosql/passwords/pgadmin, as the reference does.
+// Unlike the reference: passwords come from node's cryptographic generator and reach the server
+// only as SCRAM verifiers; names are validated and quoted by one function; every action is
+// idempotent and reported in one line; nothing is dropped that still holds sessions.
+
+import { chmodSync, chownSync, mkdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Settings } from '../../config/config.js';
+import type { AdminBackend, AdminReport } from '../../model/admin.js';
+import { invalid, SessionDbError } from '../../model/errors.js';
+import { describeMigrations } from '../../model/migrations.js';
+import { groupMembers, lookupGroupId, lookupUser, type Account } from '../../system/accounts.js';
+import { asUser } from '../../system/privileges.js';
+import { connect, describeTarget, type Connection, type Sql } from './connection.js';
+import { passwordsDir, readPasswordFile, type Login } from './credentials.js';
+import { mapPgError } from './errors.js';
+import {
+  ADMIN_ROLE, generatePassword, quoteIdent, quoteVerifier, scramVerifier, USER_ROLE_PREFIX, USERS_GROUP_ROLE, userRole,
+} from './identifiers.js';
+import { migrate, schemaVersion } from './migrate.js';
+
+/** The maintenance database to connect to when the session database is created or dropped. */
+const MAINTENANCE_DB = 'postgres';
+
+export class PostgresAdmin implements AdminBackend {
+  readonly #settings: Settings;
+  readonly #target: string;
+
+  constructor(settings: Settings) {
+    this.#settings = settings;
+    this.#target = describeTarget(settings.postgres);
+  }
+
+  get #database(): string {
+    return this.#settings.postgres.database;
+  }
+
+  #login(): Login {
+    const path = join(passwordsDir(this.#settings.configDir), 'pgadmin');
+    return {
+      user: this.#settings.postgres.dbadmin,
+      password: readPasswordFile(path, 0, `put the password of [postgres] dbadmin there (root-owned, mode 600)`),
+    };
+  }
+
+  /** Runs `work` on a connection as dbadmin, mapping errors and closing the connection. */
+  async #with<T>(database: string, action: string, work: (sql: Sql) => Promise<T>): Promise<T> {
+    const login = this.#login();
+    let connection: Connection | undefined;
+    try {
+      connection = await connect(this.#settings.postgres, login, database);
+      return await work(connection.sql);
+    } catch (err) {
+      throw mapPgError(err, action, this.#target);
+    } finally {
+      await connection?.close();
+    }
+  }
+
+  async #databaseExists(): Promise<boolean> {
+    return this.#with(MAINTENANCE_DB, 'look for the session database', async (sql) =>
+      (await sql`select 1 from pg_database where datname = ${this.#database}`).length > 0,
+    );
+  }
+
+  async #sessionCount(): Promise<number> {
+    return this.#with(this.#database, 'count sessions', async (sql) => {
+      const [table] = await sql`select to_regclass('sessions') is not null as present`;
+      if (!table?.present) return 0;
+      const [row] = await sql`select count(*) as n from sessions`;
+      return Number(row?.n ?? 0);
+    });
+  }
+
+  /** Gives x2godbuser a fresh password and stores it for root, 0600. */
+  async #resetAdminRole(sql: Sql): Promise<string> {
+    const password = generatePassword();
+    const file = join(passwordsDir(this.#settings.configDir), 'x2gopgadmin');
+    mkdirSync(passwordsDir(this.#settings.configDir), { recursive: true, mode: 0o700 });
+    writeSecret(file, password, 0, 0);
+    const [role] = await sql`select 1 from pg_roles where rolname = ${ADMIN_ROLE}`;
+    const verifier = quoteVerifier(scramVerifier(password));
+    await sql.unsafe(`${role ? 'ALTER' : 'CREATE'} ROLE ${quoteIdent(ADMIN_ROLE)} LOGIN PASSWORD ${verifier}`);
+    return `${ADMIN_ROLE}: ${role ? 'new password' : 'created'}, stored in ${file} (mode 600)`;
+  }
+
+  async createdb(options: { force: boolean }): Promise<AdminReport> {
+    const lines: string[] = [];
+    if (await this.#databaseExists()) {
+      const held = await this.#sessionCount();
+      if (held > 0 && !options.force) {
+        throw new SessionDbError(
+          'conflict',
+          `database ${this.#database} at ${this.#target} holds ${held} session(s); --createdb would delete them. Use --updatedb to keep them, or --force to start empty`,
+        );
+      }
+      await this.#with(MAINTENANCE_DB, 'drop the session database', (sql) =>
+        sql.unsafe(`DROP DATABASE ${quoteIdent(this.#database)} WITH (FORCE)`),
+      );
+      lines.push(`dropped database ${this.#database}${held > 0 ? ` with ${held} session(s)` : ''}`);
+    }
+    await this.#with(MAINTENANCE_DB, 'create the session database', async (sql) => {
+      lines.push(await this.#resetAdminRole(sql));
+      await sql.unsafe(`CREATE DATABASE ${quoteIdent(this.#database)}`);
+    });
+    lines.push(`created database ${this.#database} at ${this.#target}`);
+    return { lines: [...lines, ...(await this.#migrate())] };
+  }
+
+  async #migrate(): Promise<string[]> {
+    return this.#with(this.#database, 'update the schema', async (sql) => {
+      const results = await migrate(sql);
+      // Users added before: they must be members of the group that holds the privileges.
+      return [...describeMigrations(results), `${this.#database}: schema version ${await schemaVersion(sql)}`];
+    });
+  }
+
+  async updatedb(): Promise<AdminReport> {
+    // As the reference: updating a database that is not there creates it.
+    if (!(await this.#databaseExists())) return this.createdb({ force: false });
+    const lines = await this.#migrate();
+    // The reference wrote root's password file world-readable.
+    const file = join(passwordsDir(this.#settings.configDir), 'x2gopgadmin');
+    const st = statSync(file, { throwIfNoEntry: false });
+    if (st && (st.mode & 0o077) !== 0) {
+      chmodSync(file, 0o600);
+      lines.push(`${file}: was readable by others, now mode 600`);
+    }
+    return { lines };
+  }
+
+  async listusers(): Promise<AdminReport> {
+    const roles = await this.#with(MAINTENANCE_DB, 'list users', async (sql) =>
+      (await sql`select rolname from pg_roles where starts_with(rolname, ${USER_ROLE_PREFIX}) order by rolname`).map(
+        (r) => String(r.rolname),
+      ),
+    );
+    // The reference's format, column for column.
+    return {
+      lines: [
+        `${'UNIX user'.padEnd(20)} DB user`,
+        '---------------------------------------',
+        ...roles.map((role) => `${role.slice(USER_ROLE_PREFIX.length).padEnd(20)} ${role}`),
+      ],
+    };
+  }
+
+  #account(name: string): Account {
+    const account = lookupUser(name);
+    if (!account) throw invalid(`Cannot find user (${name})`);
+    if (account.uid === 0) throw invalid('The super-user "root" is not allowed to use X2Go');
+    return account;
+  }
+
+  async adduser(name: string): Promise<AdminReport> {
+    return { lines: [await this.#addUser(this.#account(name))] };
+  }
+
+  async #addUser(account: Account): Promise<string> {
+    const role = userRole(account.name);
+    const file = join(account.home, '.x2go', 'pgsqlpass');
+    return this.#with(this.#database, `add ${role}`, async (sql) => {
+      const [existing] = await sql`select 1 from pg_roles where rolname = ${role}`;
+      const hasFile = existing !== undefined && asUser(account, () => readable(file, account.uid));
+      if (existing && hasFile) {
+        await sql.unsafe(`GRANT ${quoteIdent(USERS_GROUP_ROLE)} TO ${quoteIdent(role)}`);
+        return `${role}: already present, password file in place`;
+      }
+      const password = generatePassword();
+      // The file first, under a temporary name: if the role change fails, the old file stands.
+      const pending = asUser(account, () => writeUserSecret(account, password));
+      try {
+        await sql.begin(async (tx) => {
+          const verb = existing ? 'ALTER' : 'CREATE';
+          await tx.unsafe(`${verb} ROLE ${quoteIdent(role)} LOGIN PASSWORD ${quoteVerifier(scramVerifier(password))}`);
+          await tx.unsafe(`GRANT ${quoteIdent(USERS_GROUP_ROLE)} TO ${quoteIdent(role)}`);
+        });
+      } catch (err) {
+        asUser(account, () => rmSync(pending, { force: true }));
+        throw err;
+      }
+      asUser(account, () => renameSync(pending, file));
+      return `${role}: ${existing ? 'new password' : 'created'}, password in ${file}`;
+    });
+  }
+
+  async rmuser(name: string): Promise<AdminReport> {
+    return { lines: [await this.#removeUser(name)] };
+  }
+
+  async #removeUser(name: string): Promise<string> {
+    const role = userRole(name);
+    const account = lookupUser(name);
+    const line = await this.#with(this.#database, `remove ${role}`, async (sql) => {
+      const [existing] = await sql`select 1 from pg_roles where rolname = ${role}`;
+      if (!existing) return `${role}: not present`;
+      const id = quoteIdent(role);
+      await sql.begin(async (tx) => {
+        await tx.unsafe(`REVOKE ALL ON sessions, used_ports, mounts, sessions_view, servers_view, ports_view, mounts_view FROM ${id}`);
+        await tx.unsafe(`REVOKE ${quoteIdent(USERS_GROUP_ROLE)} FROM ${id}`);
+        await tx.unsafe(`DROP OWNED BY ${id}`);
+      });
+      try {
+        await sql.unsafe(`DROP ROLE ${id}`);
+        return `${role}: removed`;
+      } catch (err) {
+        // 2BP01: the role still holds privileges in another database of the cluster.
+        if ((err as { code?: unknown }).code === '2BP01') return `${role}: removed from ${this.#database}; role kept (used in other databases)`;
+        throw err;
+      }
+    });
+    if (account && account.uid !== 0) {
+      asUser(account, () => {
+        for (const file of ['pgsqlpass', 'sqlpass']) rmSync(join(account.home, '.x2go', file), { force: true });
+      });
+    }
+    return line;
+  }
+
+  #members(group: string): Account[] {
+    const gid = lookupGroupId(group);
+    if (gid === undefined) throw invalid(`Cannot find group (${group})`);
+    return groupMembers(group, gid);
+  }
+
+  async addgroup(group: string): Promise<AdminReport> {
+    const lines: string[] = [];
+    for (const account of this.#members(group)) {
+      lines.push(account.uid === 0 ? 'root: skipped, the super-user is not allowed to use X2Go' : await this.#addUser(account));
+    }
+    return { lines: lines.length ? lines : [`group ${group} has no members`] };
+  }
+
+  async rmgroup(group: string): Promise<AdminReport> {
+    const lines: string[] = [];
+    for (const account of this.#members(group)) {
+      if (account.uid !== 0) lines.push(await this.#removeUser(account.name));
+    }
+    return { lines: lines.length ? lines : [`group ${group} has no members`] };
+  }
+}
+
+function readable(file: string, uid: number): boolean {
+  try {
+    readPasswordFile(file, uid, '');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Writes a secret readable by its owner only, without ever being readable by others. */
+function writeSecret(file: string, secret: string, uid: number, gid: number): void {
+  const pending = `${file}.new`;
+  rmSync(pending, { force: true });
+  writeFileSync(pending, secret, { mode: 0o600, flag: 'wx' });
+  chownSync(pending, uid, gid);
+  renameSync(pending, file);
+}
+
+/** Run as the user: ~/.x2go (0700) and a pending password file (0600). Returns its path. */
+function writeUserSecret(account: Account, password: string): string {
+  const dir = join(account.home, '.x2go');
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  chmodSync(dir, 0o700);
+  const pending = join(dir, `pgsqlpass.new`);
+  rmSync(pending, { force: true });
+  writeFileSync(pending, password, { mode: 0o600, flag: 'wx' });
+  return pending;
+}

@@ -1,0 +1,68 @@
+// The one place where PostgreSQL's and the network's errors become SessionDbErrors: one line
+// that names the server and the cause, never SQL text or bound values.
+
+import { SessionDbError } from '../../model/errors.js';
+
+export type ConflictMessages = Readonly<Record<string, string>>;
+
+interface DriverError {
+  code?: unknown;
+  constraint_name?: unknown;
+  errno?: unknown;
+  message?: unknown;
+}
+
+export function mapPgError(err: unknown, action: string, target: string, conflicts: ConflictMessages = {}): SessionDbError {
+  if (err instanceof SessionDbError) return err;
+  const e = (err ?? {}) as DriverError;
+  const code = typeof e.code === 'string' ? e.code : '';
+  const constraint = typeof e.constraint_name === 'string' ? e.constraint_name : '';
+  const at = `PostgreSQL at ${target}`;
+  const wrap = (kind: SessionDbError['code'], message: string) => new SessionDbError(kind, message, { cause: err });
+
+  switch (code) {
+    case 'ECONNREFUSED':
+      return wrap('unavailable', `cannot connect to ${at}: connection refused`);
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return wrap('unavailable', `cannot connect to ${at}: host name not found`);
+    case 'EHOSTUNREACH':
+    case 'ENETUNREACH':
+      return wrap('unavailable', `cannot connect to ${at}: host unreachable`);
+    case 'CONNECT_TIMEOUT':
+    case 'ETIMEDOUT':
+      return wrap('unavailable', `cannot connect to ${at}: no answer within the connect timeout`);
+    case 'CONNECTION_CLOSED':
+    case 'CONNECTION_DESTROYED':
+    case 'ECONNRESET':
+      return wrap('unavailable', `${action}: the connection to ${at} was lost`);
+    case '28P01':
+      return wrap('unavailable', `${at} refused the password (check the password file, or run x2godbadmin --adduser again)`);
+    case '28000':
+      return wrap('unavailable', `${at} refused the login (role missing or not allowed by pg_hba.conf; x2godbadmin --adduser)`);
+    case '3D000':
+      return wrap('unavailable', `${at} has no session database (run x2godbadmin --createdb)`);
+    case '42501':
+      return wrap('denied', `${action}: ${at} denied it (missing grant, or not your row)`);
+    case '42P01':
+    case '42703':
+    case '42704':
+      return wrap('unavailable', `${action}: ${at} lacks the session tables (run x2godbadmin --updatedb)`);
+    case 'X2P01':
+      return wrap('conflict', `${action}: the session holds 16 ports already`);
+    case '23505':
+      return wrap('conflict', conflicts[constraint] ?? `${action}: the change conflicts with a stored row`);
+    case '23503':
+      return wrap('not-found', `${action}: the session does not exist`);
+    case '23514':
+    case '22P02':
+      return wrap('invalid', `${action}: ${at} refused a value (${constraint || 'format'})`);
+    case '57P01':
+    case '57P02':
+    case '57P03':
+      return wrap('unavailable', `${action}: ${at} is shutting down or starting up`);
+    default:
+      if (code.startsWith('08')) return wrap('unavailable', `cannot connect to ${at} (${code})`);
+      return wrap('failed', `${action}: ${at} reported error ${code || 'unknown'}`);
+  }
+}

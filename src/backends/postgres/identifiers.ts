@@ -1,0 +1,55 @@
+// The only way a name gets into SQL text: role names, which PostgreSQL cannot take as bound
+// parameters. Every name is validated and quoted by quoteIdent; the SCRAM verifier is the only
+// literal, and it is checked against its exact format before it is quoted.
+
+import { createHash, createHmac, pbkdf2Sync, randomBytes } from 'node:crypto';
+import { invalid } from '../../model/errors.js';
+import { shown } from '../../model/validate.js';
+
+export const USER_ROLE_PREFIX = 'x2gouser_';
+export const ADMIN_ROLE = 'x2godbuser';
+export const USERS_GROUP_ROLE = 'x2go_users';
+/** PostgreSQL cuts identifiers to NAMEDATALEN - 1 = 63 bytes, silently; we refuse instead. */
+export const MAX_IDENTIFIER_BYTES = 63;
+
+export function quoteIdent(name: string): string {
+  if (name.length === 0) throw invalid('an empty name cannot be a PostgreSQL role');
+  // eslint-disable-next-line no-control-regex
+  if (/[\x00-\x1f\x7f]/.test(name)) throw invalid(`'${shown(name)}' contains control characters`);
+  if (Buffer.byteLength(name, 'utf8') > MAX_IDENTIFIER_BYTES) {
+    throw invalid(`'${shown(name)}' is longer than ${MAX_IDENTIFIER_BYTES} bytes, PostgreSQL would cut it`);
+  }
+  return `"${name.replace(/"/g, '""')}"`;
+}
+
+/** The role of a UNIX user, as the reference names it: x2gouser_<name>. */
+export function userRole(user: string): string {
+  const role = `${USER_ROLE_PREFIX}${user}`;
+  quoteIdent(role);
+  return role;
+}
+
+/** A password for a database role: 32 characters from 24 random bytes. */
+export function generatePassword(): string {
+  return randomBytes(24).toString('base64url');
+}
+
+/**
+ * The SCRAM-SHA-256 verifier PostgreSQL stores for a password (RFC 5802/7677), computed here so
+ * that the password itself never reaches the server, its logs or pg_stat_activity.
+ */
+export function scramVerifier(password: string, iterations = 4096): string {
+  const salt = randomBytes(16);
+  const salted = pbkdf2Sync(password.normalize('NFKC'), salt, iterations, 32, 'sha256');
+  const clientKey = createHmac('sha256', salted).update('Client Key').digest();
+  const storedKey = createHash('sha256').update(clientKey).digest();
+  const serverKey = createHmac('sha256', salted).update('Server Key').digest();
+  return `SCRAM-SHA-256$${iterations}:${salt.toString('base64')}$${storedKey.toString('base64')}:${serverKey.toString('base64')}`;
+}
+
+const VERIFIER = /^SCRAM-SHA-256\$\d+:[A-Za-z0-9+/=]+\$[A-Za-z0-9+/=]+:[A-Za-z0-9+/=]+$/;
+
+export function quoteVerifier(verifier: string): string {
+  if (!VERIFIER.test(verifier)) throw new Error('not a SCRAM-SHA-256 verifier');
+  return `'${verifier}'`;
+}

@@ -1,0 +1,25 @@
+// The PostgreSQL backend, as the factory in ../backend.ts loads it.
+
+import { userInfo } from 'node:os';
+import type { Backend } from '../backend.js';
+import { lookupUser } from '../../system/accounts.js';
+import { PostgresAdmin } from './admin.js';
+import { connect, describeTarget } from './connection.js';
+import { callerLogin } from './credentials.js';
+import { mapPgError } from './errors.js';
+import { PostgresStore } from './store.js';
+
+export const postgresBackend: Backend = {
+  openStore: async (settings, caller) => {
+    const me = userInfo();
+    const home = me.uid === caller.uid ? me.homedir : (lookupUser(caller.name)?.home ?? '');
+    const login = callerLogin(caller, home, settings.configDir);
+    const target = describeTarget(settings.postgres);
+    try {
+      return new PostgresStore(await connect(settings.postgres, login), target, settings.telekinesis);
+    } catch (err) {
+      throw mapPgError(err, 'connect', target);
+    }
+  },
+  openAdmin: async (settings) => new PostgresAdmin(settings),
+};

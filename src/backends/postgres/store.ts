@@ -1,0 +1,226 @@
+// The session store on PostgreSQL. Each process connects as the caller's own role
+// (x2gouser_<name>, or x2godbuser for root), so the database's row-level security decides what
+// the caller sees and changes; SessionDb's checks run first, as a second line. Every value is a
+// bound parameter (postgres.js tagged templates); multi-statement changes run in one transaction.
+
+import type { AgentStart, LegacyTraits, NewSession, SessionFilter, SessionStore } from '../../model/store.js';
+import type { Mount, ServerLoad, SessionEndpoint, SessionRow, SessionStatus } from '../../model/types.js';
+import { SessionDbError } from '../../model/errors.js';
+import type { Connection, Sql, Tx } from './connection.js';
+import { mapPgError, type ConflictMessages } from './errors.js';
+
+type RawSession = [
+  number | null, string, number, string, string, string, string | null, string | null,
+  number | null, number | null, string, string, string | null, number | null, number | null, number | null,
+];
+
+function toSessionRow(r: RawSession): SessionRow {
+  return {
+    agentPid: r[0], sessionId: r[1], display: r[2], server: r[3], status: r[4], initTime: r[5],
+    cookie: r[6], client: r[7], grPort: r[8], soundPort: r[9], lastTime: r[10], uname: r[11],
+    ageSeconds: r[12] === null ? null : Number(r[12]), fsPort: r[13], tekictrlPort: r[14], tekidataPort: r[15],
+  };
+}
+
+export class PostgresStore implements SessionStore {
+  readonly traits: LegacyTraits;
+  readonly #connection: Connection;
+  readonly #sql: Sql;
+  readonly #target: string;
+  /** The reference writes and prints the telekinesis ports only when telekinesis is enabled. */
+  readonly #telekinesis: boolean;
+
+  constructor(connection: Connection, target: string, telekinesis: boolean) {
+    this.#connection = connection;
+    this.#sql = connection.sql;
+    this.#target = target;
+    this.#telekinesis = telekinesis;
+    this.traits = { tekiColumns: { sessions: telekinesis, shadow: false, root: telekinesis }, serverCounts: true };
+  }
+
+  async #run<T>(action: string, work: () => Promise<T>, conflicts?: ConflictMessages): Promise<T> {
+    try {
+      return await work();
+    } catch (err) {
+      throw mapPgError(err, action, this.#target, conflicts);
+    }
+  }
+
+  /** The listing columns, in the reference's order; cookie without char(33)'s padding; age in whole seconds. */
+  #columns() {
+    return this.#sql`agent_pid, session_id, display, server, status,
+      to_char(init_time, 'YYYY-MM-DD"T"HH24:MI:SS'), rtrim(cookie), client, gr_port, sound_port,
+      to_char(last_time, 'YYYY-MM-DD"T"HH24:MI:SS'), uname,
+      floor(extract(epoch from now() - init_time))::int8, fs_port, tekictrl_port, tekidata_port`;
+  }
+
+  listSessions(f: SessionFilter): Promise<SessionRow[]> {
+    const sql = this.#sql;
+    const none = sql``;
+    return this.#run('list sessions', async () => {
+      const rows = await sql`select ${this.#columns()} from sessions where true
+        ${f.includeFinished ? none : sql`and status != 'F'`}
+        ${f.server === undefined ? none : sql`and server = ${f.server}`}
+        ${f.uname === undefined ? none : sql`and uname = ${f.uname}`}
+        ${f.kind === 'desktop' ? sql`and session_id not like '%XSHAD%'` : none}
+        ${f.kind === 'shadow' ? sql`and session_id like '%XSHAD%'` : none}
+        order by status desc`.values();
+      return (rows as unknown as RawSession[]).map(toSessionRow);
+    });
+  }
+
+  getSession(sessionId: string): Promise<SessionRow | undefined> {
+    return this.#run('read session', async () => {
+      const [raw] = await this.#sql`select ${this.#columns()} from sessions where session_id = ${sessionId}`.values();
+      return raw && toSessionRow(raw as unknown as RawSession);
+    });
+  }
+
+  insertSession(s: NewSession): Promise<void> {
+    return this.#run(
+      'insert session',
+      async () => {
+        await this.#sql`insert into sessions (display, server, uname, session_id)
+          values (${s.display}, ${s.server}, ${s.uname}, ${s.sessionId})`;
+      },
+      {
+        sessions_display_key: `display ${s.display} is already in use`,
+        sessions_pkey: `session ${s.sessionId} already exists`,
+      },
+    );
+  }
+
+  #teki(e: SessionEndpoint) {
+    return this.#telekinesis
+      ? this.#sql`, tekictrl_port = ${e.tekictrlPort}, tekidata_port = ${e.tekidataPort}`
+      : this.#sql``;
+  }
+
+  markStarted(sessionId: string, uname: string, start: AgentStart): Promise<number> {
+    const e = start.endpoint;
+    return this.#run('record agent start', async () => {
+      const r = await this.#sql`update sessions set status = 'R', last_time = now(), cookie = ${start.cookie},
+          agent_pid = ${start.agentPid}, client = ${e.client}, gr_port = ${e.grPort}, sound_port = ${e.soundPort},
+          fs_port = ${e.fsPort} ${this.#teki(e)}
+        where session_id = ${sessionId} and uname = ${uname}`;
+      return r.count;
+    });
+  }
+
+  markResumed(sessionId: string, uname: string, e: SessionEndpoint): Promise<number> {
+    return this.#run('record resume', async () => {
+      const r = await this.#sql`update sessions set last_time = now(), status = 'R', client = ${e.client},
+          gr_port = ${e.grPort}, sound_port = ${e.soundPort}, fs_port = ${e.fsPort} ${this.#teki(e)}
+        where session_id = ${sessionId} and uname = ${uname}`;
+      return r.count;
+    });
+  }
+
+  setStatus(sessionId: string, uname: string, status: SessionStatus): Promise<number> {
+    return this.#run('change status', async () => {
+      const r = await this.#sql`update sessions set last_time = now(), status = ${status}
+        where session_id = ${sessionId} and uname = ${uname}`;
+      return r.count;
+    });
+  }
+
+  deleteSession(sessionId: string): Promise<boolean> {
+    return this.#run('remove session', () =>
+      this.#sql.begin(async (tx) => {
+        await tx`delete from mounts where session_id = ${sessionId}`;
+        await tx`delete from used_ports where session_id = ${sessionId}`;
+        return (await tx`delete from sessions where session_id = ${sessionId}`).count > 0;
+      }),
+    );
+  }
+
+  // Displays and ports are unique across the farm in the reference's schema; the views show
+  // every server's, without session ids or users.
+  displays(_server: string): Promise<number[]> {
+    return this.#run('list displays', async () =>
+      (await this.#sql`select display from servers_view`.values()).map((r) => r[0] as number),
+    );
+  }
+
+  ports(_server: string): Promise<number[]> {
+    return this.#run('list ports', async () =>
+      (await this.#sql`select port from ports_view`.values()).map((r) => r[0] as number),
+    );
+  }
+
+  servers(): Promise<ServerLoad[]> {
+    return this.#run('list servers', async () =>
+      (await this.#sql`select server, count(*) from servers_view where status != 'F' group by server`.values()).map(
+        (r) => ({ server: r[0] as string, sessions: Number(r[1]) }),
+      ),
+    );
+  }
+
+  /** Inside a transaction: the session must exist and be visible to the caller (row-level security). */
+  async #assertSessionExists(tx: Tx, sessionId: string): Promise<void> {
+    const [found] = await tx`select 1 from sessions where session_id = ${sessionId}`;
+    if (!found) throw new SessionDbError('not-found', `no session ${sessionId} in the session database`);
+  }
+
+  insertPort(server: string, sessionId: string, port: number): Promise<void> {
+    return this.#run(
+      'reserve port',
+      () =>
+        this.#sql.begin(async (tx) => {
+          await this.#assertSessionExists(tx, sessionId);
+          await tx`insert into used_ports (server, session_id, port) values (${server}, ${sessionId}, ${port})`;
+        }),
+      { used_ports_pkey: `port ${port} is already in use` },
+    );
+  }
+
+  deletePort(server: string, sessionId: string, port: number): Promise<void> {
+    return this.#run('release port', async () => {
+      await this.#sql`delete from used_ports where server = ${server} and session_id = ${sessionId} and port = ${port}`;
+    });
+  }
+
+  mounts(sessionId: string): Promise<Mount[]> {
+    return this.#run('list mounts', async () =>
+      (await this.#sql`select client, path from mounts where session_id = ${sessionId}`.values()).map((r) => ({
+        client: r[0] as string,
+        path: r[1] as string,
+      })),
+    );
+  }
+
+  async insertMount(sessionId: string, path: string, client: string): Promise<boolean> {
+    try {
+      await this.#run(
+        'record mount',
+        () =>
+          this.#sql.begin(async (tx) => {
+            await this.#assertSessionExists(tx, sessionId);
+            await tx`insert into mounts (session_id, path, client) values (${sessionId}, ${path}, ${client})`;
+          }),
+        { mounts_pkey: 'already mounted' },
+      );
+      return true;
+    } catch (err) {
+      // The reference reads a duplicate (path, client) as "already mounted" and answers not ok.
+      if (err instanceof SessionDbError && err.code === 'conflict') return false;
+      throw err;
+    }
+  }
+
+  deleteMount(sessionId: string, path: string): Promise<void> {
+    return this.#run('remove mount', async () => {
+      await this.#sql`delete from mounts where session_id = ${sessionId} and path = ${path}`;
+    });
+  }
+
+  deleteMounts(sessionId: string): Promise<void> {
+    return this.#run('remove mounts', async () => {
+      await this.#sql`delete from mounts where session_id = ${sessionId}`;
+    });
+  }
+
+  close(): Promise<void> {
+    return this.#connection.close();
+  }
+}
