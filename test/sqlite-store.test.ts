@@ -12,5 +12,7 @@ sessionDbContract('sqlite', async () => {
   const db = openDatabase(path, { create: true });
   migrate(db);
   db.close();
-  return { store: SqliteStore.open(path), cleanup: async () => rmSync(dir, { recursive: true, force: true }) };
+  // SQLite has no users of its own: every caller uses the same file.
+  const store = SqliteStore.open(path);
+  return { storeFor: async () => store, cleanup: async () => rmSync(dir, { recursive: true, force: true }) };
 });

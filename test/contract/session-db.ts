@@ -9,8 +9,9 @@ import { SessionDb } from '../../src/model/session-db.js';
 import type { SessionStore } from '../../src/model/store.js';
 import type { Caller, SessionEndpoint } from '../../src/model/types.js';
 
+/** A fresh, empty database for one test, and a store on it as each caller would open it. */
 export interface StoreFixture {
-  store: SessionStore;
+  storeFor(caller: Caller): Promise<SessionStore>;
   cleanup(): Promise<void>;
 }
 
@@ -42,13 +43,20 @@ async function rejectsWith(promise: Promise<unknown>, code: ErrorCode, pattern?:
 export function sessionDbContract(backend: string, open: () => Promise<StoreFixture>): void {
   describe(`session database contract (${backend})`, () => {
     let fixture: StoreFixture;
-    const as = (caller: Caller) => new SessionDb(fixture.store, caller, (n) => users.has(n));
+    let stores: Map<Caller, SessionStore>;
+    const as = (caller: Caller) => {
+      const store = stores.get(caller);
+      if (!store) throw new Error(`no store for ${caller.name}`);
+      return new SessionDb(store, caller, (n) => users.has(n));
+    };
 
     beforeEach(async () => {
       fixture = await open();
+      stores = new Map();
+      for (const caller of [alice, bob, root]) stores.set(caller, await fixture.storeFor(caller));
     });
     afterEach(async () => {
-      await fixture.store.close();
+      for (const store of new Set(stores.values())) await store.close();
       await fixture.cleanup();
     });
 
