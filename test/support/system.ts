@@ -9,14 +9,31 @@ export interface Result {
   code: number;
 }
 
-/** Creates the account (as root) unless it exists; test users get a home and no password. */
-export function ensureUser(name: string): Account {
+/**
+ * Creates the account (as root) unless it exists; test users get a home and no password.
+ * Names useradd would refuse (quotes, spaces, non-ASCII) are allowed on purpose, as LDAP or a
+ * lax administrator can produce them; `primaryGroup` makes that group the user's own.
+ */
+export function ensureUser(name: string, options: { primaryGroup?: string; groups?: string[] } = {}): Account {
   const existing = lookupUser(name);
   if (existing) return existing;
-  execFileSync('/usr/sbin/useradd', ['--create-home', '--shell', '/bin/sh', name]);
+  execFileSync('/usr/sbin/useradd', [
+    '--badname', '--create-home', '--shell', '/bin/sh',
+    ...(options.primaryGroup ? ['--gid', options.primaryGroup] : []),
+    ...(options.groups?.length ? ['--groups', options.groups.join(',')] : []),
+    name,
+  ]);
   const created = lookupUser(name);
   if (!created) throw new Error(`useradd ${name} did not create the account`);
   return created;
+}
+
+export function ensureGroup(name: string): void {
+  execFileSync('/usr/sbin/groupadd', ['--force', name]);
+}
+
+export function removeUser(name: string): void {
+  spawnSync('/usr/sbin/userdel', ['--remove', name], { stdio: 'ignore' });
 }
 
 function userEnv(account: Account | undefined, extra: Record<string, string>): NodeJS.ProcessEnv {

@@ -153,6 +153,17 @@ export class PostgresAdmin implements AdminBackend {
     return account;
   }
 
+  /** Whether a role can log in with a password: the only proof that a stored password still works. */
+  async #canLogIn(login: Login): Promise<boolean> {
+    try {
+      const connection = await connect(this.#settings.postgres, login);
+      await connection.close();
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
   async adduser(name: string): Promise<AdminReport> {
     return { lines: [await this.#addUser(this.#account(name))] };
   }
@@ -162,8 +173,8 @@ export class PostgresAdmin implements AdminBackend {
     const file = join(account.home, '.x2go', 'pgsqlpass');
     return this.#with(this.#database, `add ${role}`, async (sql) => {
       const [existing] = await sql`select 1 from pg_roles where rolname = ${role}`;
-      const hasFile = existing !== undefined && asUser(account, () => readable(file, account.uid));
-      if (existing && hasFile) {
+      const stored = existing === undefined ? undefined : asUser(account, () => storedPassword(file, account.uid));
+      if (stored !== undefined && (await this.#canLogIn({ user: role, password: stored }))) {
         await sql.unsafe(`GRANT ${quoteIdent(USERS_GROUP_ROLE)} TO ${quoteIdent(role)}`);
         return `${role}: already present, password file in place`;
       }
@@ -241,12 +252,11 @@ export class PostgresAdmin implements AdminBackend {
   }
 }
 
-function readable(file: string, uid: number): boolean {
+function storedPassword(file: string, uid: number): string | undefined {
   try {
-    readPasswordFile(file, uid, '');
-    return true;
+    return readPasswordFile(file, uid, '');
   } catch {
-    return false;
+    return undefined;
   }
 }
 
