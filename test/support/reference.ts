@@ -1,7 +1,7 @@
 // Debian's x2goserver 4.1.0.3, run beside ours. Its SQLite file has a fixed place (the home of
 // x2gouser); suites that use it save and restore whatever was there.
 
-import { copyFileSync, existsSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { lookupGroupId, lookupUser, type Account } from '../../src/system/accounts.js';
 import { run, type Result } from './system.js';
 import { chownSync, chmodSync } from 'node:fs';
@@ -39,3 +39,51 @@ export function preserveReferenceDb(): () => void {
     } else rmSync(REFERENCE_DB, { force: true });
   };
 }
+
+/**
+ * The reference's SQLite wrapper has no PostgreSQL twin (DB.pm calls PostgreSQL.pm in-process),
+ * so for the same scenario on PostgreSQL the reference's side runs DB.pm's function of that
+ * name and prints its result the way the SQLite wrapper prints: lists joined by newlines, a
+ * value as it is, "ok" after a change that did not die (insertmount: when it returned true),
+ * nothing after an error.
+ */
+const DBPM_AS_WRAPPER = `
+use strict; use X2Go::Server::DB;
+my $cmd = shift;
+my $fn = ($cmd =~ /(listsessions.*root|rmsessionsroot|deletemounts)/ ? "dbsys_" : "db_") . $cmd;
+my @r = eval { no strict 'refs'; &{"X2Go::Server::DB::$fn"}(@ARGV) };
+exit 0 if $@;
+if ($cmd =~ /^(list|getmounts|getdisplays|getports|getservers)/) { print join("\\n", @r) }
+elsif ($cmd =~ /^get/) { print $r[-1] if defined $r[-1] }
+elsif ($cmd eq "insertmount") { print "ok" if $r[-1] }
+else { print "ok" }
+`;
+
+export function runReferenceDbpm(command: string, args: readonly string[], as?: Account): Result {
+  return run('/usr/bin/perl', ['-e', DBPM_AS_WRAPPER, command, ...args], as ? { as } : {});
+}
+
+const SQL_CONFIG = '/etc/x2go/x2gosql/sql';
+const PASSWORDS = '/etc/x2go/x2gosql/passwords';
+
+/**
+ * Points the reference at PostgreSQL (its configuration is /etc/x2go's and nowhere else) with
+ * the test cluster's superuser password; returns the function that puts the files back.
+ */
+export function useReferencePostgres(adminPassword: string): () => void {
+  const saved = new Map<string, string | undefined>();
+  for (const file of [SQL_CONFIG, `${PASSWORDS}/pgadmin`, `${PASSWORDS}/x2gopgadmin`]) {
+    saved.set(file, existsSync(file) ? readFileSync(file, 'utf8') : undefined);
+  }
+  mkdirSync(PASSWORDS, { recursive: true });
+  writeFileSync(SQL_CONFIG, 'backend=postgres\n\n[postgres]\nhost=localhost\nport=5432\ndbadmin=postgres\nssl=prefer\n');
+  writeFileSync(`${PASSWORDS}/pgadmin`, `${adminPassword}\n`, { mode: 0o600 });
+  return () => {
+    for (const [file, text] of saved) {
+      if (text === undefined) rmSync(file, { force: true });
+      else writeFileSync(file, text);
+    }
+  };
+}
+
+export const REFERENCE_PASSWORDS = PASSWORDS;
