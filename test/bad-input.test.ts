@@ -9,10 +9,14 @@ import { after, before, describe, test } from 'node:test';
 import { COMMANDS } from '../src/cli/commands.js';
 import { dispatch } from '../src/cli/dispatch.js';
 import { HELPERS } from '../src/cli/helpers.js';
+import { createPgSandbox, ensurePostgres, hasPostgres, pgDump, type PgSandbox } from './support/postgres.js';
+import { requires } from './support/requirements.js';
 import { createSandbox, type Sandbox } from './support/sandbox.js';
+import { ensureUser } from './support/system.js';
 
 const me = userInfo().username;
 const isRoot = process.getuid?.() === 0;
+const pgNeeds = requires([isRoot, 'root'], [hasPostgres, 'PostgreSQL (apt-get install postgresql)']);
 const server = hostname().split('.')[0] ?? 'x2goserver';
 const SID = `${me}-51-1700000051_stDxfce_dp24`;
 
@@ -141,5 +145,45 @@ describe('bad input: exit 2, one line, nothing written', () => {
     assert.match(box.x2godb(['getmounts', SID]).stdout, new RegExp(`^10\\.0\\.0\\.9\\|${path.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`, 'm'));
     assert.equal(box.x2godb(['deletemount', SID, path]).stdout, 'ok');
     assert.equal(box.dump(), dump);
+  });
+});
+
+describe('bad input on PostgreSQL: the same matrix, and tricky values stored as they are', pgNeeds.options, () => {
+  let box: PgSandbox;
+  before(() => {
+    pgNeeds.check();
+    ensurePostgres();
+    ensureUser('alice');
+    box = createPgSandbox('x2go_badinput');
+    for (const args of [['--createdb', '--force'], ['--adduser', 'alice']]) assert.equal(box.admin(args).code, 0);
+  });
+  after(async () => box?.drop());
+
+  test('every refused invocation is refused before PostgreSQL sees it, with no SQL in the message', async () => {
+    const before = await pgDump(box.database);
+    const caller = { uid: 0, name: 'root' };
+    const all: Case[] = [
+      ...Object.entries(COMMANDS).flatMap(([name, spec]) => cases(name, spec.usage).map((c) => ({ ...c, program: `x2godb ${c.program}` }))),
+      ...Object.entries(HELPERS).flatMap(([name, spec]) => cases(name, spec.usage)),
+    ];
+    for (const c of all) {
+      const [program, command] = c.program.split(' ') as [string, string | undefined];
+      const res = await dispatch({ caller, program, args: command ? [command, ...c.args] : c.args, configDir: box.configDir, mayChooseConfig: true });
+      assert.equal(res.exitCode, 2, `${c.program} with ${c.why}: ${res.stderr}`);
+      assert.doesNotMatch(res.stderr, /ERROR|syntax|relation|\bselect\b|\binsert\b/i);
+    }
+    assert.equal(await pgDump(box.database), before);
+  });
+
+  test("quotes, semicolons, backslashes, $$ and unicode in a mount path: alice's row, verbatim", async () => {
+    const alice = { uid: ensureUser('alice').uid, name: 'alice' };
+    const run = (args: string[]) => dispatch({ caller: alice, program: 'x2godb', args, configDir: box.configDir, mayChooseConfig: true });
+    const sid = 'alice-51-1700000051_stDxfce_dp24';
+    assert.equal((await run(['insertsession', '51', 'x2go-test', sid])).stdout, 'ok');
+    const path = "/tmp/.x2go-alice/media/disk/_Bob's files'; drop table mounts; -- \\ $$ $1 ünïcödé";
+    assert.equal((await run(['insertmount', sid, path, '10.0.0.9'])).stdout, 'ok');
+    assert.equal((await run(['getmounts', sid])).stdout, `10.0.0.9|${path}`);
+    assert.equal((await run(['deletemount', sid, path])).stdout, 'ok');
+    assert.equal((await run(['getmounts', sid])).stdout, '');
   });
 });
