@@ -7,6 +7,7 @@
 // The sources stay ESM; import.meta.url is supplied from __filename.
 
 import { build } from 'esbuild';
+import { execFileSync } from 'node:child_process';
 import { chmodSync, copyFileSync, mkdirSync, rmSync, symlinkSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
@@ -22,10 +23,21 @@ export const HELPER_NAMES = [
   'x2gogetdisplays', 'x2gogetports', 'x2gogetservers', 'x2goresume', 'x2golistsessions_sql',
 ];
 
+/** postgres.js's require('tls') is answered by scripts/lazy-tls.cjs (see there). */
+const lazyTls = {
+  name: 'lazy-tls',
+  setup(b) {
+    b.onResolve({ filter: /^tls$/ }, (args) =>
+      args.importer.includes(`${join('node_modules', 'postgres')}`) ? { path: join(root, 'scripts', 'lazy-tls.cjs') } : undefined,
+    );
+  },
+};
+
 rmSync(dist, { recursive: true, force: true });
 await build({
   entryPoints: {
-    x2godb: join(root, 'src/cli/main.ts'),
+    x2godb: join(root, 'src/cli/loader.ts'),
+    'x2godb-main': join(root, 'src/cli/main.ts'),
     x2godbadmin: join(root, 'src/cli/x2godbadmin.ts'),
     'x2godb-install': join(root, 'src/install/main.ts'),
   },
@@ -36,6 +48,7 @@ await build({
   platform: 'node',
   target: 'node20',
   loader: { '.sql': 'text' },
+  plugins: [lazyTls],
   // Only needed when no addon path is given, and we always give one.
   external: ['bindings'],
   define: { 'import.meta.url': '__importMetaUrl' },
@@ -51,3 +64,6 @@ copyFileSync(addon, join(dist, 'better_sqlite3.node'));
 copyFileSync(join(root, 'src/launcher/x2godb-launcher.c'), join(dist, 'x2godb-launcher.c'));
 mkdirSync(join(dist, 'helpers'));
 for (const name of HELPER_NAMES) symlinkSync('../x2godb.cjs', join(dist, 'helpers', name));
+
+// V8's code cache for the main bundle, made by the node that runs this build (see loader.ts).
+execFileSync(process.execPath, [join(dist, 'x2godb.cjs'), '--x2godb-train-code-cache'], { stdio: ['ignore', 'ignore', 'inherit'] });

@@ -50,12 +50,17 @@ export async function main(argv: readonly string[]): Promise<number> {
   return res.exitCode;
 }
 
-// Exit as soon as the answer is written (write(2) is synchronous): a database client that
-// still retries a lost connection in the background must not keep a helper alive.
-main(process.argv.slice(2)).then(
-  (code) => process.exit(code),
-  (err: unknown) => {
-    writeAll(2, `${MULTICALL}: internal error: ${String(err)}\n`);
-    process.exit(1);
-  },
-);
+/** Runs x2godb or a helper in this process and exits; the loader (loader.ts) calls it. */
+export function run(argv: readonly string[]): void {
+  // Exit as soon as the answer is written (write(2) is synchronous): a database client that
+  // still retries a lost connection in the background must not keep a helper alive.
+  main(argv).then(
+    (code) => process.exit(code),
+    (err: unknown) => {
+      writeAll(2, `${MULTICALL}: internal error: ${String(err)}\n`);
+      process.exit(1);
+    },
+  );
+}
+
+export { train } from './train.js';

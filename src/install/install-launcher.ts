@@ -27,10 +27,11 @@ import { isAbsolute, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DEFAULT_CONFIG_DIR } from '../config/config.js';
 import { HELPERS } from '../cli/helpers.js';
+import { CODE_CACHE, MAIN_BUNDLE, TRAIN_FLAG } from '../cli/code-cache.js';
 import { lookupGroupId } from '../system/accounts.js';
 
 export const DEFAULT_PREFIX = '/usr/lib/x2go-sessiondb';
-const FILES = ['x2godb.cjs', 'x2godbadmin.cjs', 'better_sqlite3.node'];
+const FILES = ['x2godb.cjs', MAIN_BUNDLE, 'x2godbadmin.cjs', 'better_sqlite3.node'];
 /** The reference's wrapper name: x2goserver's DB.pm runs it for every SQLite operation. */
 export const WRAPPER_NAME = 'libx2go-server-db-sqlite3-wrapper';
 
@@ -117,6 +118,11 @@ export function install(argv: string[], from: string): string[] {
   }
   for (const file of FILES) placeFile(join(from, file), join(prefix, file), 0o755);
   lines.push(`installed ${FILES.join(', ')} into ${prefix}`);
+
+  // The code cache must come from the node the launcher runs (see src/cli/loader.ts).
+  execFileSync(node, [join(prefix, 'x2godb.cjs'), TRAIN_FLAG, configDir], { stdio: ['ignore', 'ignore', 'inherit'], env: {} });
+  chmodSync(join(prefix, CODE_CACHE), 0o644);
+  lines.push(`trained the code cache ${join(prefix, CODE_CACHE)} with ${node}`);
 
   const launcher = join(prefix, 'x2godb-launcher');
   buildLauncher(join(from, 'x2godb-launcher.c'), launcher, node, join(prefix, 'x2godb.cjs'), configDir, gid);

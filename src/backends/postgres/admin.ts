@@ -12,7 +12,7 @@ import { invalid, SessionDbError } from '../../model/errors.js';
 import { describeMigrations } from '../../model/migrations.js';
 import { groupMembers, lookupGroupId, lookupUser, type Account } from '../../system/accounts.js';
 import { asUser } from '../../system/privileges.js';
-import { connect, describeTarget, type Connection, type Sql } from './connection.js';
+import { connect, describeTarget, type Sql } from './connection.js';
 import { passwordsDir, readPasswordFile, type Login } from './credentials.js';
 import { mapPgError } from './errors.js';
 import {
@@ -46,15 +46,13 @@ export class PostgresAdmin implements AdminBackend {
 
   /** Runs `work` on a connection as dbadmin, mapping errors and closing the connection. */
   async #with<T>(database: string, action: string, work: (sql: Sql) => Promise<T>): Promise<T> {
-    const login = this.#login();
-    let connection: Connection | undefined;
+    const connection = connect(this.#settings.postgres, this.#login(), database);
     try {
-      connection = await connect(this.#settings.postgres, login, database);
-      return await work(connection.sql);
+      return await connection.guard(() => work(connection.sql));
     } catch (err) {
       throw mapPgError(err, action, this.#target);
     } finally {
-      await connection?.close();
+      await connection.close();
     }
   }
 
@@ -155,12 +153,14 @@ export class PostgresAdmin implements AdminBackend {
 
   /** Whether a role can log in with a password: the only proof that a stored password still works. */
   async #canLogIn(login: Login): Promise<boolean> {
+    const connection = connect(this.#settings.postgres, login);
     try {
-      const connection = await connect(this.#settings.postgres, login);
-      await connection.close();
+      await connection.guard(() => connection.sql`select 1`);
       return true;
     } catch {
       return false;
+    } finally {
+      await connection.close();
     }
   }
 

@@ -6,7 +6,6 @@ import { lookupUser } from '../../system/accounts.js';
 import { PostgresAdmin } from './admin.js';
 import { connect, describeTarget } from './connection.js';
 import { callerLogin } from './credentials.js';
-import { mapPgError } from './errors.js';
 import { PostgresStore } from './store.js';
 
 export const postgresBackend: Backend = {
@@ -14,12 +13,7 @@ export const postgresBackend: Backend = {
     const me = userInfo();
     const home = me.uid === caller.uid ? me.homedir : (lookupUser(caller.name)?.home ?? '');
     const login = callerLogin(caller, home, settings.configDir);
-    const target = describeTarget(settings.postgres);
-    try {
-      return new PostgresStore(await connect(settings.postgres, login), target, settings.telekinesis);
-    } catch (err) {
-      throw mapPgError(err, 'connect', target);
-    }
+    return new PostgresStore(connect(settings.postgres, login), describeTarget(settings.postgres), settings.telekinesis);
   },
   openAdmin: async (settings) => new PostgresAdmin(settings),
 };

@@ -40,7 +40,7 @@ export class PostgresStore implements SessionStore {
 
   async #run<T>(action: string, work: () => Promise<T>, conflicts?: ConflictMessages): Promise<T> {
     try {
-      return await work();
+      return await this.#connection.guard(work);
     } catch (err) {
       throw mapPgError(err, action, this.#target, conflicts);
     }
