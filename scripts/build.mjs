@@ -39,7 +39,7 @@ await build({
     x2godb: join(root, 'src/cli/loader.ts'),
     'x2godb-main': join(root, 'src/cli/main.ts'),
     x2godbadmin: join(root, 'src/cli/x2godbadmin.ts'),
-    'x2godb-install': join(root, 'src/install/main.ts'),
+    'x2go-sessiondb': join(root, 'src/install/main.ts'),
   },
   outdir: dist,
   outExtension: { '.js': '.cjs' },
@@ -57,11 +57,13 @@ await build({
   logLevel: 'warning',
 });
 
-for (const program of ['x2godb', 'x2godbadmin', 'x2godb-install']) chmodSync(join(dist, `${program}.cjs`), 0o755);
+for (const program of ['x2godb', 'x2godbadmin', 'x2go-sessiondb']) chmodSync(join(dist, `${program}.cjs`), 0o755);
 const addon = createRequire(import.meta.url).resolve('better-sqlite3/build/Release/better_sqlite3.node');
 copyFileSync(addon, join(dist, 'better_sqlite3.node'));
 // The launcher is compiled at install time, with that machine's paths in it.
 copyFileSync(join(root, 'src/launcher/x2godb-launcher.c'), join(dist, 'x2godb-launcher.c'));
+// The Perl module that replaces X2Go::Server::DB; the installer fills in the launcher's path.
+copyFileSync(join(root, 'src/install/DB.pm'), join(dist, 'DB.pm'));
 mkdirSync(join(dist, 'helpers'));
 for (const name of HELPER_NAMES) symlinkSync('../x2godb.cjs', join(dist, 'helpers', name));
 

@@ -1,9 +1,11 @@
 // Installing the built programs into a prefix owned by root, building the setgid launcher
 // there with the system's cc (paths compiled in), and linking one entry per reference helper
-// name to it. Run as root from a built checkout (dist/); the command is x2godb-install (main.ts).
+// name to it. Run as root from a built checkout (dist/); the command is `x2go-sessiondb
+// install` (main.ts), which then puts them in place of the reference's files (dropin.ts).
 //
 // Layout under the prefix (default /usr/lib/x2go-sessiondb):
-//   x2godb.cjs, x2godbadmin.cjs, better_sqlite3.node   root:root, not writable by others
+//   x2godb.cjs (loader), x2godb-main.cjs(.cache), x2godbadmin.cjs, better_sqlite3.node
+//                                                      root:root, not writable by others
 //   x2godb-launcher                                     root:x2gouser 2755
 //   helpers/<reference helper name> -> ../x2godb-launcher
 //   bin/x2godb -> ../x2godb-launcher, bin/x2godbadmin -> ../x2godbadmin.cjs
@@ -24,7 +26,6 @@ import {
   symlinkSync,
 } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { DEFAULT_CONFIG_DIR } from '../config/config.js';
 import { HELPERS } from '../cli/helpers.js';
 import { CODE_CACHE, MAIN_BUNDLE, TRAIN_FLAG } from '../cli/code-cache.js';
@@ -95,16 +96,25 @@ function buildLauncher(source: string, target: string, node: string, entry: stri
 }
 
 /** Installs from `from` (the dist/ directory); returns one line per action. */
-export function install(argv: string[], from: string): string[] {
-  const { values } = parseArgs({
-    args: argv,
-    strict: true,
-    options: { prefix: { type: 'string' }, config: { type: 'string' }, node: { type: 'string' } },
-  });
-  if (process.getuid?.() !== 0) throw new InstallError('must be run as root');
-  const prefix = safePath(values.prefix ?? DEFAULT_PREFIX, '--prefix');
-  const configDir = safePath(values.config ?? DEFAULT_CONFIG_DIR, '--config');
-  const node = safePath(realpathSync(values.node ?? process.execPath), '--node');
+export interface PrefixOptions {
+  prefix?: string | undefined;
+  configDir?: string | undefined;
+  node?: string | undefined;
+}
+
+/** The prefix, validated: the path compiled into the launcher and written into DB.pm. */
+export function prefixOf(options: PrefixOptions): string {
+  return safePath(options.prefix ?? DEFAULT_PREFIX, '--prefix');
+}
+
+/**
+ * Installs the programs of `from` (a dist/ directory) under the prefix, builds the launcher
+ * and links the helper names. Run as root. One line per action.
+ */
+export function installPrefix(options: PrefixOptions, from: string): string[] {
+  const prefix = prefixOf(options);
+  const configDir = safePath(options.configDir ?? DEFAULT_CONFIG_DIR, '--config');
+  const node = safePath(realpathSync(options.node ?? process.execPath), '--node');
   assertRootOwned(node, 'node');
   const gid = lookupGroupId('x2gouser');
   if (gid === undefined) throw new InstallError('group x2gouser does not exist (install x2goserver, or: groupadd --system x2gouser)');
@@ -134,4 +144,14 @@ export function install(argv: string[], from: string): string[] {
   placeLink('../x2godbadmin.cjs', join(prefix, 'bin', 'x2godbadmin'));
   lines.push(`linked ${join(prefix, 'bin')}/x2godb and x2godbadmin`);
   return lines;
+}
+
+/** Removes everything installPrefix put under the prefix. */
+export function removePrefix(options: PrefixOptions): string[] {
+  const prefix = prefixOf(options);
+  if (!existsSync(join(prefix, 'x2godb-launcher')) && !existsSync(join(prefix, 'x2godb.cjs'))) {
+    return [`${prefix}: nothing of ours there`];
+  }
+  rmSync(prefix, { recursive: true, force: true });
+  return [`removed ${prefix}`];
 }

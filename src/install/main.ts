@@ -1,16 +1,117 @@
-// x2godb-install [--prefix DIR] [--config DIR] [--node PATH]
-// Puts the programs of this dist/ directory under the prefix (default /usr/lib/x2go-sessiondb)
-// and builds the setgid launcher there. Run as root.
+// x2go-sessiondb: put x2go-sessiondb under an installed x2goserver, take it away, or say which
+// is in use. Run as root from a built checkout (dist/).
+//
+//   x2go-sessiondb install   [--prefix DIR] [--config DIR] [--node PATH] [--force] [--no-divert]
+//   x2go-sessiondb uninstall [--prefix DIR]
+//   x2go-sessiondb status    [--prefix DIR] [--config DIR]
 
-import { realpathSync } from 'node:fs';
-import { dirname } from 'node:path';
-import { install, InstallError } from './install-launcher.js';
+import { execFileSync } from 'node:child_process';
+import { readFileSync, realpathSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { DEFAULT_CONFIG_DIR } from '../config/config.js';
+import { divert, installedVersion, KNOWN_UPSTREAM, REFERENCE_PACKAGES, undivert, upstreamVersion } from './dropin.js';
+import { InstallError, installPrefix, prefixOf, removePrefix } from './install-launcher.js';
+import { status } from './status.js';
+import { writeAll } from '../cli/write-out.js';
 
-try {
-  const from = dirname(realpathSync(process.argv[1] ?? ''));
-  for (const line of install(process.argv.slice(2), from)) process.stdout.write(`${line}\n`);
-} catch (err) {
-  const usage = err instanceof InstallError || String((err as { code?: unknown }).code).startsWith('ERR_PARSE_ARGS');
-  process.stderr.write(`x2godb-install: ${err instanceof Error ? err.message : String(err)}\n`);
-  process.exitCode = usage ? 2 : 1;
+const NAME = 'x2go-sessiondb';
+const USAGE = `usage: ${NAME} install   [--prefix DIR] [--config DIR] [--node PATH] [--force] [--no-divert]
+       ${NAME} uninstall [--prefix DIR]
+       ${NAME} status    [--prefix DIR] [--config DIR]
+
+install    copies the programs to the prefix (default /usr/lib/x2go-sessiondb), builds the setgid
+           launcher, diverts x2goserver's database programs and X2Go::Server::DB (dpkg-divert)
+           and puts ours in their place, then runs x2godbadmin --updatedb. Idempotent.
+           --force: divert an x2goserver version other than ${KNOWN_UPSTREAM.join(', ')};
+           --no-divert: only the prefix and the launcher.
+uninstall  removes ours and reverts every diversion; the database stays as it is.
+status     which implementation each path runs, the backend, the schema, the database.
+`;
+
+/** The dist/ directory this program runs from: what install copies. */
+function distDir(): string {
+  return dirname(realpathSync(process.argv[1] ?? ''));
 }
+
+function requireRoot(): void {
+  if (process.getuid?.() !== 0) throw new InstallError('must be run as root');
+}
+
+function checkVersions(force: boolean): string[] {
+  const lines: string[] = [];
+  for (const pkg of REFERENCE_PACKAGES) {
+    const version = installedVersion(pkg);
+    if (version === undefined) throw new InstallError(`${pkg} is not installed; nothing to put ourselves under (use --no-divert)`);
+    const known = KNOWN_UPSTREAM.includes(upstreamVersion(version));
+    if (!known && !force) {
+      throw new InstallError(`${pkg} ${version} is not a version we know (${KNOWN_UPSTREAM.join(', ')}); check its DB programs, then use --force`);
+    }
+    lines.push(`${pkg} ${version}${known ? '' : ' (unknown version, --force)'}`);
+  }
+  return lines;
+}
+
+function updatedb(prefix: string, configDir: string): string[] {
+  const out = execFileSync(join(prefix, 'x2godbadmin.cjs'), ['--config', configDir, '--updatedb'], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  return out.trimEnd().split('\n').map((line) => `x2godbadmin --updatedb: ${line}`);
+}
+
+async function run(argv: string[]): Promise<{ lines: string[]; code: number }> {
+  const [command, ...rest] = argv;
+  const { values } = parseArgs({
+    args: rest,
+    strict: true,
+    options: {
+      prefix: { type: 'string' },
+      config: { type: 'string' },
+      node: { type: 'string' },
+      force: { type: 'boolean' },
+      'no-divert': { type: 'boolean' },
+    },
+  });
+  const configDir = values.config ?? DEFAULT_CONFIG_DIR;
+  switch (command) {
+    case 'install': {
+      requireRoot();
+      const divertToo = !values['no-divert'];
+      const lines = divertToo ? checkVersions(values.force ?? false) : [];
+      lines.push(...installPrefix({ prefix: values.prefix, configDir, node: values.node }, distDir()));
+      if (divertToo) {
+        const prefix = prefixOf(values);
+        lines.push(...divert(prefix, readFileSync(join(distDir(), 'DB.pm'), 'utf8')));
+        lines.push(...updatedb(prefix, configDir));
+      }
+      return { lines, code: 0 };
+    }
+    case 'uninstall': {
+      requireRoot();
+      return { lines: [...undivert(prefixOf(values)), ...removePrefix(values)], code: 0 };
+    }
+    case 'status':
+      return status(prefixOf(values), configDir);
+    case undefined:
+    case '--help':
+    case 'help':
+      return { lines: [USAGE.trimEnd()], code: command === undefined ? 2 : 0 };
+    default:
+      throw new InstallError(`unknown command ${command}; see ${NAME} --help`);
+  }
+}
+
+run(process.argv.slice(2)).then(
+  ({ lines, code }) => {
+    writeAll(1, lines.map((l) => `${l}\n`).join(''));
+    process.exit(code);
+  },
+  (err: unknown) => {
+    const usage = err instanceof InstallError || String((err as { code?: unknown }).code).startsWith('ERR_PARSE_ARGS');
+    const stderr = (err as { stderr?: unknown }).stderr;
+    const detail = typeof stderr === 'string' && stderr ? `: ${stderr.trim().split('\n')[0]}` : '';
+    writeAll(2, `${NAME}: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}${detail}\n`);
+    process.exit(usage ? 2 : 1);
+  },
+);

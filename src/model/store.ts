@@ -74,6 +74,9 @@ export interface SessionStore {
 
   close(): Promise<void>;
 
+  /** Optional: the schema version recorded in the database (for status reports). */
+  schemaVersion?(): Promise<number>;
+
   /**
    * Optional: true when this uid owns the database itself (a private SQLite file, as in the
    * quick start). Root-only commands protect nothing from such a caller, who could edit the

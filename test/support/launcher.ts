@@ -17,8 +17,8 @@ export interface Installed {
 
 export function installLauncher(box: Sandbox): Installed {
   const prefix = join(box.dir, 'prefix');
-  const r = run(process.execPath, [join(DIST, 'x2godb-install.cjs'), '--prefix', prefix, '--config', box.configDir]);
-  if (r.code !== 0) throw new Error(`x2godb-install failed: ${r.stderr}`);
+  const r = run(process.execPath, [join(DIST, 'x2go-sessiondb.cjs'), 'install', '--no-divert', '--prefix', prefix, '--config', box.configDir]);
+  if (r.code !== 0) throw new Error(`x2go-sessiondb install failed: ${r.stderr}`);
   const opts = (user?: Account, env?: Record<string, string>) => ({ ...(user ? { as: user } : {}), ...(env ? { env } : {}) });
   return {
     prefix,

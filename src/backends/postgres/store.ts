@@ -220,6 +220,13 @@ export class PostgresStore implements SessionStore {
     });
   }
 
+  schemaVersion(): Promise<number> {
+    return this.#run('read the schema version', async () => {
+      const [row] = await this.#sql`select coalesce(max(version), 0) as v from x2go_schema_migrations`;
+      return Number(row?.v ?? 0);
+    });
+  }
+
   close(): Promise<void> {
     return this.#connection.close();
   }

@@ -57,6 +57,10 @@ export class SqliteStore implements SessionStore {
     return new SqliteStore(openDatabase(path), path);
   }
 
+  schemaVersion(): Promise<number> {
+    return this.#read('read the schema version', () => this.#db.pragma('user_version', { simple: true }) as number);
+  }
+
   ownedBy(uid: number): boolean {
     return statSync(this.#path).uid === uid;
   }

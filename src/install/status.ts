@@ -1,0 +1,42 @@
+// x2go-sessiondb status: which implementation each of the reference's paths runs, the backend
+// in use, its schema version, and whether the database answers. Exit code 1 when the paths are
+// mixed or the database does not answer, so that monitoring can use it.
+
+import { loadBackend } from '../backends/backend.js';
+import { loadSettings } from '../config/config.js';
+import { SessionDbError } from '../model/errors.js';
+import { DIVERTED_SUFFIX, divertedBy, isOurs, PACKAGE, REPLACEMENTS } from './dropin.js';
+
+export async function status(prefix: string, configDir: string): Promise<{ lines: string[]; code: number }> {
+  const lines: string[] = [];
+  let ours = 0;
+  for (const r of REPLACEMENTS) {
+    const owner = divertedBy(r.path);
+    const mine = isOurs(r, prefix);
+    if (mine) ours++;
+    const diversion = owner === undefined ? 'not diverted' : `diverted by ${owner} to ${r.path}${DIVERTED_SUFFIX}`;
+    lines.push(`${r.path}: ${mine ? PACKAGE : owner === PACKAGE ? 'missing' : 'the reference'} (${diversion})`);
+  }
+  const mixed = ours !== 0 && ours !== REPLACEMENTS.length;
+  lines.push(`implementation: ${ours === REPLACEMENTS.length ? PACKAGE : ours === 0 ? 'the reference (x2goserver)' : 'MIXED'}`);
+
+  let reachable = false;
+  try {
+    const settings = loadSettings(configDir);
+    const where = settings.backend === 'sqlite' ? ` (${settings.sqlitePath ?? 'no path'})` : ` (${settings.postgres.host}:${settings.postgres.port}/${settings.postgres.database})`;
+    lines.push(`backend: ${settings.backend}${where}`);
+    const store = await (await loadBackend(settings.backend)).openStore(settings, { uid: 0, name: 'root' });
+    try {
+      const servers = await store.servers();
+      const version = store.schemaVersion ? await store.schemaVersion() : undefined;
+      lines.push(`schema version: ${version ?? 'unknown'}`);
+      lines.push(`database: reachable, ${servers.reduce((n, s) => n + s.sessions, 0)} session(s) on ${servers.length} server(s)`);
+      reachable = true;
+    } finally {
+      await store.close();
+    }
+  } catch (err) {
+    lines.push(`database: NOT reachable: ${err instanceof SessionDbError ? err.message : String(err)}`);
+  }
+  return { lines, code: mixed || !reachable ? 1 : 0 };
+}
