@@ -1,8 +1,8 @@
 // Helper-call latency, ours against the Perl reference, in one run on this machine, on SQLite
 // and on PostgreSQL.
 //
-//   sudo npm run bench                 (both backends)
-//   sudo npm run bench -- sqlite       (one of them)
+//   sudo npm run bench                 (both backends, then the drop-in rows)
+//   sudo npm run bench -- sqlite       (one of: sqlite, postgres, dropin)
 //
 // Needs root, x2goserver (and libdbd-pg-perl, pwgen, postgresql for the PostgreSQL rows), cc.
 //
@@ -11,7 +11,7 @@
 // again) against ours (the setgid launcher under the same name, which runs Node once). Calls
 // alternate between the two so that the machine's load hits both alike. Users' calls run as a
 // real user, root's as root. Then both databases get the same 10,000 sessions and the listings
-// are timed.
+// are timed. Last, the reference's own Perl programs before and after the drop-in switch.
 //
 // Bars: every helper call at least 2x faster than the reference's on SQLite (issue #2) and 1.5x
 // on PostgreSQL (issue #3), median; listing 10,000 sessions under 150 ms on SQLite. Rows of
@@ -20,7 +20,8 @@
 
 import { chmodSync, chownSync, copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { WRAPPER_NAME } from '../src/install/install-launcher.js';
 import { lookupGroupId, type Account } from '../src/system/accounts.js';
@@ -272,10 +273,69 @@ function print(rows: string[][]): void {
   for (const r of rows) console.log(line(r));
 }
 
+/**
+ * The reference's own Perl programs (they load X2Go::Server::DB) before and after
+ * `x2go-sessiondb install` puts our module and helpers under them: what a client's polling
+ * x2golistsessions costs. Not interleaved (the switch is an install), so medians of each batch.
+ */
+async function measureDropin(backend: Backend, rows: string[][]): Promise<void> {
+  const { hostname } = await import('node:os');
+  const server = hostname();
+  const A1 = `alice-51-1700000051_stDxfce_dp24`;
+  const dist = join(dirname(fileURLToPath(import.meta.url)), '..', 'dist');
+  const sessiondb = (args: string[]) => run(join(dist, 'x2go-sessiondb.cjs'), args);
+  let restore: () => void;
+  if (backend === 'sqlite') {
+    restore = preserveReferenceDb();
+    run('/usr/sbin/x2godbadmin', ['--createdb']);
+  } else {
+    ensurePostgres();
+    restore = useReferencePostgres(PG_ADMIN_PASSWORD);
+    const su = superuser();
+    await su.unsafe('DROP DATABASE IF EXISTS x2go_sessions WITH (FORCE)');
+    await su.end();
+    for (const args of [['--createdb'], ['--adduser', 'alice']]) run('/usr/sbin/x2godbadmin', args);
+  }
+  try {
+    runReference('x2goinsertsession', ['51', server, A1], users.alice);
+    runReference('x2gocreatesession', [A1, COOKIE, '3999991', '10.1.2.3', '30001', '30002', '30003', '-1', '-1'], users.alice);
+    const programs: [string, string, string[], Who][] = [
+      ['x2golistsessions', '/usr/bin/x2golistsessions', [], 'alice'],
+      ['x2golistmounts', '/usr/bin/x2golistmounts', [A1], 'alice'],
+      ['x2golistsessions_root (root)', '/usr/sbin/x2golistsessions_root', [], 'root'],
+    ];
+    const time = (file: string, args: string[], who: Who) => {
+      const all: number[] = [];
+      for (let i = 0; i < ROUNDS; i++) all.push(timed(() => run(file, args, users[who] ? { as: users[who] } : {}), file));
+      return median(all);
+    };
+    const before = programs.map(([, file, args, who]) => time(file, args, who));
+    const installed = sessiondb(['install']);
+    if (installed.code !== 0) throw new Error(`x2go-sessiondb install: ${installed.stderr}`);
+    try {
+      programs.forEach(([label, file, args, who], i) => {
+        const after = time(file, args, who);
+        const ratio = (before[i] ?? 0) / after;
+        rows.push([`${backend} drop-in`, `${label}, before -> after the switch`, (before[i] ?? 0).toFixed(1), after.toFixed(1), `${ratio.toFixed(2)}x`, '-']);
+      });
+    } finally {
+      sessiondb(['uninstall']);
+    }
+  } finally {
+    restore();
+    if (backend === 'postgres') {
+      const su = superuser();
+      await su.unsafe('DROP DATABASE IF EXISTS x2go_sessions WITH (FORCE)');
+      await su.end();
+    }
+  }
+}
+
 async function main(): Promise<number> {
-  const wanted = (process.argv[2] ?? 'all') as Backend | 'all';
-  const backends: Backend[] = wanted === 'all' ? ['sqlite', 'postgres'] : [wanted];
-  if (!isRoot || !hasReference || !hasCompiler || (backends.includes('postgres') && !hasPostgres)) {
+  const wanted = process.argv[2] ?? 'all';
+  const backends: Backend[] = wanted === 'all' ? ['sqlite', 'postgres'] : wanted === 'dropin' ? [] : [wanted as Backend];
+  const dropins: Backend[] = wanted === 'all' || wanted === 'dropin' ? ['sqlite', 'postgres'] : [];
+  if (!isRoot || !hasReference || !hasCompiler || ([...backends, ...dropins].includes('postgres') && !hasPostgres)) {
     console.error('bench: needs root, the reference (apt-get install x2goserver libdbd-pg-perl pwgen), /usr/bin/cc and, for PostgreSQL, postgresql');
     return 2;
   }
@@ -291,6 +351,7 @@ async function main(): Promise<number> {
       await setup.teardown();
     }
   }
+  for (const backend of dropins) await measureDropin(backend, rows);
   print(rows);
   console.log(missed ? `\n${missed} bar(s) missed` : '\nall bars met');
   return missed ? 1 : 0;

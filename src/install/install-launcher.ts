@@ -4,11 +4,11 @@
 // install` (main.ts), which then puts them in place of the reference's files (dropin.ts).
 //
 // Layout under the prefix (default /usr/lib/x2go-sessiondb):
-//   x2godb.cjs (loader), x2godb-main.cjs(.cache), x2godbadmin.cjs, better_sqlite3.node
-//                                                      root:root, not writable by others
+//   x2godb.cjs (loader), x2godb-main.cjs(.cache), x2godbadmin.cjs, x2go-sessiondb.cjs,
+//   better_sqlite3.node, x2godb-launcher.c, DB.pm      root:root, not writable by others
 //   x2godb-launcher                                     root:x2gouser 2755
 //   helpers/<reference helper name> -> ../x2godb-launcher
-//   bin/x2godb -> ../x2godb-launcher, bin/x2godbadmin -> ../x2godbadmin.cjs
+//   bin/x2godb -> ../x2godb-launcher, bin/x2godbadmin, bin/x2go-sessiondb -> the .cjs files
 
 import { execFileSync } from 'node:child_process';
 import {
@@ -32,7 +32,9 @@ import { CODE_CACHE, MAIN_BUNDLE, TRAIN_FLAG } from '../cli/code-cache.js';
 import { lookupGroupId } from '../system/accounts.js';
 
 export const DEFAULT_PREFIX = '/usr/lib/x2go-sessiondb';
-const FILES = ['x2godb.cjs', MAIN_BUNDLE, 'x2godbadmin.cjs', 'better_sqlite3.node'];
+/** Everything of dist/ an installation needs, itself included (uninstall works without the checkout). */
+const FILES = ['x2godb.cjs', MAIN_BUNDLE, 'x2godbadmin.cjs', 'x2go-sessiondb.cjs', 'better_sqlite3.node', 'x2godb-launcher.c', 'DB.pm'];
+const EXECUTABLES = new Set(['x2godb.cjs', 'x2godbadmin.cjs', 'x2go-sessiondb.cjs']);
 /** The reference's wrapper name: x2goserver's DB.pm runs it for every SQLite operation. */
 export const WRAPPER_NAME = 'libx2go-server-db-sqlite3-wrapper';
 
@@ -126,7 +128,9 @@ export function installPrefix(options: PrefixOptions, from: string): string[] {
     chownSync(dir, 0, 0);
     chmodSync(dir, 0o755);
   }
-  for (const file of FILES) placeFile(join(from, file), join(prefix, file), 0o755);
+  for (const file of FILES) {
+    if (join(from, file) !== join(prefix, file)) placeFile(join(from, file), join(prefix, file), EXECUTABLES.has(file) ? 0o755 : 0o644);
+  }
   lines.push(`installed ${FILES.join(', ')} into ${prefix}`);
 
   // The code cache must come from the node the launcher runs (see src/cli/loader.ts).
@@ -142,7 +146,8 @@ export function installPrefix(options: PrefixOptions, from: string): string[] {
   lines.push(`linked ${Object.keys(HELPERS).length + 1} helper names in ${join(prefix, 'helpers')} to the launcher`);
   placeLink('../x2godb-launcher', join(prefix, 'bin', 'x2godb'));
   placeLink('../x2godbadmin.cjs', join(prefix, 'bin', 'x2godbadmin'));
-  lines.push(`linked ${join(prefix, 'bin')}/x2godb and x2godbadmin`);
+  placeLink('../x2go-sessiondb.cjs', join(prefix, 'bin', 'x2go-sessiondb'));
+  lines.push(`linked ${join(prefix, 'bin')}/x2godb, x2godbadmin and x2go-sessiondb`);
   return lines;
 }
 
