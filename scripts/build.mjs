@@ -16,11 +16,13 @@ import { fileURLToPath } from 'node:url';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const dist = join(root, 'dist');
 
-// The reference's helper names, as src/cli/helpers.ts knows them.
+// The helper names src/cli/helpers.ts knows: the reference's and ours.
 export const HELPER_NAMES = [
   'x2goinsertsession', 'x2goinsertshadowsession', 'x2goinsertport', 'x2gocreatesession',
   'x2gocreateshadowsession', 'x2gochangestatus', 'x2gormport', 'x2gogetagent', 'x2gogetstatus',
   'x2gogetdisplays', 'x2gogetports', 'x2gogetservers', 'x2goresume', 'x2golistsessions_sql',
+  // ours
+  'x2goreservesession',
 ];
 
 /** postgres.js's require('tls') is answered by scripts/lazy-tls.cjs (see there). */

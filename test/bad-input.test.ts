@@ -45,6 +45,15 @@ const ARGUMENTS: Record<string, { valid: string; invalid: string[] }> = {
   path: { valid: '/tmp/.x2go-u/media/disk/_home', invalid: ['', 'relative', '/a|b', '/a\nb', `/${LONG}`, '/a\tb'] },
   shadreq_user: { valid: 'root', invalid: ['', '-x', 'a b', 'x;y', "o'neil"] },
   'server|--all-servers': { valid: '--all-servers', invalid: ['', '--all', 'a b'] },
+  session_suffix: {
+    valid: '_stDxfce_dp24',
+    invalid: ['', 'stDxfce_dp24', '_stDxfce', "_stDxfce_dp24'", `_stD${LONG}_dp24`, ...(isRoot ? [] : ['_stS1XSHADsomeoneXSHADPP51_dp24'])],
+  },
+  display_start: { valid: '50', invalid: ['', '0', '-1', '59536', 'x'] },
+  port_count: { valid: '3', invalid: ['', '0', '-3', '17', 'three'] },
+  port_start: { valid: '30000', invalid: ['', '0', '65536', '-1'] },
+  busy_displays: { valid: '50,51', invalid: ['50,,51', '50;51', 'x', '-1', '70000'] },
+  busy_ports: { valid: '30001', invalid: ['30001,', '65536', ' 30001'] },
 };
 
 function argumentNames(usage: string): string[] {

@@ -5,15 +5,19 @@
 import type { SessionDb } from '../model/session-db.js';
 import type { SessionEndpoint, SessionRow } from '../model/types.js';
 import {
+  MAX_PORTS_PER_SESSION,
   parseClient,
   parseCookie,
+  parseCount,
   parseDisplay,
   parseMountPath,
+  parseNumberList,
   parseOptionalPort,
   parsePid,
   parsePort,
   parseServer,
   parseSessionId,
+  parseSessionSuffix,
   parseStatus,
   parseUserName,
 } from '../model/validate.js';
@@ -141,6 +145,22 @@ export const COMMANDS: Readonly<Record<string, CommandSpec>> = {
       const sid = parseSessionId(a[1]!);
       const e = endpoint(a[0]!, a.slice(2, 5), [a[5]!, a[6]!]);
       return (db) => done(db.resume(sid, e));
+    },
+  },
+  // Ours, not the reference's: display, ports and session row in one step (x2gostartagent's loops).
+  reservesession: {
+    usage: '<server> <session_suffix> <display_start> <port_count> <port_start> [busy_displays] [busy_ports]',
+    prepare: (a) => {
+      const request = {
+        server: parseServer(a[0]!),
+        suffix: parseSessionSuffix(a[1]!),
+        displayStart: parseDisplay(a[2]!, 'display_start'),
+        portCount: parseCount(a[3]!, 'port_count', MAX_PORTS_PER_SESSION),
+        portStart: parsePort(a[4]!, 'port_start'),
+        busyDisplays: parseNumberList(a[5] ?? '', 'busy_displays', parseDisplay),
+        busyPorts: parseNumberList(a[6] ?? '', 'busy_ports', parsePort),
+      };
+      return async (db) => ({ kind: 'reserved', reserved: await db.reservesession(request) });
     },
   },
   changestatus: {

@@ -2,7 +2,7 @@
 // reference's wrapper prints (pipe-separated fields, lines joined by "\n", no final newline),
 // because X2Go's shell and Perl tools parse exactly that. --json is for people and new scripts.
 
-import type { LegacyTraits } from '../model/store.js';
+import type { LegacyTraits, Reserved } from '../model/store.js';
 import type { Mount, ServerLoad, SessionRow } from '../model/types.js';
 
 export type Listing = 'sessions' | 'shadow' | 'root';
@@ -13,6 +13,8 @@ export type Output =
   | { kind: 'servers'; servers: ServerLoad[] }
   | { kind: 'mounts'; mounts: Mount[] }
   | { kind: 'value'; value: string | number | null | undefined }
+  /** A reservation: one line, "<session id> <display> <port>...", for a shell's read. */
+  | { kind: 'reserved'; reserved: Reserved }
   /** A change that was made: the wrapper prints "ok". */
   | { kind: 'ok' }
   /** A change that was not needed or not made, without error: the wrapper prints nothing. */
@@ -51,6 +53,8 @@ export function legacyLines(output: Output, traits: LegacyTraits): string[] {
       return output.mounts.map((m) => `${field(m.client)}|${m.path}`);
     case 'value':
       return output.value === null || output.value === undefined ? [] : [String(output.value)];
+    case 'reserved':
+      return [[output.reserved.sessionId, output.reserved.display, ...output.reserved.ports].join(' ')];
     case 'ok':
       return ['ok'];
     case 'none':
@@ -76,6 +80,10 @@ export function jsonText(output: Output): string {
         return output.mounts;
       case 'value':
         return output.value ?? null;
+      case 'reserved': {
+        const { sessionId, display, ports } = output.reserved;
+        return { sessionId, display, ports };
+      }
       case 'ok':
         return { ok: true };
       case 'none':

@@ -40,6 +40,13 @@ export function agentRunning(pid: number | null, sessionId: string): boolean {
 
 const resume = command('resume');
 
+/** The reference's own helper names: the files a drop-in install takes over. */
+export const REFERENCE_HELPERS = [
+  'x2goinsertsession', 'x2goinsertshadowsession', 'x2goinsertport', 'x2gocreatesession', 'x2gocreateshadowsession',
+  'x2gochangestatus', 'x2gormport', 'x2gogetagent', 'x2gogetstatus', 'x2gogetdisplays', 'x2gogetports',
+  'x2gogetservers', 'x2goresume', 'x2golistsessions_sql',
+] as const;
+
 export const HELPERS: Readonly<Record<string, HelperSpec>> = {
   x2goinsertsession: like('insertsession', 'inserted'),
   x2goinsertshadowsession: like('insertshadowsession', 'inserted'),
@@ -59,6 +66,8 @@ export const HELPERS: Readonly<Record<string, HelperSpec>> = {
     print: 'nothing',
     prepare: (a) => resume.prepare([...a.slice(0, 5), a[5] ?? '-1', a[6] ?? '-1']),
   },
+  // Ours: x2gostartagent's display and port loops in one step (contrib/x2gostartagent-reserve.patch).
+  x2goreservesession: like('reservesession', 'output'),
   // Root's listing for x2gocleansessions; finished sessions whose agent is gone are purged on the
   // way, and still printed once, as the reference does.
   x2golistsessions_sql: {

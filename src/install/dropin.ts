@@ -6,7 +6,7 @@
 import { execFileSync } from 'node:child_process';
 import { lstatSync, readFileSync, readlinkSync, renameSync, rmSync, symlinkSync, writeFileSync, chmodSync, chownSync } from 'node:fs';
 import { join } from 'node:path';
-import { HELPERS } from '../cli/helpers.js';
+import { REFERENCE_HELPERS } from '../cli/helpers.js';
 import { WRAPPER_NAME } from './install-launcher.js';
 
 export const PACKAGE = 'x2go-sessiondb';
@@ -28,8 +28,7 @@ export const DB_PM = '/usr/share/perl5/X2Go/Server/DB.pm';
 /** Every file of the reference we take over. */
 export const REPLACEMENTS: readonly Replacement[] = [
   { kind: 'link', path: join(LIB, WRAPPER_NAME), target: (p) => join(p, 'x2godb-launcher') },
-  ...Object.keys(HELPERS)
-    .filter((name) => name !== 'x2gogetservers')
+  ...REFERENCE_HELPERS.filter((name) => name !== 'x2gogetservers')
     .map((name): Replacement => ({ kind: 'link', path: join(LIB, name), target: (p) => join(p, 'x2godb-launcher') })),
   { kind: 'link', path: '/usr/bin/x2gogetservers', target: (p) => join(p, 'x2godb-launcher') },
   // Not named by the reference's helpers, but what an administrator runs: ours manages both backends.

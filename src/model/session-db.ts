@@ -4,7 +4,11 @@
 
 import { SessionDbError } from './errors.js';
 import { assertMayActOn, assertMayShareWith, isRoot, sessionIdUser, storedUserName } from './ownership.js';
-import type { SessionStore } from './store.js';
+import type { Reserved, SessionStore } from './store.js';
+import { parseSessionId } from './validate.js';
+
+/** Session ids carry the display in at most four digits. */
+const MAX_ID_DISPLAY = 9999;
 import type { Caller, Mount, ServerLoad, SessionEndpoint, SessionRow, SessionStatus } from './types.js';
 
 /** Answers whether a UNIX account exists (desktop-sharing rows are stored in the viewer's name). */
@@ -19,12 +23,14 @@ export class SessionDb {
   readonly #userExists: UserExists;
   /** May run the root-only commands: root, or the owner of a private database. */
   readonly #administrator: boolean;
+  readonly #now: () => number;
 
-  constructor(store: SessionStore, caller: Caller, userExists: UserExists) {
+  constructor(store: SessionStore, caller: Caller, userExists: UserExists, now: () => number = Date.now) {
     this.#store = store;
     this.#caller = caller;
     this.#userExists = userExists;
     this.#administrator = isRoot(caller) || (store.ownedBy?.(caller.uid) ?? false);
+    this.#now = now;
   }
 
   get traits() {
@@ -97,6 +103,34 @@ export class SessionDb {
   async rmport(server: string, sessionId: string, port: number): Promise<void> {
     assertMayActOn(this.#caller, sessionId);
     return this.#store.deletePort(server, sessionId, port);
+  }
+
+  /**
+   * A login's display, ports and session row in one step (see SessionStore.reserve). The id is
+   * the caller's: <user>-<display>-<unix time><suffix>, the suffix as x2gostartagent builds it
+   * (_st<type><command>_dp<depth>...). Returns what x2gostartagent needs next.
+   */
+  async reservesession(request: {
+    server: string;
+    suffix: string;
+    displayStart: number;
+    portCount: number;
+    portStart: number;
+    busyDisplays: ReadonlySet<number>;
+    busyPorts: ReadonlySet<number>;
+  }): Promise<Reserved> {
+    const user = this.#uname;
+    const time = Math.floor(this.#now() / 1000);
+    const sessionId = (display: number) => {
+      const id = parseSessionId(`${user}-${display}-${time}${request.suffix}`);
+      assertMayActOn(this.#caller, id);
+      return id;
+    };
+    // A session id names its display in 2 to 4 digits.
+    const displayStart = Math.max(request.displayStart, 10);
+    if (displayStart > MAX_ID_DISPLAY) throw new SessionDbError('invalid', `display_start ${request.displayStart} is above ${MAX_ID_DISPLAY}`);
+    sessionId(displayStart);
+    return this.#store.reserve({ ...request, uname: user, sessionId, displayStart, displayEnd: MAX_ID_DISPLAY });
   }
 
   // --- running sessions ----------------------------------------------------------------------

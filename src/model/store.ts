@@ -26,6 +26,31 @@ export interface NewSession {
   uname: string;
 }
 
+/** What a login asks for in one step: a display, some ports, the session row. */
+export interface Reservation {
+  server: string;
+  uname: string;
+  /** The session id for a display (it names the display). */
+  sessionId(display: number): string;
+  /** The lowest free display at or above this, up to displayEnd. */
+  displayStart: number;
+  displayEnd: number;
+  /** Displays the host reports busy (X servers, sockets): never given out. */
+  busyDisplays: ReadonlySet<number>;
+  /** How many ports, the lowest free at or above portStart. */
+  portCount: number;
+  portStart: number;
+  busyPorts: ReadonlySet<number>;
+}
+
+export interface Reserved {
+  sessionId: string;
+  display: number;
+  ports: number[];
+  /** Candidates another starter took first (0 where the backend serialises reservations). */
+  retries: number;
+}
+
 export interface AgentStart {
   cookie: string;
   agentPid: number;
@@ -61,6 +86,13 @@ export interface SessionStore {
   /** Ports in use; a backend with farm-wide port numbers returns all servers' ports. */
   ports(server: string): Promise<number[]>;
   servers(): Promise<ServerLoad[]>;
+
+  /**
+   * In one transaction: the lowest free display and the lowest free ports (free in the store and
+   * not busy on the host), the session row and its port rows. Safe against concurrent callers
+   * on other processes and farm nodes; 'conflict' when the ranges are used up.
+   */
+  reserve(request: Reservation): Promise<Reserved>;
 
   /** Fails with 'not-found' when the session does not exist, 'conflict' when the port is taken. */
   insertPort(server: string, sessionId: string, port: number): Promise<void>;

@@ -16,6 +16,8 @@ export const MAX_COOKIE = 33;
 /** x2gogetfreeport maps display N to TCP port 6000+N, so displays end at 65535 - 6000. */
 export const MAX_DISPLAY = 65535 - 6000;
 export const MAX_PORT = 65535;
+/** More than any X2Go session uses (graphics, sound, file sharing, two telekinesis ports). */
+export const MAX_PORTS_PER_SESSION = 16;
 /** Linux caps pid_max at 2^22. */
 export const MAX_PID = 4194304;
 
@@ -143,4 +145,24 @@ export function parseUserName(value: string, name = 'user'): string {
     throw invalid(`${name} '${shown(value)}' is not a user name`);
   }
   return value;
+}
+
+/** What x2gostartagent appends to <user>-<display>-<time>: _st<type><command>_dp<depth>[_...]. */
+export function parseSessionSuffix(value: string, name = 'session_suffix'): string {
+  if (value.length > MAX_SESSION_ID - 40 || !/^_[a-zA-Z0-9._-]*_dp\d{1,2}[a-zA-Z0-9._-]*$/.test(value)) {
+    throw invalid(`${name} '${shown(value)}' is not a session id's end (_st<type><command>_dp<depth>...)`);
+  }
+  return value;
+}
+
+export function parseCount(value: string, name: string, max: number): number {
+  return parseInteger(value, name, 1, max);
+}
+
+/** A comma-separated list of numbers (busy displays or ports reported by the host); may be empty. */
+export function parseNumberList(value: string, name: string, parse: (v: string, name: string) => number): Set<number> {
+  if (value === '') return new Set();
+  const items = value.split(',');
+  if (items.length > MAX_PORT) throw invalid(`${name} lists more than ${MAX_PORT} numbers`);
+  return new Set(items.map((item) => parse(item, name)));
 }

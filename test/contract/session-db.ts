@@ -225,6 +225,48 @@ export function sessionDbContract(backend: string, open: () => Promise<StoreFixt
       await as(root).deletemounts(B1);
     });
 
+    test('reservation: the lowest free display and ports, skipping used and busy ones, in one step', async () => {
+      await start(bob, B1, 61, 30021);
+      const reserve = (busyDisplays: number[] = [], busyPorts: number[] = []) =>
+        as(alice).reservesession({
+          server: SERVER, suffix: '_stDxfce_dp24', displayStart: 60, portCount: 3, portStart: 30020,
+          busyDisplays: new Set(busyDisplays), busyPorts: new Set(busyPorts),
+        });
+      const first = await reserve([60], [30020]);
+      assert.equal(first.display, 62, 'skips 60 (busy on the host) and 61 (bob\'s)');
+      assert.deepEqual(first.ports, [30024, 30025, 30026], 'skips 30020 (busy) and bob\'s 30021-30023');
+      assert.match(first.sessionId, /^alice-62-\d{10}_stDxfce_dp24$/);
+      const second = await reserve();
+      assert.equal(second.display, 60);
+      assert.deepEqual(second.ports, [30020, 30027, 30028]);
+      const mine = await as(alice).listsessions(SERVER);
+      assert.deepEqual(mine.map((r) => [r.sessionId, r.uname, r.display]).sort(), [
+        [second.sessionId, 'alice', 60],
+        [first.sessionId, 'alice', 62],
+      ]);
+      assert.deepEqual((await as(bob).getports(SERVER)).sort(), [30020, 30021, 30022, 30023, 30024, 30025, 30026, 30027, 30028]);
+    });
+
+    test('reservation: a range used up is a conflict and writes nothing; a bad suffix is refused', async () => {
+      const busy = new Set(Array.from({ length: 9999 }, (_, i) => i + 1));
+      await rejectsWith(
+        as(alice).reservesession({ server: SERVER, suffix: '_stDxfce_dp24', displayStart: 50, portCount: 3, portStart: 30000, busyDisplays: busy, busyPorts: new Set() }),
+        'conflict',
+        /no free display/,
+      );
+      await rejectsWith(
+        as(alice).reservesession({ server: SERVER, suffix: '_stDxfce_dp24', displayStart: 50, portCount: 3, portStart: 65534, busyDisplays: new Set(), busyPorts: new Set() }),
+        'conflict',
+        /no free port/,
+      );
+      await rejectsWith(
+        as(alice).reservesession({ server: SERVER, suffix: '_stS1XSHADbobXSHADPP51_dp24', displayStart: 50, portCount: 3, portStart: 30000, busyDisplays: new Set(), busyPorts: new Set() }),
+        'invalid',
+      );
+      assert.deepEqual(await as(root).listsessionsroot_all(), []);
+      assert.deepEqual(await as(root).getports(SERVER), []);
+    });
+
     test('the root-only operations refuse other users', async () => {
       await start(alice, A1, 51, 30001);
       await rejectsWith(as(alice).listsessionsroot(SERVER), 'denied', /root only/);

@@ -3,7 +3,9 @@
 // the caller sees and changes; SessionDb's checks run first, as a second line. Every value is a
 // bound parameter (postgres.js tagged templates); multi-statement changes run in one transaction.
 
-import type { AgentStart, LegacyTraits, NewSession, SessionFilter, SessionStore } from '../../model/store.js';
+import { freeNumbers } from '../../model/allocation.js';
+import type { AgentStart, LegacyTraits, NewSession, Reservation, Reserved, SessionFilter, SessionStore } from '../../model/store.js';
+import { MAX_PORT } from '../../model/validate.js';
 import type { Mount, ServerLoad, SessionEndpoint, SessionRow, SessionStatus } from '../../model/types.js';
 import { SessionDbError } from '../../model/errors.js';
 import type { Connection, Sql, Tx } from './connection.js';
@@ -21,6 +23,9 @@ function toSessionRow(r: RawSession): SessionRow {
     ageSeconds: r[12] === null ? null : Number(r[12]), fsPort: r[13], tekictrlPort: r[14], tekidataPort: r[15],
   };
 }
+
+/** How many candidates a reservation may lose to other starters before giving up. */
+const MAX_RESERVATION_RETRIES = 1000;
 
 export class PostgresStore implements SessionStore {
   readonly traits: LegacyTraits;
@@ -153,6 +158,61 @@ export class PostgresStore implements SessionStore {
       (await this.#sql`select server, count(*) from servers_view where status != 'F' group by server`.values()).map(
         (r) => ({ server: r[0] as string, sessions: Number(r[1]) }),
       ),
+    );
+  }
+
+  /**
+   * Constraint-backed: the lowest candidates are inserted one by one, each under a savepoint;
+   * when another starter (our process or a Perl node, on any server of the farm) took one first,
+   * the unique constraint says so and the next candidate is tried. No lock is taken, so no
+   * user holding one from psql can stall the farm's logins; the attempts are bounded.
+   */
+  reserve(r: Reservation): Promise<Reserved> {
+    return this.#run('reserve a session', () =>
+      this.#sql.begin(async (tx) => {
+        let retries = 0;
+        const attempt = async (insert: (sp: Tx) => Promise<unknown>, constraints: string[]): Promise<boolean> => {
+          try {
+            await tx.savepoint(insert);
+            return true;
+          } catch (err) {
+            const e = err as { code?: unknown; constraint_name?: unknown };
+            if (e.code !== '23505' || !constraints.includes(String(e.constraint_name))) throw err;
+            if (++retries > MAX_RESERVATION_RETRIES) {
+              throw new SessionDbError('conflict', `no free display or port after ${retries} attempts; try again`);
+            }
+            return false;
+          }
+        };
+
+        const displays = new Set((await tx`select display from servers_view`.values()).map((v) => v[0] as number));
+        let chosen: { display: number; sessionId: string } | undefined;
+        for (const display of freeNumbers(r.displayStart, r.displayEnd, displays, r.busyDisplays)) {
+          const sessionId = r.sessionId(display);
+          const inserted = await attempt(
+            (sp) => sp`insert into sessions (display, server, uname, session_id) values (${display}, ${r.server}, ${r.uname}, ${sessionId})`,
+            // The id names the display, so a starter that took it in the same second holds the id too.
+            ['sessions_display_key', 'sessions_pkey'],
+          );
+          if (inserted) {
+            chosen = { display, sessionId };
+            break;
+          }
+        }
+        if (!chosen) throw new SessionDbError('conflict', `no free display between ${r.displayStart} and ${r.displayEnd}`);
+
+        const held = new Set((await tx`select port from ports_view`.values()).map((v) => v[0] as number));
+        const ports: number[] = [];
+        for (const port of freeNumbers(r.portStart, MAX_PORT, held, r.busyPorts)) {
+          const sessionId = chosen.sessionId;
+          if (await attempt((sp) => sp`insert into used_ports (server, session_id, port) values (${r.server}, ${sessionId}, ${port})`, ['used_ports_pkey'])) {
+            ports.push(port);
+            if (ports.length === r.portCount) break;
+          }
+        }
+        if (ports.length < r.portCount) throw new SessionDbError('conflict', `no free port between ${r.portStart} and ${MAX_PORT}`);
+        return { sessionId: chosen.sessionId, display: chosen.display, ports, retries };
+      }),
     );
   }
 

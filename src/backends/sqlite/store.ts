@@ -5,13 +5,12 @@
 
 import { statSync } from 'node:fs';
 import { SessionDbError } from '../../model/errors.js';
-import type { AgentStart, LegacyTraits, NewSession, SessionFilter, SessionStore } from '../../model/store.js';
+import { lowestFree } from '../../model/allocation.js';
+import type { AgentStart, LegacyTraits, NewSession, Reservation, Reserved, SessionFilter, SessionStore } from '../../model/store.js';
+import { MAX_PORT, MAX_PORTS_PER_SESSION } from '../../model/validate.js';
 import type { Mount, ServerLoad, SessionEndpoint, SessionRow, SessionStatus } from '../../model/types.js';
 import { openDatabase, writeTransaction, type Database } from './connection.js';
 import { mapSqliteError, type ConflictMessages } from './errors.js';
-
-/** More than any X2Go session uses (graphics, sound, file sharing, two telekinesis ports). */
-export const MAX_PORTS_PER_SESSION = 16;
 
 // The reference's listing columns, in its order; times in local time as it stores them.
 const SESSION_COLUMNS = `agent_pid, session_id, display, server, status,
@@ -196,6 +195,26 @@ export class SqliteStore implements SessionStore {
           .all() as [string, number][]
       ).map(([server, sessions]) => ({ server, sessions })),
     );
+  }
+
+  /** One BEGIN IMMEDIATE transaction: SQLite serialises writers, so the picks cannot collide. */
+  reserve(r: Reservation): Promise<Reserved> {
+    return this.#write('reserve a session', () => {
+      const displays = new Set(this.#db.prepare('select display from sessions').pluck().all() as number[]);
+      const [display = 0] = lowestFree('display', 1, r.displayStart, r.displayEnd, displays, r.busyDisplays);
+      const sessionId = r.sessionId(display);
+      this.#db
+        .prepare(
+          `insert into sessions (display, server, uname, session_id, init_time, last_time)
+           values (?, ?, ?, ?, ${NOW}, ${NOW})`,
+        )
+        .run(display, r.server, r.uname, sessionId);
+      const held = new Set(this.#db.prepare('select port from used_ports').pluck().all() as number[]);
+      const ports = lowestFree('port', r.portCount, r.portStart, MAX_PORT, held, r.busyPorts);
+      const insert = this.#db.prepare('insert into used_ports (server, session_id, port) values (?, ?, ?)');
+      for (const port of ports) insert.run(r.server, sessionId, port);
+      return { sessionId, display, ports, retries: 0 };
+    });
   }
 
   #assertSessionExists(sessionId: string): void {
