@@ -68,3 +68,12 @@ describe('configuration files', () => {
     configError(() => loadSettings(configDir('badport', 'backend=postgres\n[postgres]\nport=99999\n')), /port '99999' is not a TCP port/);
   });
 });
+
+describe('the display and port scope', () => {
+  test('farm by default; per-server only for PostgreSQL; anything else is an error', () => {
+    assert.equal(loadSettings(configDir('scope-default', 'backend=postgres\n')).scope, 'farm');
+    assert.equal(loadSettings(configDir('scope-pg', 'backend=postgres\nscope=per-server\n')).scope, 'per-server');
+    configError(() => loadSettings(configDir('scope-sqlite', 'backend=sqlite\nscope=per-server\n[sqlite]\npath=x\n')), /scope=per-server needs backend=postgres/);
+    configError(() => loadSettings(configDir('scope-bad', 'backend=postgres\nscope=global\n')), /scope=global is not one of farm, per-server/);
+  });
+});

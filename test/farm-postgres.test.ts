@@ -5,7 +5,8 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Account } from '../src/system/accounts.js';
-import { createPgSandbox, ensurePostgres, hasPostgres, type PgSandbox } from './support/postgres.js';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { createPgSandbox, ensurePostgres, hasPostgres, writePgConfig, type PgSandbox } from './support/postgres.js';
 import { isRoot, requires } from './support/requirements.js';
 import { DIST } from './support/sandbox.js';
 import { ensureUser, runAsync, type Result } from './support/system.js';
@@ -78,8 +79,32 @@ describe('a farm of three servers on one PostgreSQL database', needs.options, ()
     assert.match(clash.stderr, /display 101 is already in use/);
   });
 
+  test('scope=per-server: refused until the administrator confirms no Perl node writes; then each server numbers its own', async () => {
+    const withScope = (scope: string) => writePgConfig(box.configDir, box.database, '', `scope=${scope}\n`);
+    const rootPassword = readFileSync(join(box.configDir, 'x2gosql', 'passwords', 'x2gopgadmin'), 'utf8');
+    withScope('per-server');
+    writeFileSync(join(box.configDir, 'x2gosql', 'passwords', 'x2gopgadmin'), rootPassword, { mode: 0o600 });
+    const refused = box.admin(['--updatedb']);
+    assert.equal(refused.code, 1);
+    assert.match(refused.stderr, /scope=per-server, the database is farm-wide; once no server runs the reference's Perl code .* --no-perl-nodes/);
+    const switched = box.admin(['--updatedb', '--no-perl-nodes']);
+    assert.equal(switched.code, 0, switched.stderr);
+    assert.match(switched.stdout, /scope: farm -> per-server/);
+    // Two servers, the same lowest display and ports: each its own.
+    const a = await program('x2goreservesession', ['node-a', '_stDxfce_dp24', '50', '3', '40000'], users[0]);
+    const b = await program('x2goreservesession', ['node-b', '_stDxfce_dp24', '50', '3', '40000'], users[1]);
+    assert.deepEqual([a.stdout.split(' ').slice(1), b.stdout.split(' ').slice(1)], [['50', '40000', '40001', '40002'], ['50', '40000', '40001', '40002']], a.stderr + b.stderr);
+    assert.equal((await program('x2gogetdisplays', ['node-c'], users[0])).stdout.split('\n').length, 4);
+    // Back to the farm scope: refused while a display is in use on two servers.
+    withScope('farm');
+    writeFileSync(join(box.configDir, 'x2gosql', 'passwords', 'x2gopgadmin'), rootPassword, { mode: 0o600 });
+    const back = box.admin(['--updatedb']);
+    assert.equal(back.code, 1);
+    assert.match(back.stderr, /cannot return to scope=farm: display 50 is in use on several servers/);
+  });
+
   test("root's listing per node and for the farm", async () => {
     assert.equal((await program('x2godb', ['listsessionsroot', 'node-c'])).stdout.split('\n').length, 4);
-    assert.equal((await program('x2godb', ['listsessionsroot_all'])).stdout.split('\n').length, 12);
+    assert.equal((await program('x2godb', ['listsessionsroot_all'])).stdout.split('\n').length, 14);
   });
 });

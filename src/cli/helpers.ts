@@ -66,8 +66,9 @@ export const HELPERS: Readonly<Record<string, HelperSpec>> = {
     print: 'nothing',
     prepare: (a) => resume.prepare([...a.slice(0, 5), a[5] ?? '-1', a[6] ?? '-1']),
   },
-  // Ours: x2gostartagent's display and port loops in one step (contrib/x2gostartagent-reserve.patch).
-  x2goreservesession: like('reservesession', 'output'),
+  // Ours: x2gostartagent's display and port loops in one step (contrib/x2gostartagent-reserve.patch);
+  // one line with its newline, for the shell's read.
+  x2goreservesession: like('reservesession', 'lines'),
   // Root's listing for x2gocleansessions; finished sessions whose agent is gone are purged on the
   // way, and still printed once, as the reference does.
   x2golistsessions_sql: {

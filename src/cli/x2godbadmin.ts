@@ -14,12 +14,13 @@ const NAME = 'x2godbadmin';
 const USAGE = `X2Go SQL admin interface. Use it to create x2go database and insert or remove users or groups in x2go database
 Usage:
 x2godbadmin --createdb [--force]
-x2godbadmin --updatedb
+x2godbadmin --updatedb [--no-perl-nodes]
 x2godbadmin --listusers
 x2godbadmin --adduser|rmuser <UNIX user>
 x2godbadmin --addgroup|rmgroup <UNIX group>
 
 --force        let --createdb replace a database that still holds sessions
+--no-perl-nodes  let --updatedb apply scope=per-server: no server runs the reference any more
 --config DIR   read DIR/x2gosql/sql and DIR/x2goserver.conf instead of /etc/x2go (also ${CONFIG_DIR_ENV})
 `;
 
@@ -53,6 +54,7 @@ export async function adminMain(argv: string[]): Promise<{ stdout: string; stder
         addgroup: { type: 'string' },
         rmgroup: { type: 'string' },
         force: { type: 'boolean' },
+        'no-perl-nodes': { type: 'boolean' },
         config: { type: 'string' },
         help: { type: 'boolean' },
       },
@@ -61,6 +63,7 @@ export async function adminMain(argv: string[]): Promise<{ stdout: string; stder
     if (values.help || chosen.length === 0) return { stdout: USAGE, stderr: '', exitCode: 0 };
     if (chosen.length > 1) throw invalid(`give one action at a time, not ${chosen.map((a) => `--${a}`).join(' and ')}`);
     if (values.force && !values.createdb) throw invalid('--force goes with --createdb only');
+    if (values['no-perl-nodes'] && !values.updatedb) throw invalid('--no-perl-nodes goes with --updatedb only');
 
     const settings = loadSettings(values.config ?? (process.env[CONFIG_DIR_ENV] || DEFAULT_CONFIG_DIR));
     const admin = await (await loadBackend(settings.backend)).openAdmin(settings);
@@ -69,7 +72,7 @@ export async function adminMain(argv: string[]): Promise<{ stdout: string; stder
       action === 'createdb'
         ? await admin.createdb({ force: values.force ?? false })
         : action === 'updatedb'
-          ? await admin.updatedb()
+          ? await admin.updatedb({ noPerlNodes: values['no-perl-nodes'] ?? false })
           : await userAction(admin, action, values[action] as string | undefined);
     return { stdout: report.lines.map((l) => `${l}\n`).join(''), stderr: '', exitCode: 0 };
   } catch (err) {

@@ -22,10 +22,17 @@ export interface PostgresSettings {
   database: string;
 }
 
+/**
+ * Where display numbers and ports must be unique: across the farm (the reference's schema, and
+ * what Perl nodes expect) or per server (ours, PostgreSQL only, switched by x2godbadmin).
+ */
+export type Scope = 'farm' | 'per-server';
+
 export interface Settings {
   configDir: string;
   sqlFile: string;
   backend: BackendName;
+  scope: Scope;
   /** The SQLite file, or undefined when neither configured nor derivable from the x2gouser account. */
   sqlitePath: string | undefined;
   /** True when sqlitePath is the reference's location (x2gouser's home), not configured. */
@@ -98,7 +105,15 @@ export function loadSettings(configDir: string): Settings {
     );
   }
 
-  // Our one addition to the file: [sqlite] path=..., relative to the config directory.
+  const scope = sql.get('default.scope') || 'farm';
+  if (scope !== 'farm' && scope !== 'per-server') {
+    throw new SessionDbError('config', `${sqlFile}: scope=${scope} is not one of farm, per-server`);
+  }
+  if (scope === 'per-server' && backend !== 'postgres') {
+    throw new SessionDbError('config', `${sqlFile}: scope=per-server needs backend=postgres (a SQLite database serves one server)`);
+  }
+
+  // Our addition to the file: [sqlite] path=..., relative to the config directory.
   const configured = sql.get('sqlite.path');
   let sqlitePath: string | undefined;
   if (configured) {
@@ -113,6 +128,7 @@ export function loadSettings(configDir: string): Settings {
     configDir,
     sqlFile,
     backend,
+    scope,
     sqlitePath,
     sqlitePathIsDefault: !configured,
     postgres: postgresSettings(sql, sqlFile),

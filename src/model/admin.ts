@@ -10,8 +10,13 @@ export interface AdminReport {
 export interface AdminBackend {
   /** Creates the database; refuses to replace one that still holds sessions unless forced. */
   createdb(options: { force: boolean }): Promise<AdminReport>;
-  /** Brings an existing database (the reference's too) up to the current schema; idempotent. */
-  updatedb(): Promise<AdminReport>;
+  /**
+   * Brings an existing database (the reference's too) up to the current schema; idempotent.
+   * Where the backend has a display/port scope, also applies the configured one; leaving the
+   * reference's farm-wide scope needs `noPerlNodes` (the administrator's word that no server
+   * runs the reference any more).
+   */
+  updatedb(options?: { noPerlNodes?: boolean }): Promise<AdminReport>;
 
   listusers?(): Promise<AdminReport>;
   adduser?(user: string): Promise<AdminReport>;

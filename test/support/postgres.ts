@@ -45,12 +45,13 @@ export function superuser(database = 'postgres'): postgres.Sql {
   });
 }
 
-export function writePgConfig(configDir: string, database: string, extra = ''): void {
+/** `extra` goes into [postgres]; `topLevel` beside backend= (e.g. scope=). */
+export function writePgConfig(configDir: string, database: string, extra = '', topLevel = ''): void {
   mkdirSync(join(configDir, 'x2gosql', 'passwords'), { recursive: true });
   chmodSync(join(configDir, 'x2gosql'), 0o755);
   writeFileSync(
     join(configDir, 'x2gosql', 'sql'),
-    `backend=postgres\n\n[postgres]\nhost=localhost\nport=5432\ndbadmin=postgres\nssl=prefer\ndatabase=${database}\n${extra}`,
+    `backend=postgres\n${topLevel}\n[postgres]\nhost=localhost\nport=5432\ndbadmin=postgres\nssl=prefer\ndatabase=${database}\n${extra}`,
   );
   writeFileSync(join(configDir, 'x2gosql', 'passwords', 'pgadmin'), `${PG_ADMIN_PASSWORD}\n`, { mode: 0o600 });
   chmodSync(join(configDir, 'x2gosql', 'passwords', 'pgadmin'), 0o600);

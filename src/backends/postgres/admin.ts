@@ -114,10 +114,11 @@ export class PostgresAdmin implements AdminBackend {
     });
   }
 
-  async updatedb(): Promise<AdminReport> {
+  async updatedb(options: { noPerlNodes?: boolean } = {}): Promise<AdminReport> {
     // As the reference: updating a database that is not there creates it.
     if (!(await this.#databaseExists())) return this.createdb({ force: false });
     const lines = await this.#migrate();
+    lines.push(...(await this.#with(this.#database, 'apply the scope', (sql) => this.#applyScope(sql, options.noPerlNodes ?? false))));
     // The reference wrote root's password file world-readable.
     const file = join(passwordsDir(this.#settings.configDir), 'x2gopgadmin');
     const st = statSync(file, { throwIfNoEntry: false });
@@ -126,6 +127,41 @@ export class PostgresAdmin implements AdminBackend {
       lines.push(`${file}: was readable by others, now mode 600`);
     }
     return { lines };
+  }
+
+  /**
+   * Display numbers and ports unique across the farm (the reference's constraints) or per
+   * server, as `scope=` in the configuration says. The reference takes a display number to name
+   * one session in the whole farm (its getdisplays and getports read every server's), so the
+   * switch waits for the administrator's word that no server runs it any more.
+   */
+  async #applyScope(sql: Sql, noPerlNodes: boolean): Promise<string[]> {
+    const want = this.#settings.scope;
+    const [row] = await sql`select exists (select 1 from pg_constraint where conname = 'sessions_server_display_key') as per_server`;
+    const have = row?.per_server ? 'per-server' : 'farm';
+    const meaning = (s: string) => `display numbers and ports unique ${s === 'farm' ? 'across the farm' : 'per server'}`;
+    if (have === want) return [`scope: ${have} (${meaning(have)})`];
+    if (want === 'per-server' && !noPerlNodes) {
+      throw new SessionDbError(
+        'conflict',
+        `${this.#settings.sqlFile} asks for scope=per-server, the database is farm-wide; once no server runs the reference's Perl code (x2go-sessiondb status on each), run x2godbadmin --updatedb --no-perl-nodes`,
+      );
+    }
+    await sql.begin(async (tx) => {
+      if (want === 'per-server') {
+        await tx.unsafe('ALTER TABLE sessions DROP CONSTRAINT sessions_display_key, ADD CONSTRAINT sessions_server_display_key UNIQUE (server, display)');
+        await tx.unsafe('ALTER TABLE used_ports DROP CONSTRAINT used_ports_pkey, ADD CONSTRAINT used_ports_pkey PRIMARY KEY (server, port)');
+        return;
+      }
+      const [clash] = await tx`select display from sessions group by display having count(*) > 1 limit 1`;
+      const [portClash] = await tx`select port from used_ports group by port having count(*) > 1 limit 1`;
+      if (clash || portClash) {
+        throw new SessionDbError('conflict', `cannot return to scope=farm: ${clash ? `display ${String(clash.display)}` : `port ${String(portClash?.port)}`} is in use on several servers`);
+      }
+      await tx.unsafe('ALTER TABLE sessions DROP CONSTRAINT sessions_server_display_key, ADD CONSTRAINT sessions_display_key UNIQUE (display)');
+      await tx.unsafe('ALTER TABLE used_ports DROP CONSTRAINT used_ports_pkey, ADD CONSTRAINT used_ports_pkey PRIMARY KEY (port)');
+    });
+    return [`scope: ${have} -> ${want} (${meaning(want)})`];
   }
 
   async listusers(): Promise<AdminReport> {

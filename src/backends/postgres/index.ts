@@ -13,7 +13,7 @@ export const postgresBackend: Backend = {
     const me = userInfo();
     const home = me.uid === caller.uid ? me.homedir : (lookupUser(caller.name)?.home ?? '');
     const login = callerLogin(caller, home, settings.configDir);
-    return new PostgresStore(connect(settings.postgres, login), describeTarget(settings.postgres), settings.telekinesis);
+    return new PostgresStore(connect(settings.postgres, login), describeTarget(settings.postgres), settings.telekinesis, settings.scope);
   },
   openAdmin: async (settings) => new PostgresAdmin(settings),
 };

@@ -6,6 +6,7 @@
 import { freeNumbers } from '../../model/allocation.js';
 import type { AgentStart, LegacyTraits, NewSession, Reservation, Reserved, SessionFilter, SessionStore } from '../../model/store.js';
 import { MAX_PORT } from '../../model/validate.js';
+import type { Scope } from '../../config/config.js';
 import type { Mount, ServerLoad, SessionEndpoint, SessionRow, SessionStatus } from '../../model/types.js';
 import { SessionDbError } from '../../model/errors.js';
 import type { Connection, Sql, Tx } from './connection.js';
@@ -34,12 +35,15 @@ export class PostgresStore implements SessionStore {
   readonly #target: string;
   /** The reference writes and prints the telekinesis ports only when telekinesis is enabled. */
   readonly #telekinesis: boolean;
+  /** Per server, displays and ports are the server's own; across the farm, everyone's. */
+  readonly #perServer: boolean;
 
-  constructor(connection: Connection, target: string, telekinesis: boolean) {
+  constructor(connection: Connection, target: string, telekinesis: boolean, scope: Scope) {
     this.#connection = connection;
     this.#sql = connection.sql;
     this.#target = target;
     this.#telekinesis = telekinesis;
+    this.#perServer = scope === 'per-server';
     this.traits = { tekiColumns: { sessions: telekinesis, shadow: false, root: telekinesis }, serverCounts: true };
   }
 
@@ -90,6 +94,7 @@ export class PostgresStore implements SessionStore {
       },
       {
         sessions_display_key: `display ${s.display} is already in use`,
+        sessions_server_display_key: `display ${s.display} is already in use on ${s.server}`,
         sessions_pkey: `session ${s.sessionId} already exists`,
       },
     );
@@ -139,17 +144,21 @@ export class PostgresStore implements SessionStore {
     );
   }
 
-  // Displays and ports are unique across the farm in the reference's schema; the views show
-  // every server's, without session ids or users.
-  displays(_server: string): Promise<number[]> {
+  /** In the farm scope (the reference's), every server's; per server, the server's own. */
+  #onServer(server: string) {
+    return this.#perServer ? this.#sql`where server = ${server}` : this.#sql``;
+  }
+
+  // The views show displays and ports without session ids or users.
+  displays(server: string): Promise<number[]> {
     return this.#run('list displays', async () =>
-      (await this.#sql`select display from servers_view`.values()).map((r) => r[0] as number),
+      (await this.#sql`select display from servers_view ${this.#onServer(server)}`.values()).map((r) => r[0] as number),
     );
   }
 
-  ports(_server: string): Promise<number[]> {
+  ports(server: string): Promise<number[]> {
     return this.#run('list ports', async () =>
-      (await this.#sql`select port from ports_view`.values()).map((r) => r[0] as number),
+      (await this.#sql`select port from ports_view ${this.#onServer(server)}`.values()).map((r) => r[0] as number),
     );
   }
 
@@ -185,14 +194,14 @@ export class PostgresStore implements SessionStore {
           }
         };
 
-        const displays = new Set((await tx`select display from servers_view`.values()).map((v) => v[0] as number));
+        const displays = new Set((await tx`select display from servers_view ${this.#onServer(r.server)}`.values()).map((v) => v[0] as number));
         let chosen: { display: number; sessionId: string } | undefined;
         for (const display of freeNumbers(r.displayStart, r.displayEnd, displays, r.busyDisplays)) {
           const sessionId = r.sessionId(display);
           const inserted = await attempt(
             (sp) => sp`insert into sessions (display, server, uname, session_id) values (${display}, ${r.server}, ${r.uname}, ${sessionId})`,
             // The id names the display, so a starter that took it in the same second holds the id too.
-            ['sessions_display_key', 'sessions_pkey'],
+            ['sessions_display_key', 'sessions_server_display_key', 'sessions_pkey'],
           );
           if (inserted) {
             chosen = { display, sessionId };
@@ -201,7 +210,7 @@ export class PostgresStore implements SessionStore {
         }
         if (!chosen) throw new SessionDbError('conflict', `no free display between ${r.displayStart} and ${r.displayEnd}`);
 
-        const held = new Set((await tx`select port from ports_view`.values()).map((v) => v[0] as number));
+        const held = new Set((await tx`select port from ports_view ${this.#onServer(r.server)}`.values()).map((v) => v[0] as number));
         const ports: number[] = [];
         for (const port of freeNumbers(r.portStart, MAX_PORT, held, r.busyPorts)) {
           const sessionId = chosen.sessionId;

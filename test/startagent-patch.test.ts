@@ -1,0 +1,93 @@
+// contrib/x2gostartagent-reserve.patch: it applies to Debian's x2gostartagent, and the shell
+// code it adds, run with the variables x2gostartagent has at that point, reserves a session
+// through our x2goreservesession and fills in what the rest of the script uses.
+
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir, userInfo } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { hasReference, requires } from './support/requirements.js';
+import { createSandbox, DIST, ROOT, type Sandbox } from './support/sandbox.js';
+import { run } from './support/system.js';
+
+const PATCH = join(ROOT, 'contrib', 'x2gostartagent-reserve.patch');
+
+/** The lines the patch adds, as a shell fragment. */
+function addedLines(): string {
+  return readFileSync(PATCH, 'utf8')
+    .split('\n')
+    .filter((l) => l.startsWith('+') && !l.startsWith('+++'))
+    .map((l) => l.slice(1))
+    .join('\n');
+}
+
+describe('the x2gostartagent patch', () => {
+  let box: Sandbox;
+  let lib: string;
+  before(() => {
+    box = createSandbox();
+    assert.equal(box.admin(['--createdb']).code, 0);
+    // x2gostartagent's X2GO_LIB_PATH: here only x2gosyslog is called, and only its absence would fail.
+    lib = mkdtempSync(join(tmpdir(), 'x2godb-lib-'));
+    writeFileSync(join(lib, 'x2gosyslog'), '#!/bin/sh\nexit 0\n', { mode: 0o755 });
+  });
+  after(() => {
+    box?.remove();
+    rmSync(lib, { recursive: true, force: true });
+  });
+
+  function startagent(extra: Record<string, string>): { out: string[]; code: number; stderr: string } {
+    const script = [
+      'set -u',
+      `X2GO_LIB_PATH='${lib}'`,
+      "SHADREQ_USER=''",
+      "SESSION_TYPE='D'",
+      "X2GO_CMD='xfce4-session'",
+      "COLORDEPTH='24'",
+      "X2GOXDMCP=''",
+      "X2GO_PORT='50'",
+      "SSH_PORT='30000'",
+      "X2GO_TELEKINESIS_ENABLED='0'",
+      "X2GO_STYPE='D'",
+      "current_host_name='x2go-test'",
+      "ss=\"$(PATH=\"${PATH}:/usr/sbin:/sbin\" type -P ss || echo /bin/true)\"",
+      "TEKICTRL_PORT=''",
+      "TEKIDATA_PORT=''",
+      "typeset -i retry='0'",
+      "typeset -i max_retry='10'",
+      "typeset output=''",
+      addedLines(),
+      'echo "${SESSION_NAME} ${X2GO_PORT} ${GR_PORT} ${SOUND_PORT} ${FS_PORT} ${output} ${max_retry}"',
+    ].join('\n');
+    const r = run('/bin/bash', ['-c', script], {
+      env: { X2GO_CONFIG_DIR: box.configDir, X2GO_SESSIONDB_RESERVE: join(DIST, 'helpers', 'x2goreservesession'), ...extra },
+    });
+    return { out: r.stdout.trim().split(' '), code: r.code, stderr: r.stderr };
+  }
+
+  test('reserves the display, three ports and the session, and makes the old loops a no-op', () => {
+    const first = startagent({});
+    assert.equal(first.code, 0, first.stderr);
+    const [sid, display, gr, snd, fs, output, maxRetry] = first.out;
+    assert.match(sid ?? '', new RegExp(`^${userInfo().username}-50-\\d{10}_stDxfce4-session_dp24$`));
+    assert.deepEqual([display, output, maxRetry], ['50', 'inserted', '0']);
+    assert.equal(new Set([gr, snd, fs]).size, 3);
+    const second = startagent({});
+    assert.equal(second.out[1], '51');
+    assert.match(box.x2godb(['listsessions', 'x2go-test']).stdout, new RegExp(`\\|${sid}\\|50\\|x2go-test\\|R\\|`));
+  });
+
+  test('a failed reservation stops the start with exit 10, as the loops did', () => {
+    const failed = startagent({ X2GO_CONFIG_DIR: '/nonexistent' });
+    assert.equal(failed.code, 10);
+    assert.match(failed.stderr, /Unable to reserve a display and ports/);
+  });
+
+  const needs = requires([hasReference, 'the reference (apt-get install x2goserver)']);
+  test("applies to the installed x2gostartagent", needs.options, () => {
+    needs.check();
+    const dry = run('/usr/bin/patch', ['--dry-run', '-p1', '-d', '/', '-i', PATCH]);
+    assert.equal(dry.code, 0, dry.stdout + dry.stderr);
+  });
+});
