@@ -4,13 +4,14 @@
 // environment cannot redirect us.
 
 import { readFileSync } from 'node:fs';
+import { connect as netConnect, type Socket } from 'node:net';
 import postgres from 'postgres';
 import type { PostgresSettings } from '../../config/config.js';
 import type { Login } from './credentials.js';
 
 export type Sql = postgres.Sql;
 
-/** How long to wait for a server before saying it cannot be reached (the issue allows <= 5 s). */
+/** How long a server may stay silent while we connect before it counts as unreachable. */
 export const CONNECT_TIMEOUT_S = 5;
 
 /** libpq's modes in postgres.js terms. "allow" becomes "prefer": both accept either kind of server. */
@@ -30,21 +31,46 @@ export interface Connection {
   /** A pool of one connection; it connects with the first query. */
   sql: Sql;
   /**
-   * Runs an operation, bounded by the connect timeout until the connection has proved itself
-   * once. The deadline is ours: postgres.js reconnects without end when a server (or a
-   * middlebox) accepts the TCP connection and closes it, and a helper must never hang at a login.
+   * Runs an operation; until the connection has proved itself once, it fails when the server
+   * stays silent for the connect timeout (see connect()).
    */
   guard<T>(operation: () => Promise<T>): Promise<T>;
   close(): Promise<void>;
 }
 
+interface Target {
+  host: string;
+  port: number;
+}
+
 /**
  * A connection to the configured server(s) as `login`. Nothing is sent until the first query,
  * which is also what proves the connection (no separate round trip for that).
+ *
+ * The connect timeout is ours and counts silence, not time: it restarts whenever the server
+ * sends something. A server that says nothing for
+ * CONNECT_TIMEOUT_S is given up (after trying each configured host); a busy server that is
+ * slowly answering 64 logins at once on two cores is waited for. postgres.js's own timeout
+ * counts from the start and would fail those logins, and after a peer that accepts and closes
+ * it reconnects without end; so it is only a backstop here, and we make its sockets.
  */
 export function connect(settings: PostgresSettings, login: Login, database = settings.database): Connection {
-  const sql = pg({ ...settings, host: settings.host.split(',').map(address).join(',') }, login, database);
-  const limit = CONNECT_TIMEOUT_S * 1000 * settings.host.split(',').length;
+  const targets: Target[] = settings.host.split(',').map((entry) => {
+    const [host = '', port] = entry.trim().split(':');
+    return { host: address(host), port: port === undefined ? settings.port : Number(port) };
+  });
+  let attempts = 0;
+  let current: Socket | undefined;
+  let progress: () => void = () => {};
+  const sql = pg(settings, login, database, () => {
+    const target = targets[attempts++ % targets.length] as Target;
+    const socket = netConnect({ host: target.host, port: target.port });
+    // Only what the server says counts: a peer that accepts and closes (and is reconnected to
+    // again and again) is silent.
+    socket.on('data', () => progress());
+    current = socket;
+    return socket;
+  });
   let proven = false;
   return {
     sql,
@@ -52,8 +78,27 @@ export function connect(settings: PostgresSettings, login: Login, database = set
     guard: async (operation) => {
       if (proven) return operation();
       let timer: NodeJS.Timeout | undefined;
+      let silentFrom = attempts;
       const deadline = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(Object.assign(new Error('connect timeout'), { code: 'CONNECT_TIMEOUT' })), limit);
+        const restart = () => {
+          clearTimeout(timer);
+          timer = setTimeout(silence, CONNECT_TIMEOUT_S * 1000);
+        };
+        const silence = () => {
+          // Each configured host gets its silence before we give up.
+          if (attempts - silentFrom < targets.length) {
+            silentFrom = attempts - 1;
+            current?.destroy(Object.assign(new Error('no answer'), { code: 'ETIMEDOUT' }));
+            restart();
+            return;
+          }
+          reject(Object.assign(new Error('connect timeout'), { code: 'CONNECT_TIMEOUT' }));
+        };
+        progress = () => {
+          silentFrom = attempts;
+          restart();
+        };
+        restart();
       });
       try {
         const result = await Promise.race([operation(), deadline]);
@@ -61,6 +106,7 @@ export function connect(settings: PostgresSettings, login: Login, database = set
         return result;
       } finally {
         clearTimeout(timer);
+        progress = () => {};
       }
     },
   };
@@ -91,20 +137,22 @@ function fromHostsFile(name: string): string | undefined {
 }
 
 /**
- * A configured host as an IPv4 address where /etc/hosts knows one (host:port kept). Node tests
+ * A configured host as an IPv4 address where /etc/hosts knows one. Node tests
  * every name it resolves or connects to against its IPv6 pattern, whose compilation costs each
  * helper call over 3 ms; an IPv4 address skips that test. Other names go to the resolver.
  */
-function address(entry: string): string {
-  const [host = '', port] = entry.trim().split(':');
-  const ip = IPV4.test(host) ? undefined : fromHostsFile(host);
-  if (ip === undefined) return entry.trim();
-  return port === undefined ? ip : `${ip}:${port}`;
+function address(host: string): string {
+  return IPV4.test(host) ? host : (fromHostsFile(host) ?? host);
 }
 
-function pg(settings: PostgresSettings, login: Login, database: string): Sql {
+/** postgres.js's own connect timeout: a backstop far behind ours (see connect()). */
+const BACKSTOP_TIMEOUT_S = 60;
+
+function pg(settings: PostgresSettings, login: Login, database: string, socket: () => Socket): Sql {
   const multiHost = settings.host.includes(',');
-  return postgres({
+  // `socket` (a function returning the connection's socket) is postgres.js API its types omit.
+  const options: postgres.Options<Record<string, never>> & { socket: () => Socket } = {
+    socket,
     host: settings.host,
     port: settings.port,
     database,
@@ -112,12 +160,13 @@ function pg(settings: PostgresSettings, login: Login, database: string): Sql {
     password: login.password,
     ssl: sslOption(settings.ssl),
     max: 1,
-    connect_timeout: CONNECT_TIMEOUT_S,
+    connect_timeout: BACKSTOP_TIMEOUT_S,
     idle_timeout: 0,
     prepare: false,
     fetch_types: false,
     onnotice: () => {},
     connection: { application_name: 'x2godb' },
     ...(multiHost ? { target_session_attrs: 'read-write' as const } : {}),
-  });
+  };
+  return postgres(options);
 }
