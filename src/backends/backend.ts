@@ -10,6 +10,15 @@ export interface Backend {
   /** The store as `caller` sees it (PostgreSQL connects as the caller's own role). */
   openStore(settings: Settings, caller: Caller): Promise<SessionStore>;
   openAdmin(settings: Settings): Promise<AdminBackend>;
+  /** What the resident service keeps open, serving many callers. */
+  openShared(settings: Settings): Promise<SharedStores>;
+}
+
+/** A backend's stores as the resident service holds them: opened once, used per request. */
+export interface SharedStores {
+  /** Runs one request as `caller`; what it changes is committed when this resolves. */
+  withStore<T>(caller: Caller, work: (store: SessionStore) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
 }
 
 const loaders: Record<BackendName, () => Promise<Backend>> = {

@@ -30,6 +30,8 @@ export interface CommandSpec {
   usage: string;
   /** Shown in --help; SessionDb enforces it. */
   rootOnly?: boolean;
+  /** Changes nothing: the resident service's launcher may safely run it again itself. */
+  readOnly?: boolean;
   /** Validates the arguments (throws 'invalid') and returns the work. */
   prepare(args: readonly string[]): Work;
 }
@@ -59,6 +61,7 @@ function endpoint(client: string, ports: readonly string[], teki: readonly [stri
 /* eslint-disable @typescript-eslint/no-non-null-assertion */
 export const COMMANDS: Readonly<Record<string, CommandSpec>> = {
   listsessions: {
+    readOnly: true,
     usage: '<server>',
     prepare: (a) => {
       const server = parseServer(a[0]!);
@@ -66,10 +69,12 @@ export const COMMANDS: Readonly<Record<string, CommandSpec>> = {
     },
   },
   listsessions_all: {
+    readOnly: true,
     usage: '',
     prepare: () => (db) => db.listsessions_all().then(sessions('sessions')),
   },
   listshadowsessions: {
+    readOnly: true,
     usage: '<server>',
     prepare: (a) => {
       const server = parseServer(a[0]!);
@@ -77,10 +82,12 @@ export const COMMANDS: Readonly<Record<string, CommandSpec>> = {
     },
   },
   listshadowsessions_all: {
+    readOnly: true,
     usage: '',
     prepare: () => (db) => db.listshadowsessions_all().then(sessions('shadow')),
   },
   listsessionsroot: {
+    readOnly: true,
     usage: '<server>',
     rootOnly: true,
     prepare: (a) => {
@@ -89,6 +96,7 @@ export const COMMANDS: Readonly<Record<string, CommandSpec>> = {
     },
   },
   listsessionsroot_all: {
+    readOnly: true,
     usage: '',
     rootOnly: true,
     prepare: () => (db) => db.listsessionsroot_all().then(sessions('root')),
@@ -171,6 +179,7 @@ export const COMMANDS: Readonly<Record<string, CommandSpec>> = {
     },
   },
   getstatus: {
+    readOnly: true,
     usage: '<session_id>',
     prepare: (a) => {
       const sid = parseSessionId(a[0]!);
@@ -178,6 +187,7 @@ export const COMMANDS: Readonly<Record<string, CommandSpec>> = {
     },
   },
   getagent: {
+    readOnly: true,
     usage: '<session_id>',
     prepare: (a) => {
       const sid = parseSessionId(a[0]!);
@@ -185,6 +195,7 @@ export const COMMANDS: Readonly<Record<string, CommandSpec>> = {
     },
   },
   getdisplay: {
+    readOnly: true,
     usage: '<session_id>',
     prepare: (a) => {
       const sid = parseSessionId(a[0]!);
@@ -192,6 +203,7 @@ export const COMMANDS: Readonly<Record<string, CommandSpec>> = {
     },
   },
   getdisplays: {
+    readOnly: true,
     usage: '<server>',
     prepare: (a) => {
       const server = parseServer(a[0]!);
@@ -199,6 +211,7 @@ export const COMMANDS: Readonly<Record<string, CommandSpec>> = {
     },
   },
   getports: {
+    readOnly: true,
     usage: '<server>',
     prepare: (a) => {
       const server = parseServer(a[0]!);
@@ -206,6 +219,7 @@ export const COMMANDS: Readonly<Record<string, CommandSpec>> = {
     },
   },
   getservers: {
+    readOnly: true,
     usage: '',
     prepare: () => async (db) => ({ kind: 'servers', servers: await db.getservers() }),
   },
@@ -224,6 +238,7 @@ export const COMMANDS: Readonly<Record<string, CommandSpec>> = {
     },
   },
   getmounts: {
+    readOnly: true,
     usage: '<session_id>',
     prepare: (a) => {
       const sid = parseSessionId(a[0]!);

@@ -34,15 +34,24 @@ export interface Response {
   exitCode: number;
 }
 
-/** Where settings and stores come from; a resident service passes its own to reuse connections. */
+/** Where settings and stores come from; the resident service passes its own (shared ones). */
 export interface Environment {
   settings(configDir: string): Settings;
-  openStore(settings: Settings, caller: Caller): Promise<SessionStore>;
+  /** Runs `work` on a store as `caller` sees it; what it changes is committed when it returns. */
+  withStore<T>(settings: Settings, caller: Caller, work: (store: SessionStore) => Promise<T>): Promise<T>;
 }
 
+/** A process of its own: one store, opened for this call and closed after it. */
 export const processEnvironment: Environment = {
   settings: loadSettings,
-  openStore: async (settings, caller) => (await loadBackend(settings.backend)).openStore(settings, caller),
+  withStore: async (settings, caller, work) => {
+    const store = await (await loadBackend(settings.backend)).openStore(settings, caller);
+    try {
+      return await work(store);
+    } finally {
+      await store.close();
+    }
+  },
 };
 
 interface Plan {
@@ -123,14 +132,21 @@ async function execute(req: Request, p: Plan, env: Environment): Promise<Respons
   // Every argument is validated here, before the database is opened.
   const work = p.spec.prepare(p.args);
   const settings = env.settings(p.configDir);
-  const store = await env.openStore(settings, req.caller);
-  try {
+  return env.withStore(settings, req.caller, async (store) => {
     const db = new SessionDb(store, req.caller, userExists);
     const output = await work(db);
     return { stdout: render(output, p.print, db), stderr: '', exitCode: 0 };
-  } finally {
-    await store.close();
-  }
+  });
+}
+
+/** Whether a request only reads (see CommandSpec.readOnly); what cannot be planned reads nothing. */
+export function readsOnly(program: string, args: readonly string[]): boolean {
+  const helper = Object.hasOwn(HELPERS, program) ? HELPERS[program] : undefined;
+  if (helper) return helper.readOnly ?? false;
+  const rest = [...args];
+  while (rest[0]?.startsWith('--')) if (rest.shift() === '--config') rest.shift();
+  const name = rest[0];
+  return name === undefined || !Object.hasOwn(COMMANDS, name) || (COMMANDS[name]?.readOnly ?? false);
 }
 
 export async function dispatch(req: Request, env: Environment = processEnvironment): Promise<Response> {

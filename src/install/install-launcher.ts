@@ -5,10 +5,11 @@
 //
 // Layout under the prefix (default /usr/lib/x2go-sessiondb):
 //   x2godb.cjs (loader), x2godb-main.cjs(.cache), x2godbadmin.cjs, x2go-sessiondb.cjs,
-//   better_sqlite3.node, x2godb-launcher.c, DB.pm      root:root, not writable by others
+//   x2gosessiond.cjs, better_sqlite3.node, x2godb-launcher.c, DB.pm
+//                                                       root:root, not writable by others
 //   x2godb-launcher                                     root:x2gouser 2755
 //   helpers/<reference helper name> -> ../x2godb-launcher
-//   bin/x2godb -> ../x2godb-launcher, bin/x2godbadmin, bin/x2go-sessiondb -> the .cjs files
+//   bin/x2godb -> ../x2godb-launcher, bin/x2godbadmin, bin/x2go-sessiondb, bin/x2gosessiond -> the .cjs files
 
 import { execFileSync } from 'node:child_process';
 import {
@@ -30,11 +31,14 @@ import { DEFAULT_CONFIG_DIR } from '../config/config.js';
 import { HELPERS } from '../cli/helpers.js';
 import { CODE_CACHE, MAIN_BUNDLE, TRAIN_FLAG } from '../cli/code-cache.js';
 import { lookupGroupId } from '../system/accounts.js';
+import { DEFAULT_SOCKET } from '../service/protocol.js';
 
 export const DEFAULT_PREFIX = '/usr/lib/x2go-sessiondb';
 /** Everything of dist/ an installation needs, itself included (uninstall works without the checkout). */
-const FILES = ['x2godb.cjs', MAIN_BUNDLE, 'x2godbadmin.cjs', 'x2go-sessiondb.cjs', 'better_sqlite3.node', 'x2godb-launcher.c', 'DB.pm'];
-const EXECUTABLES = new Set(['x2godb.cjs', 'x2godbadmin.cjs', 'x2go-sessiondb.cjs']);
+const FILES = [
+  'x2godb.cjs', MAIN_BUNDLE, 'x2godbadmin.cjs', 'x2go-sessiondb.cjs', 'x2gosessiond.cjs', 'better_sqlite3.node', 'x2godb-launcher.c', 'DB.pm',
+];
+const EXECUTABLES = new Set(['x2godb.cjs', 'x2godbadmin.cjs', 'x2go-sessiondb.cjs', 'x2gosessiond.cjs']);
 /** The reference's wrapper name: x2goserver's DB.pm runs it for every SQLite operation. */
 export const WRAPPER_NAME = 'libx2go-server-db-sqlite3-wrapper';
 
@@ -80,13 +84,21 @@ function isSymlink(path: string): boolean {
   }
 }
 
-function buildLauncher(source: string, target: string, node: string, entry: string, configDir: string, gid: number): void {
+interface LauncherPaths {
+  node: string;
+  entry: string;
+  configDir: string;
+  socket: string;
+}
+
+function buildLauncher(source: string, target: string, paths: LauncherPaths, gid: number): void {
   const tmp = `${target}.new`;
   execFileSync(
     '/usr/bin/cc',
     [
       '-O2', '-Wall', '-Wextra', '-Werror', '-fPIE', '-pie', '-D_FORTIFY_SOURCE=2', '-fstack-protector-strong',
-      `-DX2GODB_NODE="${node}"`, `-DX2GODB_ENTRY="${entry}"`, `-DX2GODB_CONFIG_DIR="${configDir}"`,
+      `-DX2GODB_NODE="${paths.node}"`, `-DX2GODB_ENTRY="${paths.entry}"`, `-DX2GODB_CONFIG_DIR="${paths.configDir}"`,
+      `-DX2GODB_SOCKET="${paths.socket}"`,
       '-o', tmp, source,
     ],
     { stdio: ['ignore', 'inherit', 'inherit'] },
@@ -102,6 +114,8 @@ export interface PrefixOptions {
   prefix?: string | undefined;
   configDir?: string | undefined;
   node?: string | undefined;
+  /** The resident service's socket, compiled into the launcher (default DEFAULT_SOCKET). */
+  socket?: string | undefined;
 }
 
 /** The prefix, validated: the path compiled into the launcher and written into DB.pm. */
@@ -117,6 +131,9 @@ export function installPrefix(options: PrefixOptions, from: string): string[] {
   const prefix = prefixOf(options);
   const configDir = safePath(options.configDir ?? DEFAULT_CONFIG_DIR, '--config');
   const node = safePath(realpathSync(options.node ?? process.execPath), '--node');
+  const socket = safePath(options.socket ?? DEFAULT_SOCKET, '--socket');
+  // sockaddr_un holds 108 bytes with the final NUL.
+  if (Buffer.byteLength(socket) > 107) throw new InstallError(`--socket ${socket} is longer than a Unix socket path may be`);
   assertRootOwned(node, 'node');
   const gid = lookupGroupId('x2gouser');
   if (gid === undefined) throw new InstallError('group x2gouser does not exist (install x2goserver, or: groupadd --system x2gouser)');
@@ -139,15 +156,16 @@ export function installPrefix(options: PrefixOptions, from: string): string[] {
   lines.push(`trained the code cache ${join(prefix, CODE_CACHE)} with ${node}`);
 
   const launcher = join(prefix, 'x2godb-launcher');
-  buildLauncher(join(from, 'x2godb-launcher.c'), launcher, node, join(prefix, 'x2godb.cjs'), configDir, gid);
-  lines.push(`built ${launcher} (root:x2gouser 2755) running ${node} ${join(prefix, 'x2godb.cjs')}, config ${configDir}`);
+  buildLauncher(join(from, 'x2godb-launcher.c'), launcher, { node, entry: join(prefix, 'x2godb.cjs'), configDir, socket }, gid);
+  lines.push(`built ${launcher} (root:x2gouser 2755) asking the service at ${socket} first, else running ${node} ${join(prefix, 'x2godb.cjs')}, config ${configDir}`);
 
   for (const name of [...Object.keys(HELPERS), WRAPPER_NAME]) placeLink('../x2godb-launcher', join(prefix, 'helpers', name));
   lines.push(`linked ${Object.keys(HELPERS).length + 1} helper names in ${join(prefix, 'helpers')} to the launcher`);
   placeLink('../x2godb-launcher', join(prefix, 'bin', 'x2godb'));
   placeLink('../x2godbadmin.cjs', join(prefix, 'bin', 'x2godbadmin'));
   placeLink('../x2go-sessiondb.cjs', join(prefix, 'bin', 'x2go-sessiondb'));
-  lines.push(`linked ${join(prefix, 'bin')}/x2godb, x2godbadmin and x2go-sessiondb`);
+  placeLink('../x2gosessiond.cjs', join(prefix, 'bin', 'x2gosessiond'));
+  lines.push(`linked ${join(prefix, 'bin')}/x2godb, x2godbadmin, x2go-sessiondb and x2gosessiond`);
   return lines;
 }
 

@@ -1,9 +1,9 @@
 // x2go-sessiondb: put x2go-sessiondb under an installed x2goserver, take it away, or say which
 // is in use. Run as root from a built checkout (dist/).
 //
-//   x2go-sessiondb install   [--prefix DIR] [--config DIR] [--node PATH] [--force] [--no-divert]
-//   x2go-sessiondb uninstall [--prefix DIR]
-//   x2go-sessiondb status    [--prefix DIR] [--config DIR]
+//   x2go-sessiondb install   [--prefix DIR] [--config DIR] [--socket PATH] [--node PATH] [--force] [--no-divert]
+//   x2go-sessiondb uninstall [--prefix DIR] [--socket PATH]
+//   x2go-sessiondb status    [--prefix DIR] [--config DIR] [--socket PATH]
 
 import { execFileSync } from 'node:child_process';
 import { readFileSync, realpathSync } from 'node:fs';
@@ -13,20 +13,26 @@ import { DEFAULT_CONFIG_DIR } from '../config/config.js';
 import { divert, installedVersion, KNOWN_UPSTREAM, REFERENCE_PACKAGES, undivert, upstreamVersion } from './dropin.js';
 import { InstallError, installPrefix, prefixOf, removePrefix } from './install-launcher.js';
 import { status } from './status.js';
+import { installUnit, removeUnit, UNIT_NAME } from './service-unit.js';
+import { DEFAULT_SOCKET } from '../service/protocol.js';
+import { serviceStats } from '../service/client.js';
 import { writeAll } from '../cli/write-out.js';
 
 const NAME = 'x2go-sessiondb';
-const USAGE = `usage: ${NAME} install   [--prefix DIR] [--config DIR] [--node PATH] [--force] [--no-divert]
-       ${NAME} uninstall [--prefix DIR]
-       ${NAME} status    [--prefix DIR] [--config DIR]
+const USAGE = `usage: ${NAME} install   [--prefix DIR] [--config DIR] [--socket PATH] [--node PATH] [--force] [--no-divert]
+       ${NAME} uninstall [--prefix DIR] [--socket PATH]
+       ${NAME} status    [--prefix DIR] [--config DIR] [--socket PATH]
 
 install    copies the programs to the prefix (default /usr/lib/x2go-sessiondb), builds the setgid
            launcher, diverts x2goserver's database programs and X2Go::Server::DB (dpkg-divert)
-           and puts ours in their place, then runs x2godbadmin --updatedb. Idempotent.
+           and puts ours in their place, runs x2godbadmin --updatedb, and installs and starts
+           the resident service x2gosessiond (systemd unit ${UNIT_NAME}). Idempotent.
+           --socket: the service's socket (default ${DEFAULT_SOCKET}), compiled into the launcher;
            --force: divert an x2goserver version other than ${KNOWN_UPSTREAM.join(', ')};
-           --no-divert: only the prefix and the launcher.
-uninstall  removes ours and reverts every diversion; the database stays as it is.
-status     which implementation each path runs, the backend, the schema, the database.
+           --no-divert: only the prefix and the launcher (no diversions, no service unit).
+uninstall  stops the service, removes ours and reverts every diversion; the database stays.
+status     which implementation each path runs, the backend, the schema, the database, and
+           the service (uptime, requests served, errors).
 `;
 
 /** The dist/ directory this program runs from: what install copies. */
@@ -60,6 +66,26 @@ function updatedb(prefix: string, configDir: string): string[] {
   return out.trimEnd().split('\n').map((line) => `x2godbadmin --updatedb: ${line}`);
 }
 
+/** A service started by hand (no systemd) would outlive its programs: stop it. */
+async function stopService(socket: string): Promise<string[]> {
+  let pid: number;
+  try {
+    pid = (await serviceStats(socket)).pid;
+  } catch {
+    return [];
+  }
+  process.kill(pid, 'SIGTERM');
+  for (let waited = 0; waited < 45_000; waited += 100) {
+    try {
+      process.kill(pid, 0);
+    } catch {
+      return [`stopped x2gosessiond (pid ${pid})`];
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return [`x2gosessiond (pid ${pid}) did not stop within 45 s`];
+}
+
 async function run(argv: string[]): Promise<{ lines: string[]; code: number }> {
   const [command, ...rest] = argv;
   const { values } = parseArgs({
@@ -69,30 +95,35 @@ async function run(argv: string[]): Promise<{ lines: string[]; code: number }> {
       prefix: { type: 'string' },
       config: { type: 'string' },
       node: { type: 'string' },
+      socket: { type: 'string' },
       force: { type: 'boolean' },
       'no-divert': { type: 'boolean' },
     },
   });
   const configDir = values.config ?? DEFAULT_CONFIG_DIR;
+  const socket = values.socket ?? DEFAULT_SOCKET;
   switch (command) {
     case 'install': {
       requireRoot();
       const divertToo = !values['no-divert'];
       const lines = divertToo ? checkVersions(values.force ?? false) : [];
-      lines.push(...installPrefix({ prefix: values.prefix, configDir, node: values.node }, distDir()));
+      lines.push(...installPrefix({ prefix: values.prefix, configDir, node: values.node, socket }, distDir()));
       if (divertToo) {
         const prefix = prefixOf(values);
         lines.push(...divert(prefix, readFileSync(join(distDir(), 'DB.pm'), 'utf8')));
         lines.push(...updatedb(prefix, configDir));
+        const node = realpathSync(values.node ?? process.execPath);
+        lines.push(...installUnit({ node, prefix, configDir, socket }));
       }
       return { lines, code: 0 };
     }
     case 'uninstall': {
       requireRoot();
-      return { lines: [...undivert(prefixOf(values)), ...removePrefix(values)], code: 0 };
+      const lines = [...removeUnit(), ...(await stopService(socket))];
+      return { lines: [...lines, ...undivert(prefixOf(values)), ...removePrefix(values)], code: 0 };
     }
     case 'status':
-      return status(prefixOf(values), configDir);
+      return status(prefixOf(values), configDir, socket);
     case undefined:
     case '--help':
     case 'help':

@@ -5,9 +5,10 @@
 import { loadBackend } from '../backends/backend.js';
 import { loadSettings } from '../config/config.js';
 import { SessionDbError } from '../model/errors.js';
+import { serviceStats } from '../service/client.js';
 import { DIVERTED_SUFFIX, divertedBy, isOurs, PACKAGE, REPLACEMENTS } from './dropin.js';
 
-export async function status(prefix: string, configDir: string): Promise<{ lines: string[]; code: number }> {
+export async function status(prefix: string, configDir: string, socket: string): Promise<{ lines: string[]; code: number }> {
   const lines: string[] = [];
   let ours = 0;
   for (const r of REPLACEMENTS) {
@@ -38,5 +39,19 @@ export async function status(prefix: string, configDir: string): Promise<{ lines
   } catch (err) {
     lines.push(`database: NOT reachable: ${err instanceof SessionDbError ? err.message : String(err)}`);
   }
+  lines.push(await serviceLine(socket));
   return { lines, code: mixed || !reachable ? 1 : 0 };
+}
+
+/** Not running is not an error: the launchers then run the commands themselves. */
+async function serviceLine(socket: string): Promise<string> {
+  try {
+    const s = await serviceStats(socket);
+    const mb = (s.rssBytes / 1024 / 1024).toFixed(1);
+    return `service: up (pid ${s.pid}, ${s.backend}, uptime ${s.uptimeSeconds} s, ${s.requests} requests served, ${s.failed} failed of which ${s.unavailable} database unavailable, ${s.rejected} rejected, ${s.inFlight} in flight, RSS ${mb} MB) on ${socket}`;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? 'no socket' : code === 'ECONNREFUSED' ? 'nothing listens' : err instanceof Error ? err.message : String(err);
+    return `service: not running (${why} at ${socket}); the launchers run each command themselves`;
+  }
 }

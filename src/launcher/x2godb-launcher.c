@@ -11,8 +11,20 @@
  * The name it was called by (a symlink such as x2goinsertsession) is passed on as data; the
  * script looks it up in its table of helper names.
  *
+ *
+ * Fast path: with X2GODB_SOCKET compiled in, it first asks the resident service (x2gosessiond)
+ * on that Unix socket, which runs the command in-process and sends back stdout, stderr and the
+ * exit code (protocol: src/service/protocol.ts). The socket is root:x2gouser 0660, so only root
+ * and this launcher (setgid x2gouser) reach it; the uid it sends is getuid(), which the caller
+ * cannot choose. If the socket is missing, or the service does not accept the request within
+ * ACCEPT_TIMEOUT_MS, it runs Node as without the service: a stopped or hung service never
+ * breaks a login. A command runs at most once: the service starts it only on our go-ahead, sent
+ * after its accept; if the connection breaks after that, a command that only reads is run again
+ * here, and a command that writes ends with a clear error (it may or may not have been done).
+ *
  * Build: cc -DX2GODB_NODE='"/usr/bin/node"' -DX2GODB_ENTRY='"/usr/lib/x2go-sessiondb/x2godb.cjs"'
- *           -DX2GODB_CONFIG_DIR='"/etc/x2go"' -o x2godb-launcher x2godb-launcher.c
+ *           -DX2GODB_CONFIG_DIR='"/etc/x2go"' [-DX2GODB_SOCKET='"/run/x2go-sessiondb/sessiond.sock"']
+ *           -o x2godb-launcher x2godb-launcher.c
  * (the installer does this; see src/install/).
  */
 
@@ -20,6 +32,15 @@
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
+
+#ifdef X2GODB_SOCKET
+#include <poll.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#endif
 
 #if !defined(X2GODB_NODE) || !defined(X2GODB_ENTRY) || !defined(X2GODB_CONFIG_DIR)
 #error "X2GODB_NODE, X2GODB_ENTRY and X2GODB_CONFIG_DIR must be defined at build time"
@@ -43,6 +64,192 @@ static const char *invoked_name(const char *argv0)
 	return argv0;
 }
 
+#ifdef X2GODB_SOCKET
+
+#define MAGIC "X2DB1"
+#define MAX_REQUEST (64 * 1024)
+/* Far above a listing of 10,000 sessions (about 2 MB). */
+#define MAX_RESPONSE (256u * 1024 * 1024)
+/* How long the service may take to accept a request before we run it ourselves. */
+#define ACCEPT_TIMEOUT_MS 1000
+/* The service answers within its own request timeout (10 s); this only guards against a hang. */
+#define ANSWER_TIMEOUT_MS 60000
+#define FALL_BACK (-1)
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Reads exactly len bytes before the deadline; 0 on success, -1 on timeout, error or EOF. */
+static int read_full(int fd, void *buffer, size_t len, long long deadline)
+{
+	char *p = buffer;
+	while (len > 0) {
+		struct pollfd pfd = { .fd = fd, .events = POLLIN };
+		long long left = deadline - now_ms();
+		ssize_t got;
+		if (left <= 0)
+			return -1;
+		if (poll(&pfd, 1, (int)left) <= 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		got = read(fd, p, len);
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got <= 0)
+			return -1;
+		p += got;
+		len -= (size_t)got;
+	}
+	return 0;
+}
+
+static int send_full(int fd, const void *buffer, size_t len)
+{
+	const char *p = buffer;
+	while (len > 0) {
+		ssize_t sent = send(fd, p, len, MSG_NOSIGNAL);
+		if (sent < 0 && errno == EINTR)
+			continue;
+		if (sent <= 0)
+			return -1;
+		p += sent;
+		len -= (size_t)sent;
+	}
+	return 0;
+}
+
+static int write_out(int fd, const char *p, size_t len)
+{
+	while (len > 0) {
+		ssize_t written = write(fd, p, len);
+		if (written < 0 && errno == EINTR)
+			continue;
+		if (written <= 0)
+			return -1;
+		p += written;
+		len -= (size_t)written;
+	}
+	return 0;
+}
+
+static uint32_t be32(const unsigned char *p)
+{
+	return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | (uint32_t)p[3];
+}
+
+/* Appends a field, after a NUL unless it is the first; -1 when the request would be too large. */
+static int append(char *frame, size_t *len, const char *field, int first)
+{
+	size_t n = strlen(field);
+	size_t separator = first ? 0 : 1;
+	if (*len + separator + n > MAX_REQUEST)
+		return -1;
+	if (separator)
+		frame[4 + (*len)++] = '\0';
+	memcpy(frame + 4 + *len, field, n);
+	*len += n;
+	return 0;
+}
+
+/* Reads the response (u32 length; u8 exit code, u32 stdout length, stdout, stderr) and relays it. */
+static int relay_response(int fd, int *exit_code)
+{
+	unsigned char header[4 + 1 + 4];
+	uint32_t len, out_len;
+	char *payload;
+	long long deadline = now_ms() + ANSWER_TIMEOUT_MS;
+
+	if (read_full(fd, header, 4, deadline) != 0)
+		return -1;
+	len = be32(header);
+	if (len < 5 || len > MAX_RESPONSE)
+		return -1;
+	if (read_full(fd, header + 4, 5, deadline) != 0)
+		return -1;
+	out_len = be32(header + 5);
+	if (out_len > len - 5)
+		return -1;
+	payload = malloc(len - 5 + 1);
+	if (payload == NULL)
+		return -1;
+	if (read_full(fd, payload, len - 5, deadline) != 0) {
+		free(payload);
+		return -1;
+	}
+	(void)write_out(1, payload, out_len);
+	(void)write_out(2, payload + out_len, len - 5 - out_len);
+	free(payload);
+	*exit_code = header[4];
+	return 0;
+}
+
+/* The exit code of the command as the service ran it, or FALL_BACK to run it here. */
+static int via_service(const char *name, int argc, char **argv)
+{
+	static char frame[4 + MAX_REQUEST];
+	struct sockaddr_un addr;
+	char uid[16];
+	size_t len = 0;
+	unsigned char accept_byte;
+	const unsigned char go = 'G';
+	int fd, i, code;
+
+	if (sizeof(X2GODB_SOCKET) > sizeof(addr.sun_path))
+		return FALL_BACK;
+	snprintf(uid, sizeof(uid), "%lu", (unsigned long)getuid());
+	if (append(frame, &len, MAGIC, 1) || append(frame, &len, uid, 0) || append(frame, &len, name, 0))
+		return FALL_BACK;
+	for (i = 1; i < argc; i++)
+		if (append(frame, &len, argv[i], 0))
+			return FALL_BACK;
+	frame[0] = (char)(len >> 24);
+	frame[1] = (char)(len >> 16);
+	frame[2] = (char)(len >> 8);
+	frame[3] = (char)len;
+
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return FALL_BACK;
+	memset(&addr, 0, sizeof(addr));
+	addr.sun_family = AF_UNIX;
+	memcpy(addr.sun_path, X2GODB_SOCKET, sizeof(X2GODB_SOCKET));
+	if (connect(fd, (struct sockaddr *)&addr, sizeof(addr)) != 0 || send_full(fd, frame, 4 + len) != 0 ||
+	    read_full(fd, &accept_byte, 1, now_ms() + ACCEPT_TIMEOUT_MS) != 0) {
+		close(fd);
+		return FALL_BACK;
+	}
+	if (accept_byte == 'E') {
+		/* Rejected as malformed: the service's one line says why. */
+		if (relay_response(fd, &code) != 0)
+			code = FALL_BACK;
+		close(fd);
+		return code;
+	}
+	if ((accept_byte != 'R' && accept_byte != 'W') || send_full(fd, &go, 1) != 0) {
+		close(fd);
+		return FALL_BACK;
+	}
+	if (relay_response(fd, &code) == 0) {
+		close(fd);
+		return code;
+	}
+	close(fd);
+	if (accept_byte == 'R')
+		return FALL_BACK;
+	fputs("x2godb-launcher: the session service stopped while changing the database; the change may or may not have "
+	      "been made, check before repeating it\n",
+	      stderr);
+	return 1;
+}
+
+#endif
+
 int main(int argc, char **argv)
 {
 	static char *const environment[] = {
@@ -58,6 +265,14 @@ int main(int argc, char **argv)
 		fputs("x2godb-launcher: too many arguments\n", stderr);
 		return 2;
 	}
+
+#ifdef X2GODB_SOCKET
+	{
+		int code = via_service(invoked_name(argc > 0 ? argv[0] : NULL), argc, argv);
+		if (code != FALL_BACK)
+			return code;
+	}
+#endif
 
 	args[n++] = "node";
 	args[n++] = X2GODB_ENTRY;

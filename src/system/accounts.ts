@@ -46,6 +46,22 @@ export function lookupUser(name: string): Account | undefined {
   return { name: f[0] ?? name, uid: Number(f[2]), gid: Number(f[3]), home: f[5] ?? '' };
 }
 
+/** The account of a uid (the service learns callers by uid). */
+export function lookupUid(uid: number): Account | undefined {
+  let fields: string[] | undefined;
+  try {
+    fields = readFileSync('/etc/passwd', 'utf8')
+      .split('\n')
+      .map((line) => line.split(':'))
+      .find((f) => f[2] === String(uid));
+  } catch {
+    // ask getent
+  }
+  const f = fields ?? fromGetent('passwd', String(uid));
+  if (!f || f.length < 7 || Number(f[2]) !== uid) return undefined;
+  return { name: f[0] ?? '', uid, gid: Number(f[3]), home: f[5] ?? '' };
+}
+
 export function userExists(name: string): boolean {
   return lookupUser(name) !== undefined;
 }

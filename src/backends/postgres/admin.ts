@@ -12,11 +12,11 @@ import { invalid, SessionDbError } from '../../model/errors.js';
 import { describeMigrations } from '../../model/migrations.js';
 import { groupMembers, lookupGroupId, lookupUser, type Account } from '../../system/accounts.js';
 import { asUser } from '../../system/privileges.js';
-import { connect, describeTarget, type Sql } from './connection.js';
+import { connect, describeTarget, type Sql, type Tx } from './connection.js';
 import { passwordsDir, readPasswordFile, type Login } from './credentials.js';
 import { mapPgError } from './errors.js';
 import {
-  ADMIN_ROLE, generatePassword, quoteIdent, quoteVerifier, scramVerifier, USER_ROLE_PREFIX, USERS_GROUP_ROLE, userRole,
+  ADMIN_ROLE, generatePassword, quoteIdent, quoteVerifier, scramVerifier, SERVICE_ROLE, USER_ROLE_PREFIX, USERS_GROUP_ROLE, userRole,
 } from './identifiers.js';
 import { migrate, schemaVersion } from './migrate.js';
 
@@ -103,7 +103,40 @@ export class PostgresAdmin implements AdminBackend {
       await sql.unsafe(`CREATE DATABASE ${quoteIdent(this.#database)}`);
     });
     lines.push(`created database ${this.#database} at ${this.#target}`);
-    return { lines: [...lines, ...(await this.#migrate())] };
+    return { lines: [...lines, ...(await this.#migrate()), await this.#ensureServiceRole(true)] };
+  }
+
+  /**
+   * The resident service's role (see shared.ts): NOINHERIT, so its login alone may do nothing;
+   * a member of x2godbuser and of every user's role, so that it can SET ROLE to the caller.
+   * The role is cluster-wide and every server of a farm logs in with it, so only --createdb
+   * (`fresh`) gives it a new password; --updatedb keeps the one that works on the other servers.
+   */
+  async #ensureServiceRole(fresh: boolean): Promise<string> {
+    const file = join(passwordsDir(this.#settings.configDir), 'x2gosessiond');
+    return this.#with(this.#database, `set up ${SERVICE_ROLE}`, async (sql) => {
+      const [existing] = await sql`select 1 from pg_roles where rolname = ${SERVICE_ROLE}`;
+      const id = quoteIdent(SERVICE_ROLE);
+      let state = 'present, password file in place';
+      if (!existing || fresh) {
+        const password = generatePassword();
+        mkdirSync(passwordsDir(this.#settings.configDir), { recursive: true, mode: 0o700 });
+        writeSecret(file, password, 0, 0);
+        const verifier = quoteVerifier(scramVerifier(password));
+        await sql.unsafe(`${existing ? 'ALTER' : 'CREATE'} ROLE ${id} LOGIN NOINHERIT PASSWORD ${verifier}`);
+        state = `${existing ? 'new password' : 'created'}, password in ${file} (mode 600)`;
+      } else {
+        const stored = storedPassword(file, 0);
+        if (stored === undefined || !(await this.#canLogIn({ user: SERVICE_ROLE, password: stored }))) {
+          state = `present, but ${file} ${stored === undefined ? 'is missing' : 'does not log in'}: copy it from the server where x2godbadmin --createdb ran (root, mode 600)`;
+        }
+      }
+      await sql.unsafe(`ALTER ROLE ${id} NOINHERIT`);
+      const users = (await sql`select rolname from pg_roles where starts_with(rolname, ${USER_ROLE_PREFIX})`).map((r) => String(r.rolname));
+      for (const role of [ADMIN_ROLE, ...users]) await sql.unsafe(`GRANT ${quoteIdent(role)} TO ${id}`);
+      await sql.unsafe(`GRANT CONNECT ON DATABASE ${quoteIdent(this.#database)} TO ${id}`);
+      return `${SERVICE_ROLE}: ${state}; member of ${ADMIN_ROLE} and ${users.length} user role(s)`;
+    });
   }
 
   async #migrate(): Promise<string[]> {
@@ -119,6 +152,7 @@ export class PostgresAdmin implements AdminBackend {
     if (!(await this.#databaseExists())) return this.createdb({ force: false });
     const lines = await this.#migrate();
     lines.push(...(await this.#with(this.#database, 'apply the scope', (sql) => this.#applyScope(sql, options.noPerlNodes ?? false))));
+    lines.push(await this.#ensureServiceRole(false));
     // The reference wrote root's password file world-readable.
     const file = join(passwordsDir(this.#settings.configDir), 'x2gopgadmin');
     const st = statSync(file, { throwIfNoEntry: false });
@@ -212,6 +246,7 @@ export class PostgresAdmin implements AdminBackend {
       const stored = existing === undefined ? undefined : asUser(account, () => storedPassword(file, account.uid));
       if (stored !== undefined && (await this.#canLogIn({ user: role, password: stored }))) {
         await sql.unsafe(`GRANT ${quoteIdent(USERS_GROUP_ROLE)} TO ${quoteIdent(role)}`);
+        await this.#grantToService(sql, role);
         return `${role}: already present, password file in place`;
       }
       const password = generatePassword();
@@ -222,6 +257,7 @@ export class PostgresAdmin implements AdminBackend {
           const verb = existing ? 'ALTER' : 'CREATE';
           await tx.unsafe(`${verb} ROLE ${quoteIdent(role)} LOGIN PASSWORD ${quoteVerifier(scramVerifier(password))}`);
           await tx.unsafe(`GRANT ${quoteIdent(USERS_GROUP_ROLE)} TO ${quoteIdent(role)}`);
+          await this.#grantToService(tx, role);
         });
       } catch (err) {
         asUser(account, () => rmSync(pending, { force: true }));
@@ -230,6 +266,12 @@ export class PostgresAdmin implements AdminBackend {
       asUser(account, () => renameSync(pending, file));
       return `${role}: ${existing ? 'new password' : 'created'}, password in ${file}`;
     });
+  }
+
+  /** Lets the resident service act as `role` (SET ROLE); dropping the role ends it. */
+  async #grantToService(sql: Sql | Tx, role: string): Promise<void> {
+    const [service] = await sql`select 1 from pg_roles where rolname = ${SERVICE_ROLE}`;
+    if (service) await sql.unsafe(`GRANT ${quoteIdent(role)} TO ${quoteIdent(SERVICE_ROLE)}`);
   }
 
   async rmuser(name: string): Promise<AdminReport> {

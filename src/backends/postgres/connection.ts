@@ -27,9 +27,14 @@ export function describeTarget(settings: PostgresSettings): string {
 
 export type Tx = postgres.TransactionSql;
 
-export interface Connection {
-  /** A pool of one connection; it connects with the first query. */
+/**
+ * What the store runs its statements on: a process's own connection (connect() below), or in
+ * the resident service a request's transaction, already switched to the caller's role.
+ */
+export interface PgSession {
   sql: Sql;
+  /** Several statements as one: a transaction, or a savepoint inside the request's transaction. */
+  transaction<T>(work: (tx: Tx) => Promise<T>): Promise<T>;
   /**
    * Runs an operation; until the connection has proved itself once, it fails when the server
    * stays silent for the connect timeout (see connect()).
@@ -54,7 +59,7 @@ interface Target {
  * counts from the start and would fail those logins, and after a peer that accepts and closes
  * it reconnects without end; so it is only a backstop here, and we make its sockets.
  */
-export function connect(settings: PostgresSettings, login: Login, database = settings.database): Connection {
+export function connect(settings: PostgresSettings, login: Login, database = settings.database): PgSession {
   const targets: Target[] = settings.host.split(',').map((entry) => {
     const [host = '', port] = entry.trim().split(':');
     return { host: address(host), port: port === undefined ? settings.port : Number(port) };
@@ -74,6 +79,7 @@ export function connect(settings: PostgresSettings, login: Login, database = set
   let proven = false;
   return {
     sql,
+    transaction: <T>(work: (tx: Tx) => Promise<T>) => sql.begin(work) as Promise<T>,
     close: () => close(sql),
     guard: async (operation) => {
       if (proven) return operation();
@@ -145,10 +151,37 @@ function address(host: string): string {
   return IPV4.test(host) ? host : (fromHostsFile(host) ?? host);
 }
 
+/**
+ * A pool for the resident service: `max` connections as `login`. A few connections, made while
+ * no login storm competes for the CPU, so postgres.js's own connect timeout serves here (ours
+ * above is for a crowd of fresh processes). A connection lost when the server went away is
+ * made again with the next request, not after postgres.js's growing back-off: the server's
+ * return is noticed at once.
+ */
+export function connectPool(settings: PostgresSettings, login: Login, max: number): Sql {
+  const targets = settings.host.split(',').map((entry) => {
+    const [host = '', port] = entry.trim().split(':');
+    return { host: address(host), port: port === undefined ? settings.port : Number(port) };
+  });
+  let attempts = 0;
+  const socket = () => {
+    const target = targets[attempts++ % targets.length] as { host: string; port: number };
+    return netConnect({ host: target.host, port: target.port });
+  };
+  return pg(settings, login, settings.database, socket, { max, connectTimeoutS: CONNECT_TIMEOUT_S, backoffS: 0 });
+}
+
 /** postgres.js's own connect timeout: a backstop far behind ours (see connect()). */
 const BACKSTOP_TIMEOUT_S = 60;
 
-function pg(settings: PostgresSettings, login: Login, database: string, socket: () => Socket): Sql {
+interface PoolShape {
+  max: number;
+  connectTimeoutS: number;
+  /** Seconds before a lost connection is made again; postgres.js grows it up to 20 s by default. */
+  backoffS?: number;
+}
+
+function pg(settings: PostgresSettings, login: Login, database: string, socket: () => Socket, shape: PoolShape = { max: 1, connectTimeoutS: BACKSTOP_TIMEOUT_S }): Sql {
   const multiHost = settings.host.includes(',');
   // `socket` (a function returning the connection's socket) is postgres.js API its types omit.
   const options: postgres.Options<Record<string, never>> & { socket: () => Socket } = {
@@ -159,8 +192,9 @@ function pg(settings: PostgresSettings, login: Login, database: string, socket: 
     username: login.user,
     password: login.password,
     ssl: sslOption(settings.ssl),
-    max: 1,
-    connect_timeout: BACKSTOP_TIMEOUT_S,
+    max: shape.max,
+    connect_timeout: shape.connectTimeoutS,
+    ...(shape.backoffS === undefined ? {} : { backoff: () => shape.backoffS as number }),
     idle_timeout: 0,
     prepare: false,
     fetch_types: false,

@@ -7,7 +7,7 @@ import { readFileSync, renameSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { SessionDbError } from '../../model/errors.js';
 import type { Caller } from '../../model/types.js';
-import { ADMIN_ROLE, userRole } from './identifiers.js';
+import { ADMIN_ROLE, SERVICE_ROLE, userRole } from './identifiers.js';
 
 export interface Login {
   user: string;
@@ -77,5 +77,13 @@ export function callerLogin(caller: Caller, home: string, configDir: string): Lo
   return {
     user: caller.uid === 0 ? ADMIN_ROLE : userRole(caller.name),
     password: readPasswordFile(file.path, caller.uid, file.remedy),
+  };
+}
+
+/** The resident service's login, from <config>/x2gosql/passwords/x2gosessiond (root's, 0600). */
+export function serviceLogin(configDir: string): Login {
+  return {
+    user: SERVICE_ROLE,
+    password: readPasswordFile(join(passwordsDir(configDir), 'x2gosessiond'), 0, 'run x2godbadmin --updatedb as root'),
   };
 }

@@ -9,6 +9,11 @@ import { shown } from '../../model/validate.js';
 export const USER_ROLE_PREFIX = 'x2gouser_';
 export const ADMIN_ROLE = 'x2godbuser';
 export const USERS_GROUP_ROLE = 'x2go_users';
+/**
+ * The resident service's login: NOINHERIT, so it may do nothing by itself; it is a member of
+ * x2godbuser and of every x2gouser_<name>, and runs each request after SET LOCAL ROLE.
+ */
+export const SERVICE_ROLE = 'x2gosessiond';
 /** PostgreSQL cuts identifiers to NAMEDATALEN - 1 = 63 bytes, silently; we refuse instead. */
 export const MAX_IDENTIFIER_BYTES = 63;
 

@@ -7,6 +7,7 @@ import { PostgresAdmin } from './admin.js';
 import { connect, describeTarget } from './connection.js';
 import { callerLogin } from './credentials.js';
 import { PostgresStore } from './store.js';
+import { sharedPostgres } from './shared.js';
 
 export const postgresBackend: Backend = {
   openStore: async (settings, caller) => {
@@ -16,4 +17,5 @@ export const postgresBackend: Backend = {
     return new PostgresStore(connect(settings.postgres, login), describeTarget(settings.postgres), settings.telekinesis, settings.scope);
   },
   openAdmin: async (settings) => new PostgresAdmin(settings),
+  openShared: async (settings) => sharedPostgres(settings),
 };

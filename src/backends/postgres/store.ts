@@ -9,7 +9,7 @@ import { MAX_PORT } from '../../model/validate.js';
 import type { Scope } from '../../config/config.js';
 import type { Mount, ServerLoad, SessionEndpoint, SessionRow, SessionStatus } from '../../model/types.js';
 import { SessionDbError } from '../../model/errors.js';
-import type { Connection, Sql, Tx } from './connection.js';
+import type { PgSession, Sql, Tx } from './connection.js';
 import { mapPgError, type ConflictMessages } from './errors.js';
 
 type RawSession = [
@@ -30,7 +30,7 @@ const MAX_RESERVATION_RETRIES = 1000;
 
 export class PostgresStore implements SessionStore {
   readonly traits: LegacyTraits;
-  readonly #connection: Connection;
+  readonly #session: PgSession;
   readonly #sql: Sql;
   readonly #target: string;
   /** The reference writes and prints the telekinesis ports only when telekinesis is enabled. */
@@ -38,9 +38,9 @@ export class PostgresStore implements SessionStore {
   /** Per server, displays and ports are the server's own; across the farm, everyone's. */
   readonly #perServer: boolean;
 
-  constructor(connection: Connection, target: string, telekinesis: boolean, scope: Scope) {
-    this.#connection = connection;
-    this.#sql = connection.sql;
+  constructor(session: PgSession, target: string, telekinesis: boolean, scope: Scope) {
+    this.#session = session;
+    this.#sql = session.sql;
     this.#target = target;
     this.#telekinesis = telekinesis;
     this.#perServer = scope === 'per-server';
@@ -49,7 +49,7 @@ export class PostgresStore implements SessionStore {
 
   async #run<T>(action: string, work: () => Promise<T>, conflicts?: ConflictMessages): Promise<T> {
     try {
-      return await this.#connection.guard(work);
+      return await this.#session.guard(work);
     } catch (err) {
       throw mapPgError(err, action, this.#target, conflicts);
     }
@@ -136,7 +136,7 @@ export class PostgresStore implements SessionStore {
 
   deleteSession(sessionId: string): Promise<boolean> {
     return this.#run('remove session', () =>
-      this.#sql.begin(async (tx) => {
+      this.#session.transaction(async (tx) => {
         await tx`delete from mounts where session_id = ${sessionId}`;
         await tx`delete from used_ports where session_id = ${sessionId}`;
         return (await tx`delete from sessions where session_id = ${sessionId}`).count > 0;
@@ -178,7 +178,7 @@ export class PostgresStore implements SessionStore {
    */
   reserve(r: Reservation): Promise<Reserved> {
     return this.#run('reserve a session', () =>
-      this.#sql.begin(async (tx) => {
+      this.#session.transaction(async (tx) => {
         let retries = 0;
         const attempt = async (insert: (sp: Tx) => Promise<unknown>, constraints: string[]): Promise<boolean> => {
           try {
@@ -235,7 +235,7 @@ export class PostgresStore implements SessionStore {
     return this.#run(
       'reserve port',
       () =>
-        this.#sql.begin(async (tx) => {
+        this.#session.transaction(async (tx) => {
           await this.#assertSessionExists(tx, sessionId);
           await tx`insert into used_ports (server, session_id, port) values (${server}, ${sessionId}, ${port})`;
         }),
@@ -263,7 +263,7 @@ export class PostgresStore implements SessionStore {
       await this.#run(
         'record mount',
         () =>
-          this.#sql.begin(async (tx) => {
+          this.#session.transaction(async (tx) => {
             await this.#assertSessionExists(tx, sessionId);
             await tx`insert into mounts (session_id, path, client) values (${sessionId}, ${path}, ${client})`;
           }),
@@ -297,6 +297,6 @@ export class PostgresStore implements SessionStore {
   }
 
   close(): Promise<void> {
-    return this.#connection.close();
+    return this.#session.close();
   }
 }

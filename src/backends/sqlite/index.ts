@@ -3,6 +3,7 @@
 import type { Settings } from '../../config/config.js';
 import { SessionDbError } from '../../model/errors.js';
 import type { Backend } from '../backend.js';
+import { sharedSqlite } from './shared.js';
 import { SqliteStore } from './store.js';
 
 function pathOf(settings: Settings): string {
@@ -17,6 +18,7 @@ function pathOf(settings: Settings): string {
 
 export const sqliteBackend: Backend = {
   openStore: (settings) => Promise.resolve(SqliteStore.open(pathOf(settings))),
+  openShared: async (settings) => sharedSqlite(pathOf(settings)),
   // Migrations and file handling are x2godbadmin's alone: kept out of the helpers' start-up.
   openAdmin: async (settings) =>
     new (await import('./admin.js')).SqliteAdmin(pathOf(settings), settings.sqlitePathIsDefault),

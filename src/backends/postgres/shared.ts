@@ -1,0 +1,64 @@
+// The resident service's PostgreSQL: one pool, logged in as x2gosessiond, and each request in
+// its own transaction after SET LOCAL ROLE to the caller's role (x2godbuser for root). So
+// row-level security decides every request exactly as for a helper that connects as the user,
+// and the service's own login may do nothing by itself (NOINHERIT).
+
+import type { Settings } from '../../config/config.js';
+import { SessionDbError } from '../../model/errors.js';
+import { storedUserName } from '../../model/ownership.js';
+import type { SharedStores } from '../backend.js';
+import { connectPool, describeTarget, type PgSession, type Sql, type Tx } from './connection.js';
+import { serviceLogin } from './credentials.js';
+import { mapPgError } from './errors.js';
+import { ADMIN_ROLE, quoteIdent, userRole } from './identifiers.js';
+import { PostgresStore } from './store.js';
+
+/** Connections the service keeps; requests beyond wait for one. */
+const POOL_SIZE = 8;
+/** A request that gets no answer from the database in this time is answered with an error. */
+const REQUEST_TIMEOUT_MS = 10_000;
+
+export async function sharedPostgres(settings: Settings): Promise<SharedStores> {
+  const pool = connectPool(settings.postgres, serviceLogin(settings.configDir), POOL_SIZE);
+  const target = describeTarget(settings.postgres);
+  return {
+    withStore: async (caller, work) => {
+      const role = caller.uid === 0 ? ADMIN_ROLE : userRole(caller.name);
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(
+          () => reject(new SessionDbError('unavailable', `PostgreSQL at ${target} did not answer within ${REQUEST_TIMEOUT_MS / 1000} s; the change, if any, may or may not have been made`)),
+          REQUEST_TIMEOUT_MS,
+        );
+      });
+      const request = pool.begin(async (tx): Promise<unknown> => {
+        try {
+          await tx.unsafe(`SET LOCAL ROLE ${quoteIdent(role)}`);
+        } catch (err) {
+          const code = (err as { code?: unknown }).code;
+          if (code === '42704' || code === '42501' || code === '22023') {
+            throw new SessionDbError('unavailable', `${role} is not set up for the session service; run: x2godbadmin --adduser ${storedUserName(caller)}`);
+          }
+          throw err;
+        }
+        const session: PgSession = {
+          // The request's transaction serves as the store's connection; a store's own
+          // transactions become savepoints in it.
+          sql: tx as unknown as Sql,
+          transaction: <R>(w: (t: Tx) => Promise<R>) => tx.savepoint(w) as Promise<R>,
+          guard: (operation) => operation(),
+          close: async () => {},
+        };
+        return work(new PostgresStore(session, target, settings.telekinesis, settings.scope));
+      });
+      try {
+        return (await Promise.race([request, timeout])) as Awaited<ReturnType<typeof work>>;
+      } catch (err) {
+        throw mapPgError(err, 'run the request', target);
+      } finally {
+        clearTimeout(timer);
+      }
+    },
+    close: () => pool.end({ timeout: 5 }),
+  };
+}

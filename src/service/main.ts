@@ -1,0 +1,96 @@
+// x2gosessiond: the resident session service (see server.ts). Run by systemd as root:
+//   x2gosessiond [--config DIR] [--socket PATH] [--group NAME]
+// SIGTERM (or SIGINT) stops accepting, lets requests in flight finish, then exits.
+
+import { DEFAULT_CONFIG_DIR, loadSettings } from '../config/config.js';
+import { EXIT_CODES, SessionDbError } from '../model/errors.js';
+import { lookupGroupId } from '../system/accounts.js';
+import { writeAll } from '../cli/write-out.js';
+import { inodeOf, listenOnSocket, removeSocket } from './listen.js';
+import { DEFAULT_SOCKET } from './protocol.js';
+import { stderrLogger } from './log.js';
+import { SessionService } from './server.js';
+
+const USAGE = `usage: x2gosessiond [--config DIR] [--socket PATH] [--group NAME]
+  --config DIR   the X2Go configuration directory (default ${DEFAULT_CONFIG_DIR})
+  --socket PATH  where to listen (default ${DEFAULT_SOCKET}); the launcher has its path compiled in
+  --group NAME   the group that may connect (default x2gouser, the launcher's group)
+`;
+
+interface Options {
+  configDir: string;
+  socket: string;
+  group: string;
+}
+
+function parse(argv: readonly string[]): Options | string {
+  const options: Options = { configDir: DEFAULT_CONFIG_DIR, socket: DEFAULT_SOCKET, group: 'x2gouser' };
+  const keys: Record<string, keyof Options> = { '--config': 'configDir', '--socket': 'socket', '--group': 'group' };
+  for (let i = 0; i < argv.length; i++) {
+    const flag = argv[i] ?? '';
+    const key = keys[flag];
+    const value = argv[i + 1];
+    if (!key) return flag === '--help' ? '' : `unknown option ${flag}`;
+    if (value === undefined || !value.startsWith('/') && key !== 'group') return `${flag} needs an absolute path`;
+    options[key] = value;
+    i++;
+  }
+  return options;
+}
+
+async function main(argv: readonly string[]): Promise<number> {
+  const options = parse(argv);
+  if (typeof options === 'string') {
+    writeAll(options ? 2 : 1, options ? `x2gosessiond: ${options}\n${USAGE}` : USAGE);
+    return options ? 2 : 0;
+  }
+  if (process.getuid?.() !== 0) {
+    writeAll(2, 'x2gosessiond: must run as root (it answers for every user, as the setgid launcher would)\n');
+    return EXIT_CODES.denied;
+  }
+  const gid = lookupGroupId(options.group);
+  if (gid === undefined) {
+    writeAll(2, `x2gosessiond: group ${options.group} does not exist\n`);
+    return EXIT_CODES.config;
+  }
+  const settings = loadSettings(options.configDir);
+  const log = stderrLogger(settings.logLevel);
+  const service = new SessionService(settings, log, stderrLogger);
+  await listenOnSocket(service.server, options.socket, gid);
+  const inode = inodeOf(options.socket);
+  await service.warm();
+  log.log('notice', `listening on ${options.socket} (backend ${settings.backend}, configuration ${options.configDir})`);
+
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.log('notice', `${signal}: finishing the requests in flight`);
+    // New callers fall back to running the command themselves from here on.
+    removeSocket(options.socket, inode);
+    service.drain().then(
+      () => {
+        log.log('notice', `stopped after ${service.stats().requests} requests`);
+        process.exit(0);
+      },
+      (err: unknown) => {
+        log.log('err', `stopping failed: ${String(err)}`);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+  return -1;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    if (code >= 0) process.exit(code);
+  },
+  (err: unknown) => {
+    const message = err instanceof Error ? err.message : String(err);
+    writeAll(2, `x2gosessiond: ${message}\n`);
+    process.exit(err instanceof SessionDbError ? EXIT_CODES[err.code] : 1);
+  },
+);
