@@ -6,7 +6,7 @@ import { chmodSync, existsSync, readFileSync, statSync, writeFileSync } from 'no
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { lookupUser } from '../src/system/accounts.js';
-import { createPgSandbox, ensurePostgres, hasPostgres, superuser, type PgSandbox } from './support/postgres.js';
+import { connectAs, createPgSandbox, ensurePostgres, hasPostgres, superuser, type PgSandbox } from './support/postgres.js';
 import { isRoot, requires } from './support/requirements.js';
 import { ensureGroup, ensureUser, removeUser, type Result } from './support/system.js';
 
@@ -51,7 +51,7 @@ describe('x2godbadmin (PostgreSQL)', needs.options, () => {
   });
 
   test('--createdb: the database, x2godbuser with a SCRAM verifier, its password file 0600, every migration', async () => {
-    ok(box.admin(['--createdb', '--force']), /^(dropped .*\n)?x2godbuser: (created|new password), stored in .*x2gopgadmin \(mode 600\)\ncreated database x2go_admin at localhost:5432\nmigration 0001 reference_schema: applied\n.*\nmigration 0003 row_level_security: applied\nmigration 0004 status_grants: applied\nx2go_admin: schema version 4\n$/);
+    ok(box.admin(['--createdb', '--force']), /^(dropped .*\n)?x2godbuser: (created|new password), stored in .*x2gopgadmin \(mode 600\)\ncreated database x2go_admin at localhost:5432\nmigration 0001 reference_schema: applied\n.*\nmigration 0003 row_level_security: applied\nmigration 0004 status_grants: applied\nx2go_admin: schema version 4\nx2gosessiond: (created|new password), password in .*x2gosessiond \(mode 600\); member of x2godbuser and \d+ user role\(s\)\n$/);
     const file = join(box.configDir, 'x2gosql', 'passwords', 'x2gopgadmin');
     assert.equal(statSync(file).mode & 0o777, 0o600);
     assert.match((await role('x2godbuser'))?.password ?? '', /^SCRAM-SHA-256\$256:/);
@@ -61,7 +61,7 @@ describe('x2godbadmin (PostgreSQL)', needs.options, () => {
     const file = join(box.configDir, 'x2gosql', 'passwords', 'x2gopgadmin');
     chmodSync(file, 0o644);
     const r = box.admin(['--updatedb']);
-    ok(r, /migration 0001 reference_schema: already applied\n(.*already applied\n){3}x2go_admin: schema version 4\n.*x2gopgadmin: was readable by others, now mode 600\n$/);
+    ok(r, /migration 0001 reference_schema: already applied\n(.*already applied\n){3}x2go_admin: schema version 4\nscope: farm .*\nx2gosessiond: present, password file in place; .*\n.*x2gopgadmin: was readable by others, now mode 600\n$/);
     assert.equal(statSync(file).mode & 0o777, 0o600);
   });
 
@@ -135,6 +135,29 @@ describe('x2godbadmin (PostgreSQL)', needs.options, () => {
     assert.equal(await role('x2gouser_dave'), undefined);
     const missing = box.admin(['--addgroup', 'no-such-group-x2g']);
     assert.deepEqual([missing.code, missing.stderr], [2, 'x2godbadmin: Cannot find group (no-such-group-x2g)\n']);
+  });
+
+  test("the service's role: NOINHERIT, so it may do nothing alone; --adduser and --rmuser keep its membership in each user's role", async () => {
+    ok(box.admin(['--adduser', 'alice']), /x2gouser_alice/);
+    const password = readFileSync(join(box.configDir, 'x2gosql', 'passwords', 'x2gosessiond'), 'utf8').trim();
+    const service = connectAs('x2gosessiond', password, DB);
+    const member = async (r: string) =>
+      (await service`select pg_has_role('x2gosessiond', ${r}, 'member') as m`)[0]?.m as boolean;
+    try {
+      assert.equal(await member('x2gouser_alice'), true);
+      assert.equal(await member('x2godbuser'), true);
+      await assert.rejects(service`select * from sessions`, /permission denied/);
+      await service.begin(async (tx) => {
+        await tx`set local role x2gouser_alice`;
+        assert.deepEqual(await tx`select current_user as u`.then((r) => r[0]?.u), 'x2gouser_alice');
+      });
+      ok(box.admin(['--adduser', 'bob']), /x2gouser_bob/);
+      assert.equal(await member('x2gouser_bob'), true);
+      ok(box.admin(['--rmuser', 'bob']), /x2gouser_bob: removed/);
+      assert.equal((await service`select 1 from pg_roles where rolname = 'x2gouser_bob'`).length, 0);
+    } finally {
+      await service.end();
+    }
   });
 
   test('--rmuser removes the role and the password file; again: not present', async () => {

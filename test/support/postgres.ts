@@ -38,6 +38,24 @@ export function ensurePostgres(): void {
   ready = true;
 }
 
+/** The service role's password in the suites: one for all, as on a farm where it is copied. */
+export const SERVICE_PASSWORD = 'x2godb-test-sessiond';
+
+/**
+ * What an administrator does on each server of a farm: put the service role's password file in
+ * place (here: give the cluster-wide role the suites' password, and write it into configDir).
+ */
+export function shareServiceLogin(configDir: string): void {
+  const r = spawnSync('/usr/sbin/runuser', ['-u', 'postgres', '--', 'psql', '-qAtc', `ALTER ROLE x2gosessiond PASSWORD '${SERVICE_PASSWORD}'`], {
+    encoding: 'utf8',
+    cwd: '/',
+  });
+  if (r.status !== 0) throw new Error(`cannot set the x2gosessiond password (run x2godbadmin --createdb first): ${r.stderr}`);
+  const file = join(configDir, 'x2gosql', 'passwords', 'x2gosessiond');
+  writeFileSync(file, `${SERVICE_PASSWORD}\n`, { mode: 0o600 });
+  chmodSync(file, 0o600);
+}
+
 export function superuser(database = 'postgres'): postgres.Sql {
   return postgres({
     host: 'localhost', port: 5432, database, username: 'postgres', password: PG_ADMIN_PASSWORD,

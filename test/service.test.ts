@@ -1,0 +1,396 @@
+// The resident service (x2gosessiond) and the launcher's fast path: who can reach the socket,
+// what a malformed request gets, many callers and slow callers at once, SIGTERM, SIGKILL in the
+// middle of a storm of writes, PostgreSQL going away and coming back, and the admin's view.
+// (Every launcher-based suite also runs through the service: the *.via-service.test.ts files.)
+
+import assert from 'node:assert/strict';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { readFileSync, statSync } from 'node:fs';
+import { connect } from 'node:net';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import Database from 'better-sqlite3';
+import { WRAPPER_NAME } from '../src/install/install-launcher.js';
+import { unitText } from '../src/install/service-unit.js';
+import { exchange } from '../src/service/client.js';
+import { encodeRequest, MAX_REQUEST } from '../src/service/protocol.js';
+import { lookupGroupId, type Account } from '../src/system/accounts.js';
+import { installLauncher, type Installed } from './support/launcher.js';
+import { createPgSandbox, ensurePostgres, hasPostgres, shareServiceLogin, superuser, type PgSandbox } from './support/postgres.js';
+import { hasCompiler, isRoot, requires } from './support/requirements.js';
+import { createSandbox, DIST, ROOT, type Sandbox } from './support/sandbox.js';
+import { startService, type RunningService } from './support/service.js';
+import { ensureUser, run, type Result } from './support/system.js';
+
+const needs = requires([isRoot, 'root'], [hasCompiler, '/usr/bin/cc'], [lookupGroupId('x2gouser') !== undefined, 'group x2gouser (x2goserver)']);
+const needsPg = requires([isRoot, 'root'], [hasCompiler, '/usr/bin/cc'], [hasPostgres, 'PostgreSQL (apt-get install postgresql)']);
+const SRV = 'x2go-test';
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** A session id of `user`'s, unique per n. */
+const sid = (user: string, n: number) => `${user}-${50 + n}-${1700000000 + n}_stDxfce_dp24`;
+
+describe('x2gosessiond on SQLite: socket, protocol, load, signals', needs.options, () => {
+  let box: Sandbox;
+  let inst: Installed;
+  let service: RunningService;
+  let alice: Account;
+  let bob: Account;
+
+  before(() => {
+    needs.check();
+    alice = ensureUser('alice');
+    bob = ensureUser('bob');
+    box = createSandbox();
+    assert.equal(box.admin(['--createdb']).code, 0);
+    inst = installLauncher(box, { service: true });
+    service = inst.service as RunningService;
+  });
+  after(async () => {
+    await service?.stop();
+    box?.remove();
+  });
+
+  test('the socket is root:x2gouser 0660 in a root:x2gouser 0750 directory; a user connecting directly is refused', () => {
+    const gid = lookupGroupId('x2gouser');
+    const sock = statSync(inst.socket);
+    assert.deepEqual([sock.uid, sock.gid, sock.mode & 0o7777], [0, gid, 0o660]);
+    const dir = statSync(join(inst.socket, '..'));
+    assert.deepEqual([dir.uid, dir.gid, dir.mode & 0o7777], [0, gid, 0o750]);
+    const probe = `require('net').connect(${JSON.stringify(inst.socket)}).on('connect', () => { console.log('connected'); process.exit(0); }).on('error', (e) => console.log(e.code))`;
+    const r = run(process.execPath, ['-e', probe], { as: alice });
+    assert.equal(r.stdout.trim(), 'EACCES');
+  });
+
+  test('through the launcher, a user is the uid it was started by', () => {
+    assert.equal(inst.helper('x2goinsertsession', ['50', SRV, sid('alice', 0)], alice).stdout, 'inserted');
+    const refused = inst.helper('x2gochangestatus', ['S', sid('alice', 0)], bob);
+    assert.notEqual(refused.code, 0);
+    assert.match(refused.stderr, /is not one of bob.s sessions/);
+    assert.match(inst.x2godb(['listsessions', SRV], alice).stdout, new RegExp(`\\|${sid('alice', 0)}\\|50\\|`));
+    assert.equal(inst.x2godb(['listsessions', SRV], bob).stdout, '');
+  });
+
+  test('malformed, oversized and out-of-order requests are rejected with one line, exit 2, nothing written', async () => {
+    const before = box.dump();
+    const frame = (payload: string) => {
+      const body = Buffer.from(payload);
+      const head = Buffer.alloc(4);
+      head.writeUInt32BE(body.length);
+      return Buffer.concat([head, body]);
+    };
+    const cases: [string, Buffer, RegExp][] = [
+      ['wrong magic', frame(`NOPE\x000\x00x2godb\x00insertsession\x0051\x00${SRV}\x00${sid('root', 9)}`), /not an x2godb request/],
+      ['uid not a number', frame(`X2DB1\x00zero\x00x2godb\x00listsessions_all`), /malformed uid/],
+      ['no program', frame('X2DB1\x000'), /malformed program name/],
+      ['too many fields', frame(['X2DB1', '0', 'x2godb', ...Array.from({ length: 50 }, () => 'a')].join('\0')), /more than 40 fields/],
+      ['oversized', Buffer.from([0x7f, 0xff, 0xff, 0xff]), new RegExp(`more than ${MAX_REQUEST}`)],
+      ['trailing bytes', Buffer.concat([frame('X2DB1\x000\x00x2godb\x00listsessions_all'), Buffer.from('G')]), /bytes after the request/],
+    ];
+    for (const [what, bytes, reason] of cases) {
+      const answer = await exchange(inst.socket, bytes);
+      assert.equal(answer.accept, 'E', what);
+      assert.equal(answer.exitCode, 2, what);
+      assert.equal(answer.stdout, '', what);
+      assert.match(answer.stderr, reason, what);
+      assert.equal(answer.stderr.trim().split('\n').length, 1, what);
+    }
+    // A bad go-ahead byte: the command is not run.
+    const wrongGo = await new Promise<string>((resolve) => {
+      const s = connect(inst.socket, () => s.write(encodeRequest({ uid: 0, program: 'x2godb', args: ['insertsession', '59', SRV, sid('root', 9)] })));
+      let got = Buffer.alloc(0);
+      s.on('data', (d: Buffer) => {
+        got = Buffer.concat([got, d]);
+        if (got.length === 1) s.write('X');
+      });
+      s.on('close', () => resolve(got.subarray(5 + 9).toString()));
+    });
+    assert.match(wrongGo, /expected the go-ahead byte/);
+    assert.equal(box.dump(), before);
+    assert.equal((await service.stats()).rejected, cases.length + 1);
+  });
+
+  test('bad arguments get the same answer through the service as from the CLI', async () => {
+    for (const args of [['insertsession', '-1', SRV, sid('alice', 1)], ['insertsession', '51', SRV, "x'; drop table sessions;--"], ['nosuchcommand']]) {
+      const viaService = inst.x2godb(args, alice);
+      const direct = box.x2godb(args, { as: alice });
+      assert.deepEqual([viaService.code, viaService.stdout, viaService.stderr], [direct.code, direct.stdout, direct.stderr], args.join(' '));
+      assert.notEqual(viaService.code, 0);
+    }
+  });
+
+  test('a slow caller does not hold up the others, and is dropped after 5 s', async () => {
+    const stalled = connect(inst.socket);
+    await new Promise((r) => stalled.on('connect', r));
+    stalled.write(Buffer.from([0, 0, 0, 100, 0x58])); // promises 100 bytes, sends 1
+    const closed = new Promise<number>((resolve) => {
+      const t0 = Date.now();
+      stalled.on('close', () => resolve(Date.now() - t0));
+      stalled.on('error', () => {});
+      stalled.resume(); // read what the service says, so that its close is seen
+    });
+    const t0 = Date.now();
+    const results = await Promise.all(Array.from({ length: 20 }, () => inst.helperAsync('x2gogetdisplays', [SRV], alice)));
+    assert.ok(results.every((r) => r.code === 0 && r.stdout.includes('|50|')));
+    assert.ok(Date.now() - t0 < 4000, `20 calls took ${Date.now() - t0} ms beside a stalled caller`);
+    const stalledFor = await closed;
+    assert.ok(stalledFor >= 4000 && stalledFor < 8000, `the stalled caller was dropped after ${stalledFor} ms`);
+  });
+
+  test('200 callers at once are all answered correctly', async () => {
+    const results = await Promise.all(
+      Array.from({ length: 200 }, (_, i) =>
+        i % 2 === 0
+          ? inst.helperAsync('x2goinsertsession', [String(100 + i), SRV, sid('alice', 100 + i)], alice)
+          : inst.helperAsync(WRAPPER_NAME, ['listsessions', SRV], bob),
+      ),
+    );
+    for (const [i, r] of results.entries()) {
+      assert.equal(r.code, 0, `caller ${i}: ${r.stderr}`);
+      if (i % 2 === 0) assert.equal(r.stdout, 'inserted');
+      else assert.equal(r.stdout, '', 'bob sees none of alice sessions');
+    }
+    const listed = inst.helper(WRAPPER_NAME, ['listsessions', SRV], alice).stdout.trim().split('\n');
+    assert.equal(listed.length, 101);
+  });
+
+  test('SIGTERM lets a request in flight finish, refuses new ones (the launcher falls back), then exits 0', async () => {
+    // A request that has been accepted but not yet told to go: in flight from the service's side.
+    const s = connect(inst.socket);
+    const answer = new Promise<Buffer>((resolve) => {
+      let got = Buffer.alloc(0);
+      s.on('data', (d: Buffer) => (got = Buffer.concat([got, d])));
+      s.on('close', () => resolve(got));
+    });
+    await new Promise((r) => s.on('connect', r));
+    s.write(encodeRequest({ uid: alice.uid, program: 'x2goinsertsession', args: ['60', SRV, sid('alice', 10)] }));
+    await sleep(200);
+    service.child.kill('SIGTERM');
+    await sleep(300);
+    assert.equal(service.child.exitCode, null, 'still draining');
+    // Meanwhile a launcher finds no socket and runs the command itself.
+    const fallback = inst.helper('x2goinsertsession', ['61', SRV, sid('alice', 11)], alice);
+    assert.equal(fallback.stdout, 'inserted', fallback.stderr);
+    s.write('G');
+    const got = await answer;
+    assert.equal(got.subarray(0, 1).toString(), 'W');
+    assert.equal(got.subarray(1 + 9).toString(), 'inserted');
+    assert.equal(await service.stop(), 0, service.log());
+    assert.match(service.log(), /SIGTERM: finishing the requests in flight[\s\S]*stopped after/);
+    const listed = inst.helper(WRAPPER_NAME, ['listsessions_all'], alice).stdout;
+    assert.match(listed, new RegExp(`\\|${sid('alice', 10)}\\|60\\|`));
+    assert.match(listed, new RegExp(`\\|${sid('alice', 11)}\\|61\\|`));
+  });
+
+  test('stopped, or hung (SIGSTOP), the service costs a login nothing but time: the launcher falls back', async () => {
+    assert.equal(inst.helper('x2gogetdisplays', [SRV], alice).code, 0, 'no service at all');
+    service = await startService(box.configDir, inst.socket);
+    process.kill(service.child.pid as number, 'SIGSTOP');
+    try {
+      const t0 = Date.now();
+      const r = inst.helper('x2goinsertsession', ['70', SRV, sid('alice', 20)], alice);
+      assert.equal(r.stdout, 'inserted', r.stderr);
+      assert.ok(Date.now() - t0 < 3000);
+    } finally {
+      process.kill(service.child.pid as number, 'SIGCONT');
+    }
+    // It read the request after waking, but never got the go-ahead: nothing ran twice.
+    await sleep(300);
+    assert.equal((await service.stats()).requests, 0);
+    assert.equal(inst.helper(WRAPPER_NAME, ['listsessions', SRV], alice).stdout.split('\n').filter((l) => l.includes(sid('alice', 20))).length, 1);
+  });
+
+  test("x2go-sessiondb status shows the service's uptime, requests and errors, or that it is not running", async () => {
+    const up = run(process.execPath, [join(DIST, 'x2go-sessiondb.cjs'), 'status', '--prefix', inst.prefix, '--config', box.configDir, '--socket', inst.socket]);
+    assert.match(up.stdout, /^service: up \(pid \d+, sqlite, uptime \d+ s, \d+ requests served, \d+ failed of which \d+ database unavailable, 0 rejected, 0 in flight, RSS [\d.]+ MB\)/m);
+    await service.stop();
+    const down = run(process.execPath, [join(DIST, 'x2go-sessiondb.cjs'), 'status', '--prefix', inst.prefix, '--config', box.configDir, '--socket', inst.socket]);
+    assert.match(down.stdout, /^service: not running \(no socket at .*\); the launchers run each command themselves$/m);
+    service = await startService(box.configDir, inst.socket);
+  });
+
+  test('a second service on the same socket refuses to start; a stale socket is replaced', async () => {
+    await assert.rejects(startService(box.configDir, inst.socket), /another x2gosessiond answers/);
+    service.child.kill('SIGKILL');
+    await service.stop();
+    service = await startService(box.configDir, inst.socket);
+    assert.equal(inst.helper('x2gogetdisplays', [SRV], alice).code, 0);
+    assert.equal((await service.stats()).requests, 1);
+  });
+
+  test('logs go to stderr with syslog priorities, at the level of x2goserver.conf', async () => {
+    assert.doesNotMatch(service.log(), /<7>/, 'debug lines at loglevel=notice');
+    assert.match(service.log(), /^<5>x2gosessiond: listening on /m);
+    const conf = join(box.configDir, 'x2goserver.conf');
+    const old = readFileSync(conf, 'utf8');
+    execFileSync('/bin/sh', ['-c', `printf '[log]\\nloglevel=debug\\n' > ${conf}`]);
+    try {
+      inst.helper('x2gogetdisplays', [SRV], alice);
+      await sleep(100);
+      assert.match(service.log(), new RegExp(`<7>x2gosessiond: uid ${alice.uid} x2gogetdisplays ${SRV}: exit 0`));
+    } finally {
+      execFileSync('/bin/sh', ['-c', `cat > ${conf}`], { input: old });
+    }
+  });
+
+  test('the systemd unit in contrib/ is what the installer writes for the default paths', () => {
+    const text = unitText({ node: '/usr/bin/node', prefix: '/usr/lib/x2go-sessiondb', configDir: '/etc/x2go', socket: '/run/x2go-sessiondb/sessiond.sock' });
+    assert.equal(readFileSync(join(ROOT, 'contrib', 'x2gosessiond.service'), 'utf8'), text);
+    assert.match(text, /Restart=on-failure/);
+  });
+});
+
+/** Census of a database: sessions with their port counts, and ports without a session. */
+interface Census {
+  sessions: Map<string, number>;
+  orphans: number;
+}
+
+interface FaultBackend {
+  name: string;
+  needs: ReturnType<typeof requires>;
+  setup(): Promise<Sandbox>;
+  census(box: Sandbox): Promise<Census>;
+  teardown(box: Sandbox): Promise<void>;
+}
+
+const PG_DB = 'x2go_service_faults';
+
+const faultBackends: FaultBackend[] = [
+  {
+    name: 'SQLite',
+    needs,
+    setup: async () => {
+      const box = createSandbox();
+      assert.equal(box.admin(['--createdb']).code, 0);
+      return box;
+    },
+    census: async (box) => {
+      const db = new Database(box.dbPath, { readonly: true });
+      try {
+        const rows = db.prepare('select session_id, (select count(*) from used_ports p where p.session_id = s.session_id) from sessions s').raw().all() as [string, number][];
+        const orphans = db.prepare('select count(*) from used_ports where session_id not in (select session_id from sessions)').pluck().get() as number;
+        return { sessions: new Map(rows), orphans };
+      } finally {
+        db.close();
+      }
+    },
+    teardown: async (box) => box.remove(),
+  },
+  {
+    name: 'PostgreSQL',
+    needs: needsPg,
+    setup: async () => {
+      ensurePostgres();
+      ensureUser('alice');
+      const box = createPgSandbox(PG_DB);
+      for (const args of [['--createdb', '--force'], ['--adduser', 'alice']]) {
+        const r = box.admin(args);
+        assert.equal(r.code, 0, r.stderr);
+      }
+      shareServiceLogin(box.configDir);
+      return box;
+    },
+    census: async () => {
+      const sql = superuser(PG_DB);
+      try {
+        const rows = await sql`select session_id, (select count(*) from used_ports p where p.session_id = s.session_id)::int as n from sessions s`;
+        const [orphans] = await sql`select count(*)::int as n from used_ports where session_id not in (select session_id from sessions)`;
+        return { sessions: new Map(rows.map((r) => [String(r.session_id), Number(r.n)])), orphans: Number(orphans?.n ?? 0) };
+      } finally {
+        await sql.end();
+      }
+    },
+    teardown: (box) => (box as PgSandbox).drop(),
+  },
+];
+
+for (const backend of faultBackends) {
+  describe(`x2gosessiond killed with SIGKILL in a storm of writes (${backend.name})`, backend.needs.options, () => {
+    let box: Sandbox;
+    let inst: Installed;
+    let alice: Account;
+
+    before(async () => {
+      backend.needs.check();
+      alice = ensureUser('alice');
+      box = await backend.setup();
+      inst = installLauncher(box, { service: true });
+    });
+    after(async () => {
+      await inst?.service?.stop();
+      if (box) await backend.teardown(box);
+    });
+
+    test('every acknowledged reservation is in the database with all its ports; the others failed clearly or fell back', async () => {
+      const service = inst.service as RunningService;
+      const calls = Array.from({ length: 120 }, (_, i) =>
+        sleep(i * 3).then(() => inst.helperAsync('x2goreservesession', [SRV, `_stDstorm${i}_dp24`, '50', '3', '30000'], alice)),
+      );
+      await sleep(150);
+      service.child.kill('SIGKILL');
+      const results: Result[] = await Promise.all(calls);
+      const census = await backend.census(box);
+      const acknowledged = results.filter((r) => r.code === 0);
+      const failed = results.filter((r) => r.code !== 0);
+      assert.ok(acknowledged.length > 0);
+      for (const r of acknowledged) {
+        const [session] = r.stdout.split(' ');
+        assert.equal(census.sessions.get(session ?? ''), 3, `acknowledged ${r.stdout.trim()} is not in the database with its 3 ports`);
+      }
+      for (const r of failed) assert.match(r.stderr, /^x2godb-launcher: the session service stopped while changing the database; the change may or may not have been made/);
+      for (const [session, ports] of census.sessions) assert.equal(ports, 3, `${session}: half made`);
+      assert.equal(census.orphans, 0);
+      // Whatever the outcome, nobody was answered twice: every session in the database is one call's.
+      assert.ok(census.sessions.size <= results.length);
+      assert.ok(census.sessions.size >= acknowledged.length);
+    });
+  });
+}
+
+describe('x2gosessiond while PostgreSQL is stopped for 10 s', needsPg.options, () => {
+  let box: PgSandbox;
+  let inst: Installed;
+  let alice: Account;
+  const cluster = () => execFileSync('/usr/bin/pg_lsclusters', ['--no-header'], { encoding: 'utf8' }).trim().split(/\s+/).slice(0, 2);
+
+  before(async () => {
+    needsPg.check();
+    alice = ensureUser('alice');
+    box = (await faultBackends[1]?.setup()) as PgSandbox;
+    inst = installLauncher(box, { service: true });
+  });
+  after(async () => {
+    // Up again whatever the test did (starting a running cluster fails: that is fine).
+    const [version = '', name = ''] = cluster();
+    spawnSync('/usr/bin/pg_ctlcluster', [version, name, 'start'], { stdio: 'ignore' });
+    await inst?.service?.stop();
+    await box?.drop();
+  });
+
+  test('calls fail with one clear line while it is down, and succeed again once it is back, without a restart', async () => {
+    const [version = '', name = ''] = cluster();
+    assert.equal(inst.helper('x2goinsertsession', ['50', SRV, sid('alice', 0)], alice).stdout, 'inserted');
+    execFileSync('/usr/bin/pg_ctlcluster', [version, name, 'stop', '-m', 'fast']);
+    const down: Result[] = [];
+    const t0 = Date.now();
+    while (Date.now() - t0 < 10_000) {
+      const c0 = Date.now();
+      down.push(await inst.helperAsync(WRAPPER_NAME, ['listsessions', SRV], alice));
+      assert.ok(Date.now() - c0 < 6000, 'each call ends within the connect timeout');
+      await sleep(500);
+    }
+    execFileSync('/usr/bin/pg_ctlcluster', [version, name, 'start']);
+    for (const r of down) {
+      assert.notEqual(r.code, 0);
+      assert.equal(r.stdout, '');
+      assert.match(r.stderr, /^x2godb: .*localhost:5432.*\n$/);
+    }
+    const back = inst.helper(WRAPPER_NAME, ['listsessions', SRV], alice);
+    assert.equal(back.code, 0, back.stderr);
+    assert.match(back.stdout, new RegExp(`\\|${sid('alice', 0)}\\|50\\|`));
+    const stats = await (inst.service as RunningService).stats();
+    assert.ok(stats.unavailable >= down.length, `${stats.unavailable} unavailable of ${down.length}`);
+    assert.equal(inst.service?.child.exitCode, null, 'the service never restarted');
+  });
+});
