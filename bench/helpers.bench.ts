@@ -13,10 +13,16 @@
 // real user, root's as root. Then both databases get the same 10,000 sessions and the listings
 // are timed. Last, the reference's own Perl programs before and after the drop-in switch.
 //
+// Each call is also made a third way: through a launcher whose resident service (x2gosessiond)
+// is running, on a copy of the same database, so the call is answered without starting Node.
+// Then 200 such calls are started at once (p50, p99, all answers checked), and the service's
+// resident memory is read with 10,000 sessions in its database.
+//
 // Bars: every helper call at least 2x faster than the reference's on SQLite (issue #2) and 1.5x
-// on PostgreSQL (issue #3), median; listing 10,000 sessions under 150 ms on SQLite. Rows of
-// the bare SQLite wrapper (the reference's cheapest path, no Perl helper, no DB.pm, no x2gopath)
-// and of DB.pm's functions on PostgreSQL are shown without a bar. Exit code 1 when a bar is missed.
+// on PostgreSQL (issue #3), median; through the service at least 20x (issue #6); listing 10,000
+// sessions under 150 ms on SQLite; the service under 150 MB RSS. Rows of the bare SQLite
+// wrapper (the reference's cheapest path, no Perl helper, no DB.pm, no x2gopath) and of DB.pm's
+// functions on PostgreSQL are shown without a bar. Exit code 1 when a bar is missed.
 
 import { chmodSync, chownSync, copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -26,8 +32,10 @@ import Database from 'better-sqlite3';
 import { WRAPPER_NAME } from '../src/install/install-launcher.js';
 import { lookupGroupId, type Account } from '../src/system/accounts.js';
 import { installLauncher, type Installed } from '../test/support/launcher.js';
+import { startService, type RunningService } from '../test/support/service.js';
+import { DEFAULT_SOCKET } from '../src/service/protocol.js';
 import {
-  createPgSandbox, ensurePostgres, hasPostgres, PG_ADMIN_PASSWORD, superuser, writePgConfig,
+  createPgSandbox, ensurePostgres, hasPostgres, PG_ADMIN_PASSWORD, shareServiceLogin, superuser, writePgConfig,
 } from '../test/support/postgres.js';
 import {
   installReferenceDb, preserveReferenceDb, REFERENCE_DB, REFERENCE_PASSWORDS, runReference, runReferenceDbpm,
@@ -43,7 +51,10 @@ const LIST_SESSIONS = 10000;
 const SRV = 'x2go-bench';
 const COOKIE = '378b0cdbb51fe1b8147f43a2bccb514d';
 const BAR: Record<Backend, number> = { sqlite: 2, postgres: 1.5 };
+const BAR_SERVICE = 20;
 const BAR_LIST_MS = 150;
+const BAR_SERVICE_RSS_MB = 150;
+const AT_ONCE = 200;
 
 type Backend = 'sqlite' | 'postgres';
 type Who = 'alice' | 'root';
@@ -107,6 +118,11 @@ function timed(fn: () => Result, label: string, mayFail = false): number {
 interface Setup {
   theirs: Runner;
   ours: Runner;
+  /** Ours through the resident service, on a database of its own (a copy of the same start). */
+  viaService: Runner;
+  service: RunningService;
+  /** Ours through the service, without waiting: for many callers at once. */
+  viaServiceAsync(program: string, args: string[], user: Account | undefined): Promise<Result>;
   /** Gives both databases the same LIST_SESSIONS sessions of alice. */
   fill(): Promise<void>;
   teardown(): Promise<void>;
@@ -118,6 +134,15 @@ function ourRunner(inst: Installed): Runner {
   return (program, args, user) => inst.helper(program === 'wrapper' ? WRAPPER_NAME : program, args, user);
 }
 
+function serviceParts(inst: Installed): Pick<Setup, 'viaService' | 'service' | 'viaServiceAsync'> {
+  if (!inst.service) throw new Error('no service');
+  return {
+    viaService: ourRunner(inst),
+    service: inst.service,
+    viaServiceAsync: (program, args, user) => inst.helperAsync(program === 'wrapper' ? WRAPPER_NAME : program, args, user),
+  };
+}
+
 async function setupSqlite(): Promise<Setup> {
   const restore = preserveReferenceDb();
   const scratch = mkdtempSync(join(tmpdir(), 'x2godb-bench-'));
@@ -126,11 +151,15 @@ async function setupSqlite(): Promise<Setup> {
   if (made.code !== 0) throw new Error(`reference x2godbadmin --createdb: ${made.stderr}`);
   const initial = join(scratch, 'initial.db');
   copyFileSync(REFERENCE_DB, initial);
-  box.admin(['--createdb']);
-  copyFileSync(initial, box.dbPath);
-  chownSync(box.dbPath, 0, lookupGroupId('x2gouser') ?? 0);
-  chmodSync(box.dbPath, 0o660);
+  const serviceBox = createSandbox('x2godb-bench-service-');
+  for (const b of [box, serviceBox]) {
+    b.admin(['--createdb']);
+    copyFileSync(initial, b.dbPath);
+    chownSync(b.dbPath, 0, lookupGroupId('x2gouser') ?? 0);
+    chmodSync(b.dbPath, 0o660);
+  }
   installReferenceDb(initial);
+  const withService = installLauncher(serviceBox, { service: true });
   const fill = (file: string) => {
     const db = new Database(file);
     const insert = db.prepare(
@@ -147,13 +176,17 @@ async function setupSqlite(): Promise<Setup> {
     theirs: (program, args, user) =>
       program === 'wrapper' ? runReference('libx2go-server-db-sqlite3-wrapper', args, user) : runReference(program, args, user),
     ours: ourRunner(installLauncher(box)),
+    ...serviceParts(withService),
     fill: async () => {
       fill(REFERENCE_DB);
       fill(box.dbPath);
+      fill(serviceBox.dbPath);
     },
     teardown: async () => {
+      await withService.service?.stop();
       restore();
       box.remove();
+      serviceBox.remove();
       rmSync(scratch, { recursive: true, force: true });
     },
   };
@@ -172,20 +205,27 @@ async function setupPostgres(): Promise<Setup> {
 
 async function preparePostgres(restore: () => void): Promise<Setup> {
   const su = superuser();
-  for (const db of ['x2go_bench', 'x2go_sessions']) await su.unsafe(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`);
+  for (const db of ['x2go_bench', 'x2go_bench_service', 'x2go_sessions']) await su.unsafe(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`);
   for (const args of [['--createdb'], ['--adduser', 'alice'], ['--adduser', 'bob']]) {
     const r = run('/usr/sbin/x2godbadmin', args);
     if (r.code !== 0) throw new Error(`reference x2godbadmin ${args.join(' ')}: ${r.stderr}`);
   }
   await su.unsafe('CREATE DATABASE x2go_bench TEMPLATE x2go_sessions');
+  await su.unsafe('CREATE DATABASE x2go_bench_service TEMPLATE x2go_sessions');
   await su.end();
-  const box = createPgSandbox('x2go_bench');
-  writePgConfig(box.configDir, 'x2go_bench');
-  const file = join(box.configDir, 'x2gosql', 'passwords', 'x2gopgadmin');
-  copyFileSync(join(REFERENCE_PASSWORDS, 'x2gopgadmin'), file);
-  chmodSync(file, 0o600);
-  const upgraded = box.admin(['--updatedb']);
-  if (upgraded.code !== 0) throw new Error(`our x2godbadmin --updatedb: ${upgraded.stderr}`);
+  const ourBox = (database: string) => {
+    const box = createPgSandbox(database);
+    writePgConfig(box.configDir, database);
+    const file = join(box.configDir, 'x2gosql', 'passwords', 'x2gopgadmin');
+    copyFileSync(join(REFERENCE_PASSWORDS, 'x2gopgadmin'), file);
+    chmodSync(file, 0o600);
+    const upgraded = box.admin(['--updatedb']);
+    if (upgraded.code !== 0) throw new Error(`our x2godbadmin --updatedb: ${upgraded.stderr}`);
+    return box;
+  };
+  const box = ourBox('x2go_bench');
+  const serviceBox = ourBox('x2go_bench_service');
+  const withService = installLauncher(serviceBox, { service: true });
   const fill = async (database: string) => {
     const sql = superuser(database);
     // As root's role: the reference's rules silently drop a superuser's insert in another's name.
@@ -200,11 +240,15 @@ async function preparePostgres(restore: () => void): Promise<Setup> {
   return {
     theirs: (program, args, user) => (program === 'wrapper' ? runReferenceDbpm(args[0] ?? '', args.slice(1), user) : runReference(program, args, user)),
     ours: ourRunner(installLauncher(box)),
+    ...serviceParts(withService),
     fill: async () => {
       await fill('x2go_sessions');
       await fill('x2go_bench');
+      await fill('x2go_bench_service');
     },
     teardown: async () => {
+      await withService.service?.stop();
+      await serviceBox.drop();
       restore();
       const sql = superuser();
       await sql.unsafe('DROP DATABASE IF EXISTS x2go_sessions WITH (FORCE)');
@@ -216,28 +260,34 @@ async function preparePostgres(restore: () => void): Promise<Setup> {
 
 async function measure(backend: Backend, setup: Setup, rows: string[][]): Promise<number> {
   let missed = 0;
-  const { theirs, ours } = setup;
-  // The session the calls work on, in both databases.
-  for (const side of [theirs, ours]) {
+  const { theirs, ours, viaService } = setup;
+  // The session the calls work on, in every database.
+  for (const side of [theirs, ours, viaService]) {
     side('x2goinsertsession', ['51', SRV, A], users.alice);
     side('x2gocreatesession', [A, COOKIE, '3999991', '10.1.2.3', '30001', '30002', '30003', '-1', '-1'], users.alice);
   }
   for (const call of CALLS) {
     const ref: number[] = [];
     const mine: number[] = [];
+    const served: number[] = [];
     for (let i = 0; i < ROUNDS; i++) {
       const user = users[call.user];
       ref.push(timed(() => theirs(call.program, call.args(i), user), `${backend} reference ${call.label}`, call.referenceFails === backend));
       mine.push(timed(() => ours(call.program, call.args(i), user), `${backend} ours ${call.label}`));
+      served.push(timed(() => viaService(call.program, call.args(i), user), `${backend} via service ${call.label}`));
     }
     const ratio = median(ref) / median(mine);
+    const serviceRatio = median(ref) / median(served);
     const barred = call.kind === 'helper';
     if (barred && ratio < BAR[backend]) missed++;
+    if (barred && serviceRatio < BAR_SERVICE) missed++;
     const label =
       (call.kind === 'wrapper' ? `${backend === 'sqlite' ? 'bare wrapper' : 'DB.pm'} ${call.label}` : call.label) +
       (call.referenceFails === backend ? ' (reference fails)' : '');
     rows.push([backend, label, median(ref).toFixed(1), median(mine).toFixed(1), `${ratio.toFixed(2)}x`,
-      barred ? (ratio >= BAR[backend] ? `ok (>= ${BAR[backend]}x)` : 'MISSED') : '-']);
+      barred ? (ratio >= BAR[backend] ? `ok (>= ${BAR[backend]}x)` : 'MISSED') : '-',
+      median(served).toFixed(1), `${serviceRatio.toFixed(1)}x`,
+      barred ? (serviceRatio >= BAR_SERVICE ? `ok (>= ${BAR_SERVICE}x)` : 'MISSED') : '-']);
   }
 
   await setup.fill();
@@ -248,24 +298,66 @@ async function measure(backend: Backend, setup: Setup, rows: string[][]): Promis
   for (const [label, args, who] of listings) {
     const ref: number[] = [];
     const mine: number[] = [];
+    const served: number[] = [];
     for (let i = 0; i < LIST_ROUNDS; i++) {
       ref.push(timed(() => theirs('wrapper', args, users[who]), `${backend} reference ${label}`));
       mine.push(timed(() => ours('wrapper', args, users[who]), `${backend} ours ${label}`));
+      served.push(timed(() => viaService('wrapper', args, users[who]), `${backend} via service ${label}`));
     }
-    const same = theirs('wrapper', args, users[who]).stdout.split('\n').length === ours('wrapper', args, users[who]).stdout.split('\n').length;
+    const lines = (side: Runner) => side('wrapper', args, users[who]).stdout.split('\n').length;
+    const same = lines(theirs) === lines(ours) && lines(ours) === lines(viaService);
     const barred = backend === 'sqlite';
     const met = median(mine) < BAR_LIST_MS && same;
     if (barred && !met) missed++;
     rows.push([backend, label, median(ref).toFixed(1), median(mine).toFixed(1), `${(median(ref) / median(mine)).toFixed(2)}x`,
-      barred ? (met ? `ok (< ${BAR_LIST_MS} ms)` : 'MISSED') : same ? '-' : 'ROWS DIFFER']);
+      barred ? (met ? `ok (< ${BAR_LIST_MS} ms)` : 'MISSED') : same ? '-' : 'ROWS DIFFER',
+      median(served).toFixed(1), `${(median(ref) / median(served)).toFixed(1)}x`, '-']);
   }
+  missed += await atOnce(backend, setup, rows);
+  const rssMb = (await setup.service.stats()).rssBytes / 1024 / 1024;
+  const rssMet = rssMb < BAR_SERVICE_RSS_MB;
+  if (!rssMet) missed++;
+  rows.push([backend, `service RSS with ${LIST_SESSIONS} sessions, after all of the above`, '', '', '', '', `${rssMb.toFixed(1)} MB`, '',
+    rssMet ? `ok (< ${BAR_SERVICE_RSS_MB} MB)` : 'MISSED']);
   return missed;
 }
 
+function percentile(values: number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? 0;
+}
+
+/**
+ * AT_ONCE launcher processes started together through the service, as users polling and
+ * starting sessions: half list alice's sessions, half read the displays in use. Each call's
+ * time is from its start to its exit; every answer is checked against the expected one.
+ */
+async function atOnce(backend: Backend, setup: Setup, rows: string[][]): Promise<number> {
+  const expected = {
+    list: setup.viaService('wrapper', ['listsessions', SRV], users.alice).stdout,
+    displays: setup.viaService('x2gogetdisplays', [SRV], users.alice).stdout,
+  };
+  const times: number[] = [];
+  let wrong = 0;
+  await Promise.all(
+    Array.from({ length: AT_ONCE }, async (_, i) => {
+      const [program, args, want] = i % 2 ? ['wrapper', ['listsessions', SRV], expected.list] : ['x2gogetdisplays', [SRV], expected.displays];
+      const start = process.hrtime.bigint();
+      const r = await setup.viaServiceAsync(program as string, args as string[], users.alice);
+      times.push(Number(process.hrtime.bigint() - start) / 1e6);
+      if (r.code !== 0 || r.stdout !== want) wrong++;
+    }),
+  );
+  rows.push([backend, `${AT_ONCE} callers at once through the service: p50 / p99`, '', '', '', '',
+    `${percentile(times, 50).toFixed(1)} / ${percentile(times, 99).toFixed(1)}`, '',
+    wrong === 0 ? `ok (${AT_ONCE}/${AT_ONCE} right)` : `MISSED (${wrong} wrong)`]);
+  return wrong === 0 ? 0 : 1;
+}
+
 function print(rows: string[][]): void {
-  const header = ['backend', 'call (fresh process each)', 'reference ms', 'ours ms', 'ratio', 'bar'];
+  const header = ['backend', 'call (fresh process each)', 'reference ms', 'ours ms', 'ratio', 'bar', 'via service ms', 'ratio', 'bar'];
   const widths = header.map((h, c) => Math.max(h.length, ...rows.map((r) => (r[c] ?? '').length)));
-  const right = new Set([2, 3, 4]);
+  const right = new Set([2, 3, 4, 6, 7]);
   const line = (r: string[]) => `| ${r.map((v, c) => (right.has(c) ? v.padStart(widths[c] ?? 0) : v.padEnd(widths[c] ?? 0))).join(' | ')} |`;
   console.log(`\nmedian of ${ROUNDS} calls each (listings: ${LIST_ROUNDS}), node ${process.version}\n`);
   console.log(line(header));
@@ -313,10 +405,21 @@ async function measureDropin(backend: Backend, rows: string[][]): Promise<void> 
     const installed = sessiondb(['install']);
     if (installed.code !== 0) throw new Error(`x2go-sessiondb install: ${installed.stderr}`);
     try {
-      programs.forEach(([label, file, args, who], i) => {
-        const after = time(file, args, who);
-        const ratio = (before[i] ?? 0) / after;
-        rows.push([`${backend} drop-in`, `${label}, before -> after the switch`, (before[i] ?? 0).toFixed(1), after.toFixed(1), `${ratio.toFixed(2)}x`, '-']);
+      const after = programs.map(([, file, args, who]) => time(file, args, who));
+      // Then with the service running where the installed launcher looks for it.
+      if (backend === 'postgres') shareServiceLogin('/etc/x2go');
+      const service = await startService('/etc/x2go', DEFAULT_SOCKET);
+      let served: number[];
+      try {
+        served = programs.map(([, file, args, who]) => time(file, args, who));
+      } finally {
+        await service.stop();
+        rmSync(dirname(DEFAULT_SOCKET), { recursive: true, force: true });
+      }
+      programs.forEach(([label], i) => {
+        const [b, a, s] = [before[i] ?? 0, after[i] ?? 0, served[i] ?? 0];
+        rows.push([`${backend} drop-in`, `${label}, before -> after the switch`, b.toFixed(1), a.toFixed(1), `${(b / a).toFixed(2)}x`, '-',
+          s.toFixed(1), `${(b / s).toFixed(1)}x`, '-']);
       });
     } finally {
       sessiondb(['uninstall']);

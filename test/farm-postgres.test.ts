@@ -93,7 +93,7 @@ describe('a farm of three servers on one PostgreSQL database', needs.options, ()
     // Two servers, the same lowest display and ports: each its own.
     const a = await program('x2goreservesession', ['node-a', '_stDxfce_dp24', '50', '3', '40000'], users[0]);
     const b = await program('x2goreservesession', ['node-b', '_stDxfce_dp24', '50', '3', '40000'], users[1]);
-    assert.deepEqual([a.stdout.split(' ').slice(1), b.stdout.split(' ').slice(1)], [['50', '40000', '40001', '40002'], ['50', '40000', '40001', '40002']], a.stderr + b.stderr);
+    assert.deepEqual([a.stdout.trim().split(' ').slice(1), b.stdout.trim().split(' ').slice(1)], [['50', '40000', '40001', '40002'], ['50', '40000', '40001', '40002']], a.stderr + b.stderr);
     assert.equal((await program('x2gogetdisplays', ['node-c'], users[0])).stdout.split('\n').length, 4);
     // Back to the farm scope: refused while a display is in use on two servers.
     withScope('farm');

@@ -72,7 +72,8 @@ const PASSWORDS = '/etc/x2go/x2gosql/passwords';
  */
 export function useReferencePostgres(adminPassword: string): () => void {
   const saved = new Map<string, string | undefined>();
-  for (const file of [SQL_CONFIG, `${PASSWORDS}/pgadmin`, `${PASSWORDS}/x2gopgadmin`]) {
+  // x2gosessiond's: written by our x2godbadmin when x2go-sessiondb install runs it.
+  for (const file of [SQL_CONFIG, `${PASSWORDS}/pgadmin`, `${PASSWORDS}/x2gopgadmin`, `${PASSWORDS}/x2gosessiond`]) {
     saved.set(file, existsSync(file) ? readFileSync(file, 'utf8') : undefined);
   }
   mkdirSync(PASSWORDS, { recursive: true });
