@@ -7,19 +7,22 @@
 // This suite changes the system's x2goserver (and puts it back): it runs as root, in CI.
 
 import assert from 'node:assert/strict';
-import { copyFileSync, lstatSync, readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
+import { copyFileSync, lstatSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { DB_PM, REPLACEMENTS } from '../src/install/dropin.js';
 import { DEFAULT_PREFIX } from '../src/install/install-launcher.js';
 import type { Account } from '../src/system/accounts.js';
-import { ensurePostgres, hasPostgres, PG_ADMIN_PASSWORD, superuser } from './support/postgres.js';
+import { DEFAULT_SOCKET } from '../src/service/protocol.js';
+import { ensurePostgres, hasPostgres, PG_ADMIN_PASSWORD, shareServiceLogin, superuser } from './support/postgres.js';
 import {
   installReferenceDb, preserveReferenceDb, REFERENCE_DB, runReference, runReferenceDbpm, useReferencePostgres,
 } from './support/reference.js';
 import { hasCompiler, hasReference, isRoot, requires } from './support/requirements.js';
 import { DIST } from './support/sandbox.js';
+import { serviceMode, startService, type RunningService } from './support/service.js';
 import { ensureUser, run, type Result } from './support/system.js';
 
 const SRV = hostname();
@@ -82,6 +85,8 @@ for (const backend of ['sqlite', 'postgres'] as const) {
     let restoreReference: () => void = () => {};
     let snapshot: () => Promise<void> = async () => {};
     let restoreSnapshot: () => Promise<void> = async () => {};
+    /** In service mode (dropin.via-service.test.ts): the service where the installed launcher asks. */
+    let service: RunningService | undefined;
 
     /** The reference's programs and the DB steps of suspend, resume and terminate. */
     function script(b: Backend): [Who, string, ...string[]][] {
@@ -171,6 +176,8 @@ for (const backend of ['sqlite', 'postgres'] as const) {
     });
 
     after(async () => {
+      await service?.stop();
+      rmSync(dirname(DEFAULT_SOCKET), { recursive: true, force: true });
       if (run('/usr/bin/dpkg-divert', ['--list']).stdout.includes('x2go-sessiondb')) x2goSessiondb(['uninstall']);
       restoreReference();
       if (backend === 'postgres') {
@@ -187,11 +194,22 @@ for (const backend of ['sqlite', 'postgres'] as const) {
       const installed = x2goSessiondb(['install']);
       assert.equal(installed.code, 0, installed.stderr);
       assert.match(installed.stdout, /\/usr\/share\/perl5\/X2Go\/Server\/DB\.pm: ours now/);
+      if (serviceMode()) {
+        if (backend === 'postgres') shareServiceLogin('/etc/x2go');
+        service = await startService('/etc/x2go', DEFAULT_SOCKET);
+      }
       const after = runScript(backend);
       script(backend).forEach((step, i) => assert.equal(after[i], before[i], step.join(' ')));
       const status = x2goSessiondb(['status']);
       assert.equal(status.code, 0, status.stdout);
       assert.match(status.stdout, new RegExp(`implementation: x2go-sessiondb\\nbackend: ${backend}.*\\nschema version: ${backend === 'sqlite' ? 3 : 4}\\ndatabase: reachable`));
+      if (service) {
+        // Each step made one database call or more, through DB.pm or a helper, all answered here.
+        const stats = await service.stats();
+        assert.ok(stats.requests >= script(backend).length, `${stats.requests} requests for ${script(backend).length} steps`);
+        assert.equal(stats.failed, 0, service.log());
+        assert.match(status.stdout, /^service: up \(pid \d+/m);
+      }
     });
 
     test('install twice is the same as once', () => {
@@ -209,6 +227,7 @@ for (const backend of ['sqlite', 'postgres'] as const) {
       assert.equal(inserted.stdout, 'inserted', inserted.stderr);
       const removed = x2goSessiondb(['uninstall']);
       assert.equal(removed.code, 0, removed.stderr);
+      if (service) assert.match(removed.stdout, /^stopped x2gosessiond \(pid \d+\)$/m);
       const verify = run('/usr/bin/dpkg', ['--verify', 'x2goserver', 'libx2go-server-db-perl']);
       assert.deepEqual([verify.code, verify.stdout], [0, ''], verify.stderr);
       assert.ok(!readFileSync(DB_PM, 'utf8').includes('x2go-sessiondb'));

@@ -134,7 +134,7 @@ describe('x2gosessiond on SQLite: socket, protocol, load, signals', needs.option
     assert.ok(results.every((r) => r.code === 0 && r.stdout.includes('|50|')));
     assert.ok(Date.now() - t0 < 4000, `20 calls took ${Date.now() - t0} ms beside a stalled caller`);
     const stalledFor = await closed;
-    assert.ok(stalledFor >= 4000 && stalledFor < 8000, `the stalled caller was dropped after ${stalledFor} ms`);
+    assert.ok(stalledFor >= 4900 && stalledFor < 8000, `the stalled caller was dropped after ${stalledFor} ms`);
   });
 
   test('200 callers at once are all answered correctly', async () => {

@@ -55,7 +55,7 @@ async function main(argv: readonly string[]): Promise<number> {
   }
   const settings = loadSettings(options.configDir);
   const log = stderrLogger(settings.logLevel);
-  const service = new SessionService(settings, log, stderrLogger);
+  const service = new SessionService(settings, stderrLogger);
   await listenOnSocket(service.server, options.socket, gid);
   const inode = inodeOf(options.socket);
   await service.warm();

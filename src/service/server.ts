@@ -66,10 +66,14 @@ export class SessionService {
   #counts = { requests: 0, failed: 0, unavailable: 0, rejected: 0, inFlight: 0 };
   #draining = false;
 
-  constructor(settings: Settings, log: Logger, private readonly makeLogger: (level: string) => Logger) {
+  /** The logger for a log level: settings read again may change the level. */
+  readonly #makeLogger: (level: string) => Logger;
+
+  constructor(settings: Settings, makeLogger: (level: string) => Logger) {
     this.#settings = settings;
     this.#stamp = configStamp(settings);
-    this.#log = log;
+    this.#makeLogger = makeLogger;
+    this.#log = makeLogger(settings.logLevel);
     this.#server = createServer({ allowHalfOpen: false }, (socket) => this.#accept(socket));
   }
 
@@ -123,7 +127,7 @@ export class SessionService {
       this.#log.log('err', `configuration changed but cannot be used, keeping the previous one: ${err instanceof Error ? err.message : String(err)}`);
       return this.#settings;
     }
-    this.#log = this.makeLogger(this.#settings.logLevel);
+    this.#log = this.#makeLogger(this.#settings.logLevel);
     this.#log.log('notice', `configuration changed: backend ${this.#settings.backend}, reopening the session database`);
     const old = this.#shared;
     this.#shared = undefined;
@@ -148,7 +152,13 @@ export class SessionService {
 
     let buffered = Buffer.alloc(0);
     let request: ServiceRequest | undefined;
-    const timer = setTimeout(() => this.#reject(socket, 'request not complete in time'), READ_TIMEOUT_MS);
+    let started = false;
+    // Timers run before the poll phase reads sockets: after the event loop was busy for a while
+    // a request may be waiting unread. The check waits for setImmediate, which runs after it.
+    const timer = setTimeout(
+      () => setImmediate(() => !started && !socket.writableEnded && this.#reject(socket, 'request or go-ahead not in time')),
+      READ_TIMEOUT_MS,
+    );
     socket.on('close', () => clearTimeout(timer));
 
     const onData = (chunk: Buffer): void => {
@@ -160,6 +170,7 @@ export class SessionService {
           this.#reject(socket, 'expected the go-ahead byte');
           return;
         }
+        started = true;
         void this.#run(socket, request);
         return;
       }

@@ -29,6 +29,8 @@ export interface RunningService {
 }
 
 const running = new Set<RunningService>();
+/** Every service this test process started, stopped or not. */
+const started: RunningService[] = [];
 process.on('exit', () => {
   for (const s of running) s.child.kill('SIGKILL');
 });
@@ -62,6 +64,7 @@ function spawnService(configDir: string, socket: string, args: string[]): { serv
     },
   };
   running.add(service);
+  started.push(service);
   return { service, exited };
 }
 
@@ -95,18 +98,19 @@ export const launcherCalls = new Map<string, { calls: number; service: RunningSe
 
 /**
  * Imports a test file with service mode on, then adds the check: every launcher call its
- * tests made was answered by the service, and each service drains and exits cleanly.
+ * tests made through test/support/launcher.ts was answered by the service (a suite that calls
+ * the system's launcher checks its own service), and every service drains and exits cleanly.
  */
 export async function viaService(load: () => Promise<unknown>): Promise<void> {
   process.env[SERVICE_MODE_ENV] = '1';
   await load();
   test('every launcher call was answered by the resident service, which then stops cleanly', async () => {
-    assert.ok(launcherCalls.size > 0, 'no launcher was installed in service mode');
+    assert.ok(started.length > 0, 'no service was started');
     for (const { calls, service } of launcherCalls.values()) {
       const stats = await service.stats();
       assert.equal(stats.requests, calls, `${service.socket}: ${calls} launcher calls, ${stats.requests} answered by the service`);
       assert.equal(stats.rejected, 0, service.log());
-      assert.equal(await service.stop(), 0, service.log());
     }
+    for (const service of started) assert.equal(await service.stop(), 0, service.log());
   });
 }
