@@ -7,9 +7,9 @@
 // authorized exactly as the CLI would authorize that uid (and, on PostgreSQL, by the database
 // after SET LOCAL ROLE).
 
+import { statSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { loadBackend, type SharedStores } from '../backends/backend.js';
-import { statSync } from 'node:fs';
 import { loadSettings, serverConfigFile, type Settings } from '../config/config.js';
 import { dispatch, readsOnly, type Environment, type Response } from '../cli/dispatch.js';
 import { EXIT_CODES } from '../model/errors.js';
@@ -37,7 +37,7 @@ export interface ServiceStats {
   requests: number;
   /** Of those, answered with a non-zero exit code. */
   failed: number;
-  /** Of those, failed because the database could not be reached or did not answer. */
+  /** Of those, exit 4: the database could not be opened, reached or did not answer (or the configuration is unusable). */
   unavailable: number;
   /** Malformed, oversized or too slow requests, closed without running anything. */
   rejected: number;
@@ -212,8 +212,16 @@ export class SessionService {
       return;
     }
     this.#counts.inFlight++;
-    const response = await this.#answer(request);
-    this.#counts.inFlight--;
+    let response: Response;
+    try {
+      response = await this.#answer(request);
+    } catch (err) {
+      // dispatch answers every error itself; this is a bug, and must not end the service.
+      this.#log.log('err', `internal error: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
+      response = { stdout: '', stderr: 'x2godb: internal error in the session service\n', exitCode: 1 };
+    } finally {
+      this.#counts.inFlight--;
+    }
     this.#counts.requests++;
     if (response.exitCode !== 0) this.#counts.failed++;
     // The answer is written after the commit (dispatch resolves after it); a caller that went
