@@ -13,7 +13,7 @@ import Database from 'better-sqlite3';
 import { WRAPPER_NAME } from '../src/install/install-launcher.js';
 import { unitText } from '../src/install/service-unit.js';
 import { exchange } from '../src/service/client.js';
-import { encodeRequest, MAX_REQUEST } from '../src/service/protocol.js';
+import { encodeRequest, MAX_REQUEST, STATUS_PROGRAM } from '../src/service/protocol.js';
 import { lookupGroupId, type Account } from '../src/system/accounts.js';
 import { installLauncher, type Installed } from './support/launcher.js';
 import { createPgSandbox, ensurePostgres, hasPostgres, shareServiceLogin, superuser, type PgSandbox } from './support/postgres.js';
@@ -164,18 +164,29 @@ describe('x2gosessiond on SQLite: socket, protocol, load, signals', needs.option
     });
     await new Promise((r) => s.on('connect', r));
     s.write(encodeRequest({ uid: alice.uid, program: 'x2goinsertsession', args: ['60', SRV, sid('alice', 10)] }));
+    // Connections that must not hold SIGTERM up: one that never sent a request, and one whose
+    // client read its answer but keeps the connection open.
+    const idle = connect(inst.socket);
+    const answered = connect(inst.socket);
+    const idleClosed = new Promise((r) => idle.on('close', r));
+    const answeredClosed = new Promise((r) => answered.on('close', r));
+    answered.on('data', (d: Buffer) => d[0] === 'R'.charCodeAt(0) && answered.write('G'));
+    answered.write(encodeRequest({ uid: 0, program: STATUS_PROGRAM, args: [] }));
     await sleep(200);
     service.child.kill('SIGTERM');
     await sleep(300);
     assert.equal(service.child.exitCode, null, 'still draining');
+    await Promise.all([idleClosed, answeredClosed]);
     // Meanwhile a launcher finds no socket and runs the command itself.
     const fallback = inst.helper('x2goinsertsession', ['61', SRV, sid('alice', 11)], alice);
     assert.equal(fallback.stdout, 'inserted', fallback.stderr);
     s.write('G');
     const got = await answer;
+    const t0 = Date.now();
     assert.equal(got.subarray(0, 1).toString(), 'W');
     assert.equal(got.subarray(1 + 9).toString(), 'inserted');
     assert.equal(await service.stop(), 0, service.log());
+    assert.ok(Date.now() - t0 < 3000, `exited ${Date.now() - t0} ms after its last answer`);
     assert.match(service.log(), /SIGTERM: finishing the requests in flight[\s\S]*stopped after/);
     const listed = inst.helper(WRAPPER_NAME, ['listsessions_all'], alice).stdout;
     assert.match(listed, new RegExp(`\\|${sid('alice', 10)}\\|60\\|`));

@@ -76,14 +76,29 @@ async function stopService(socket: string): Promise<string[]> {
   }
   process.kill(pid, 'SIGTERM');
   for (let waited = 0; waited < 45_000; waited += 100) {
-    try {
-      process.kill(pid, 0);
-    } catch {
-      return [`stopped x2gosessiond (pid ${pid})`];
-    }
+    if (!running(pid)) return [`stopped x2gosessiond (pid ${pid})`];
     await new Promise((r) => setTimeout(r, 100));
   }
   return [`x2gosessiond (pid ${pid}) did not stop within 45 s`];
+}
+
+/**
+ * Whether a process still runs. One that exited stays a zombie until its parent reaps it (a
+ * shell or supervisor that started the service by hand may be busy), so its state counts too.
+ */
+function running(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return false;
+  }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+    return state !== 'Z' && state !== 'X';
+  } catch {
+    return false;
+  }
 }
 
 async function run(argv: string[]): Promise<{ lines: string[]; code: number }> {

@@ -78,6 +78,7 @@ export function removeUnit(): string[] {
     }
   }
   rmSync(UNIT_PATH, { force: true });
-  if (systemdRunning()) systemctl(['daemon-reload']);
+  if (!systemdRunning()) return [`removed ${UNIT_PATH}`];
+  systemctl(['daemon-reload']);
   return [`stopped, disabled and removed ${UNIT_PATH}`];
 }

@@ -61,6 +61,8 @@ export class SessionService {
   #log: Logger;
   readonly #server: Server;
   readonly #connections = new Set<Socket>();
+  /** Connections from their accept byte to their answer: what SIGTERM waits for. */
+  readonly #busy = new Set<Socket>();
   readonly #startedAt = new Date();
   #shared: Promise<SharedStores> | undefined;
   #counts = { requests: 0, failed: 0, unavailable: 0, rejected: 0, inFlight: 0 };
@@ -147,7 +149,10 @@ export class SessionService {
       return;
     }
     this.#connections.add(socket);
-    socket.on('close', () => this.#connections.delete(socket));
+    socket.on('close', () => {
+      this.#connections.delete(socket);
+      this.#busy.delete(socket);
+    });
     socket.on('error', () => socket.destroy());
 
     let buffered = Buffer.alloc(0);
@@ -193,6 +198,7 @@ export class SessionService {
         return;
       }
       buffered = Buffer.alloc(0);
+      this.#busy.add(socket);
       const status = request.program === STATUS_PROGRAM;
       socket.write(Buffer.of(status || readsOnly(request.program, request.args) ? ACCEPT_READ : ACCEPT_WRITE));
     };
@@ -208,7 +214,7 @@ export class SessionService {
 
   async #run(socket: Socket, request: ServiceRequest): Promise<void> {
     if (request.program === STATUS_PROGRAM) {
-      socket.end(encodeResponse(0, `${JSON.stringify(this.stats())}\n`, ''));
+      socket.end(encodeResponse(0, `${JSON.stringify(this.stats())}\n`, ''), () => this.#busy.delete(socket));
       return;
     }
     this.#counts.inFlight++;
@@ -226,7 +232,8 @@ export class SessionService {
     if (response.exitCode !== 0) this.#counts.failed++;
     // The answer is written after the commit (dispatch resolves after it); a caller that went
     // away meanwhile does not undo it.
-    if (!socket.destroyed) socket.end(encodeResponse(response.exitCode, response.stdout, response.stderr));
+    // Busy until the answer is flushed: SIGTERM must not cut it off.
+    if (!socket.destroyed) socket.end(encodeResponse(response.exitCode, response.stdout, response.stderr), () => this.#busy.delete(socket));
     this.#log.log('debug', `uid ${request.uid} ${request.program} ${request.args[0] ?? ''}: exit ${response.exitCode}`);
   }
 
@@ -253,12 +260,17 @@ export class SessionService {
     return response;
   }
 
-  /** Stops accepting, lets requests in flight finish (bounded), closes the stores. */
+  /**
+   * Stops accepting, lets requests in flight finish (bounded), closes the stores. Connections
+   * with no request accepted are closed at once: their callers fall back to running the command
+   * themselves, and a client that keeps an answered connection open cannot hold the service up.
+   */
   async drain(): Promise<void> {
     this.#draining = true;
-    await new Promise<void>((resolve) => this.#server.close(() => resolve()));
+    this.#server.close();
+    for (const socket of this.#connections) if (!this.#busy.has(socket)) socket.destroy();
     const deadline = Date.now() + DRAIN_TIMEOUT_MS;
-    while (this.#connections.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    while (this.#busy.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     for (const socket of this.#connections) socket.destroy();
     const shared = await this.#shared?.catch(() => undefined);
     await shared?.close();
