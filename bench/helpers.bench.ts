@@ -358,7 +358,7 @@ function percentile(values: number[], p: number): number {
  */
 async function atOnce(backend: Backend, setup: Setup, rows: string[][]): Promise<number> {
   const expected = {
-    list: setup.viaService('wrapper', ['listsessions', SRV], users.alice).stdout,
+    list: withoutAge(setup.viaService('wrapper', ['listsessions', SRV], users.alice).stdout),
     displays: setup.viaService('x2gogetdisplays', [SRV], users.alice).stdout,
   };
   const times: number[] = [];
@@ -369,13 +369,21 @@ async function atOnce(backend: Backend, setup: Setup, rows: string[][]): Promise
       const start = process.hrtime.bigint();
       const r = await setup.viaServiceAsync(program as string, args as string[], users.alice);
       times.push(Number(process.hrtime.bigint() - start) / 1e6);
-      if (r.code !== 0 || r.stdout !== want) wrong++;
+      const got = program === 'wrapper' ? withoutAge(r.stdout) : r.stdout;
+      if (r.code !== 0 || got !== want) {
+        if (wrong++ === 0) console.error(`${backend}: a wrong answer at once: exit ${r.code}, stdout ${JSON.stringify(r.stdout)} (expected ${JSON.stringify(want)}), stderr ${JSON.stringify(r.stderr)}`);
+      }
     }),
   );
   rows.push([backend, `${AT_ONCE} callers at once through the service: p50 / p99`, '', '', '', '',
     `${percentile(times, 50).toFixed(1)} / ${percentile(times, 99).toFixed(1)}`, '',
     wrong === 0 ? `ok (${AT_ONCE}/${AT_ONCE} right)` : `MISSED (${wrong} wrong)`]);
   return wrong === 0 ? 0 : 1;
+}
+
+/** A session row's 13th column counts the seconds (SQLite) or minutes (PostgreSQL) since it last changed. */
+function withoutAge(listing: string): string {
+  return listing.replace(/^((?:[^|\n]*\|){12})[^|\n]*/gm, '$1*');
 }
 
 function print(rows: string[][]): void {

@@ -145,6 +145,7 @@ async function main(): Promise<number> {
   const rows: string[][] = [];
   const outcomes = new Map<string, Outcome>();
   let rss = 0;
+  let launcherRss = 0;
   let serviceRss = 0;
   let service: RunningService | undefined;
   const sessiondb = (args: string[]) => run(join(DIST, 'x2go-sessiondb.cjs'), args);
@@ -196,8 +197,12 @@ async function main(): Promise<number> {
       if (service) {
         const stats = await service.stats();
         serviceRss = Math.max(serviceRss, stats.rssBytes / 1024 / 1024);
+        launcherRss = Math.max(launcherRss, peakRssMb());
+        await service.stop();
+        service = undefined;
       }
-      if (installed && backend === 'sqlite') rss = peakRssMb();
+      // Without the service the launcher runs Node: the largest a helper process gets.
+      if (installed) rss = Math.max(rss, peakRssMb());
     } finally {
       await service?.stop();
       service = undefined;
@@ -235,7 +240,7 @@ async function main(): Promise<number> {
     bars.push([`${backend}: (c) / (a) at P=8 = ${ratios('c', 'cs')} (>= 50x)`, ratio('cs') >= 50]);
     bars.push([`${backend}: (b) / (a) at P=8 = ${ratios('b', 'bs')} (>= 2x)`, ratio('bs') >= 2]);
   }
-  if (rss > 0) bars.push([`peak RSS of one x2goreservesession process: ${rss.toFixed(1)} MB (< 80 MB)`, rss < 80]);
+  if (rss > 0) bars.push([`peak RSS of one x2goreservesession process: ${rss.toFixed(1)} MB running Node, ${launcherRss.toFixed(1)} MB answered by the service (< 80 MB)`, rss < 80 && launcherRss < 80]);
   if (serviceRss > 0) bars.push([`RSS of the service after the storms: ${serviceRss.toFixed(1)} MB (< 150 MB)`, serviceRss < 150]);
   console.log('');
   for (const [what, met] of bars) console.log(`${met ? 'ok    ' : 'MISSED'} ${what}`);
