@@ -1,6 +1,6 @@
 // The behaviour every backend owes the model, checked through SessionDb (the operations of
 // X2Go::Server::DB) over a fresh store per test. Callers are plain values here; the suites that
-// spawn real users live beside it (isolation.test.ts).
+// spawn real users live beside it (isolation-sqlite.test.ts, isolation-postgres.test.ts).
 
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, test } from 'node:test';
