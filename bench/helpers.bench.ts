@@ -41,8 +41,8 @@ import {
   createPgSandbox, ensurePostgres, hasPostgres, PG_ADMIN_PASSWORD, shareServiceLogin, superuser, writePgConfig,
 } from '../test/support/postgres.js';
 import {
-  installReferenceDb, preserveReferenceDb, REFERENCE_DB, REFERENCE_PASSWORDS, runReference, runReferenceDbpm,
-  useReferencePostgres,
+  freshReferenceDb, installReferenceDb, preserveReferenceDb, REFERENCE_DB, REFERENCE_PASSWORDS, runReference,
+  runReferenceDbpm, useReferencePostgres,
 } from '../test/support/reference.js';
 import { hasCompiler, hasReference, isRoot } from '../test/support/requirements.js';
 import { createSandbox } from '../test/support/sandbox.js';
@@ -408,18 +408,7 @@ async function measureDropin(backend: Backend, rows: string[][]): Promise<void> 
   const A1 = `alice-51-1700000051_stDxfce_dp24`;
   const dist = join(dirname(fileURLToPath(import.meta.url)), '..', 'dist');
   const sessiondb = (args: string[]) => run(join(dist, 'x2go-sessiondb.cjs'), args);
-  let restore: () => void;
-  if (backend === 'sqlite') {
-    restore = preserveReferenceDb();
-    run('/usr/sbin/x2godbadmin', ['--createdb']);
-  } else {
-    ensurePostgres();
-    restore = useReferencePostgres(PG_ADMIN_PASSWORD);
-    const su = superuser();
-    await su.unsafe('DROP DATABASE IF EXISTS x2go_sessions WITH (FORCE)');
-    await su.end();
-    for (const args of [['--createdb'], ['--adduser', 'alice']]) run('/usr/sbin/x2godbadmin', args);
-  }
+  const restore = await freshReferenceDb(backend, ['alice']);
   try {
     runReference('x2goinsertsession', ['51', server, A1], users.alice);
     runReference('x2gocreatesession', [A1, COOKIE, '3999991', '10.1.2.3', '30001', '30002', '30003', '-1', '-1'], users.alice);

@@ -24,9 +24,9 @@ import Database from 'better-sqlite3';
 import { DEFAULT_PREFIX } from '../src/install/install-launcher.js';
 import type { Account } from '../src/system/accounts.js';
 import { DEFAULT_SOCKET } from '../src/service/protocol.js';
-import { ensurePostgres, hasPostgres, PG_ADMIN_PASSWORD, shareServiceLogin, superuser } from '../test/support/postgres.js';
+import { hasPostgres, shareServiceLogin, superuser } from '../test/support/postgres.js';
 import { startService, type RunningService } from '../test/support/service.js';
-import { preserveReferenceDb, REFERENCE_DB, useReferencePostgres } from '../test/support/reference.js';
+import { freshReferenceDb, REFERENCE_DB } from '../test/support/reference.js';
 import { hasCompiler, hasReference, isRoot } from '../test/support/requirements.js';
 import { ensureUser, run } from '../test/support/system.js';
 
@@ -151,18 +151,7 @@ async function main(): Promise<number> {
   const sessiondb = (args: string[]) => run(join(DIST, 'x2go-sessiondb.cjs'), args);
 
   for (const backend of backends) {
-    let restore: () => void;
-    if (backend === 'sqlite') {
-      restore = preserveReferenceDb();
-      run('/usr/sbin/x2godbadmin', ['--createdb']);
-    } else {
-      ensurePostgres();
-      restore = useReferencePostgres(PG_ADMIN_PASSWORD);
-      const su = superuser();
-      await su.unsafe('DROP DATABASE IF EXISTS x2go_sessions WITH (FORCE)');
-      await su.end();
-      for (const args of [['--createdb'], ['--adduser', 'alice']]) run('/usr/sbin/x2godbadmin', args);
-    }
+    const restore = await freshReferenceDb(backend, ['alice']);
     try {
       const plan: Run[] = [];
       const nodes = backend === 'postgres' ? [1, NODES_PG] : [1];

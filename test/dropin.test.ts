@@ -16,10 +16,8 @@ import { DB_PM, REPLACEMENTS } from '../src/install/dropin.js';
 import { DEFAULT_PREFIX } from '../src/install/install-launcher.js';
 import type { Account } from '../src/system/accounts.js';
 import { DEFAULT_SOCKET } from '../src/service/protocol.js';
-import { ensurePostgres, hasPostgres, PG_ADMIN_PASSWORD, shareServiceLogin, superuser } from './support/postgres.js';
-import {
-  installReferenceDb, preserveReferenceDb, REFERENCE_DB, runReference, runReferenceDbpm, useReferencePostgres,
-} from './support/reference.js';
+import { hasPostgres, shareServiceLogin, superuser } from './support/postgres.js';
+import { freshReferenceDb, installReferenceDb, REFERENCE_DB, runReference, runReferenceDbpm } from './support/reference.js';
 import { hasCompiler, hasReference, isRoot, requires } from './support/requirements.js';
 import { DIST } from './support/sandbox.js';
 import { serviceMode, startService, type RunningService } from './support/service.js';
@@ -126,22 +124,15 @@ for (const backend of ['sqlite', 'postgres'] as const) {
       if (run('/usr/bin/dpkg-divert', ['--list']).stdout.includes('x2go-sessiondb')) x2goSessiondb(['uninstall']);
       users.alice = ensureUser('alice');
       users.bob = ensureUser('bob');
+      restoreReference = await freshReferenceDb(backend, ['alice', 'bob']);
       if (backend === 'sqlite') {
-        restoreReference = preserveReferenceDb();
-        assert.equal(run('/usr/sbin/x2godbadmin', ['--createdb']).code, 0);
         const saved = `${REFERENCE_DB}.dropin-s0`;
         snapshot = async () => copyFileSync(REFERENCE_DB, saved);
         restoreSnapshot = async () => installReferenceDb(saved);
       } else {
-        ensurePostgres();
-        restoreReference = useReferencePostgres(PG_ADMIN_PASSWORD);
         const su = superuser();
-        for (const db of ['x2go_sessions', 'x2go_dropin_s0']) await su.unsafe(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`);
+        await su.unsafe('DROP DATABASE IF EXISTS x2go_dropin_s0 WITH (FORCE)');
         await su.end();
-        for (const args of [['--createdb'], ['--adduser', 'alice'], ['--adduser', 'bob']]) {
-          const r = run('/usr/sbin/x2godbadmin', args);
-          assert.equal(r.code, 0, r.stderr);
-        }
         snapshot = async () => {
           const sql = superuser();
           await sql.unsafe('CREATE DATABASE x2go_dropin_s0 TEMPLATE x2go_sessions');

@@ -3,6 +3,7 @@
 
 import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { lookupGroupId, lookupUser, type Account } from '../../src/system/accounts.js';
+import { ensurePostgres, PG_ADMIN_PASSWORD, superuser } from './postgres.js';
 import { run, type Result } from './system.js';
 import { chownSync, chmodSync } from 'node:fs';
 
@@ -88,3 +89,33 @@ export function useReferencePostgres(adminPassword: string): () => void {
 }
 
 export const REFERENCE_PASSWORDS = PASSWORDS;
+
+/**
+ * Gives the system's x2goserver a fresh database made by the reference's own x2godbadmin: the
+ * SQLite file, or x2go_sessions on the test cluster with `users` added. Returns the function
+ * that puts back what was there.
+ */
+export async function freshReferenceDb(backend: 'sqlite' | 'postgres', users: readonly string[] = []): Promise<() => void> {
+  let restore: () => void;
+  if (backend === 'sqlite') {
+    restore = preserveReferenceDb();
+  } else {
+    ensurePostgres();
+    restore = useReferencePostgres(PG_ADMIN_PASSWORD);
+    const su = superuser();
+    try {
+      await su.unsafe('DROP DATABASE IF EXISTS x2go_sessions WITH (FORCE)');
+    } finally {
+      await su.end();
+    }
+  }
+  const steps = [['--createdb'], ...(backend === 'postgres' ? users.map((user) => ['--adduser', user]) : [])];
+  for (const args of steps) {
+    const r = run('/usr/sbin/x2godbadmin', args);
+    if (r.code !== 0) {
+      restore();
+      throw new Error(`x2godbadmin ${args.join(' ')}: ${r.stderr}`);
+    }
+  }
+  return restore;
+}
