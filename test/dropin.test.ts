@@ -175,6 +175,8 @@ for (const backend of ['sqlite', 'postgres'] as const) {
         const sql = superuser();
         for (const db of ['x2go_sessions', 'x2go_dropin_s0']) await sql.unsafe(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`);
         await sql.end();
+      } else {
+        rmSync(`${REFERENCE_DB}.dropin-s0`, { force: true });
       }
     });
 
