@@ -15,6 +15,7 @@ import { installLauncher, type Installed } from './support/launcher.js';
 import {
   createPgSandbox, ensurePostgres, hasPostgres, PG_ADMIN_PASSWORD, superuser, writePgConfig, type PgSandbox,
 } from './support/postgres.js';
+import { normalizeUnordered } from './support/listing.js';
 import { REFERENCE_PASSWORDS, runReference, runReferenceDbpm, useReferencePostgres } from './support/reference.js';
 import { hasCompiler, hasReference, isRoot, requires } from './support/requirements.js';
 import { ensureUser, run, type Result } from './support/system.js';
@@ -93,25 +94,9 @@ const SCENARIO: Step[] = [
   ['alice', 'wrapper', 'insertsession', '71', SRV, 'alice-71-1700000099_stDxfce_dp24'],
 ];
 
+/** Times also with fractions and a zone, as PostgreSQL writes timestamps as text. */
 const TIME = /\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d(:\d\d)?)?/g;
-
-/**
- * Run-dependent values become placeholders (times, the age column); fields lose char(33)'s
- * padding (the reference prints the cookie padded); lines are sorted, since PostgreSQL returns
- * rows of equal status in heap order, which the two databases need not share.
- */
-function normalize(stdout: string): string {
-  return stdout
-    .split('\n')
-    .filter((line) => line !== '')
-    .map((line) => {
-      const fields = line.replace(TIME, '<time>').split('|').map((f) => f.trimEnd());
-      if (fields.length === 14 || fields.length === 16) fields[12] = '<age>';
-      return fields.join('|');
-    })
-    .sort()
-    .join('\n');
-}
+const normalize = (stdout: string) => normalizeUnordered(stdout, TIME);
 
 async function rows(database: string): Promise<string> {
   const sql = superuser(database);

@@ -17,6 +17,7 @@ import { DEFAULT_PREFIX } from '../src/install/install-launcher.js';
 import type { Account } from '../src/system/accounts.js';
 import { DEFAULT_SOCKET } from '../src/service/protocol.js';
 import { hasPostgres, shareServiceLogin, superuser } from './support/postgres.js';
+import { normalizeUnordered } from './support/listing.js';
 import { freshReferenceDb, installReferenceDb, REFERENCE_DB, runReference, runReferenceDbpm } from './support/reference.js';
 import { hasCompiler, hasReference, isRoot, requires } from './support/requirements.js';
 import { DIST } from './support/sandbox.js';
@@ -52,22 +53,6 @@ function installedState(): string {
       return `${f} ${st.mode.toString(8)} ${st.uid}:${st.gid}${st.isSymbolicLink() ? ` -> ${readlinkSync(join(DEFAULT_PREFIX, f))}` : ''}`;
     });
   return [...paths, ...diversions, ...prefix].join('\n');
-}
-
-const TIME = /\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d/g;
-
-/** Times and the age column become placeholders; padding goes; lines are sorted (heap order). */
-function normalize(stdout: string): string {
-  return stdout
-    .split('\n')
-    .filter((l) => l !== '')
-    .map((line) => {
-      const fields = line.replace(TIME, '<time>').split('|').map((f) => f.trimEnd());
-      if (fields.length === 14 || fields.length === 16) fields[12] = '<age>';
-      return fields.join('|');
-    })
-    .sort()
-    .join('\n');
 }
 
 for (const backend of ['sqlite', 'postgres'] as const) {
@@ -114,7 +99,7 @@ for (const backend of ['sqlite', 'postgres'] as const) {
     function runScript(b: Backend): string[] {
       return script(b).map(([who, program, ...args]) => {
         const r = run(program.startsWith('/') ? program : `/usr/bin/${program}`.replace('/usr/bin/x2golistsessions_root', '/usr/sbin/x2golistsessions_root'), args, users[who] ? { as: users[who] } : {});
-        return normalize(r.stdout);
+        return normalizeUnordered(r.stdout);
       });
     }
 
