@@ -133,7 +133,7 @@ async function execute(req: Request, p: Plan, env: Environment): Promise<Respons
   const work = p.spec.prepare(p.args);
   const settings = env.settings(p.configDir);
   return env.withStore(settings, req.caller, async (store) => {
-    const db = new SessionDb(store, req.caller, userExists);
+    const db = new SessionDb(store, req.caller, userExists, { quota: { limits: settings.quota, file: settings.sqlFile } });
     const output = await work(db);
     return { stdout: render(output, p.print, db), stderr: '', exitCode: 0 };
   });
