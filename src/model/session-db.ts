@@ -6,6 +6,7 @@ import { SessionDbError } from './errors.js';
 import { assertMayActOn, assertMayShareWith, isRoot, sessionIdUser, storedUserName } from './ownership.js';
 import type { Reserved, SessionStore } from './store.js';
 import { DEFAULT_QUOTA, quotaGuard, type Holdings, type QuotaGuard, type QuotaLimits } from './quota.js';
+import { screenRootListing, type RootListing } from './stored-rows.js';
 import { parseSessionId } from './validate.js';
 import type { Caller, Mount, ServerLoad, SessionEndpoint, SessionRow, SessionStatus } from './types.js';
 
@@ -221,14 +222,18 @@ export class SessionDb {
 
   // --- root only -----------------------------------------------------------------------------
 
-  async listsessionsroot(server: string): Promise<SessionRow[]> {
+  /**
+   * Root's scripts run what these list through a shell: rows that fail the CLI's validation
+   * (written by other means) are left out, each with a line in `refused` (see stored-rows.ts).
+   */
+  async listsessionsroot(server: string): Promise<RootListing> {
     this.#assertAdministrator('listsessionsroot');
-    return this.#store.listSessions({ server, kind: 'any', includeFinished: true });
+    return screenRootListing(await this.#store.listSessions({ server, kind: 'any', includeFinished: true }));
   }
 
-  async listsessionsroot_all(): Promise<SessionRow[]> {
+  async listsessionsroot_all(): Promise<RootListing> {
     this.#assertAdministrator('listsessionsroot_all');
-    return this.#store.listSessions({ kind: 'any', includeFinished: true });
+    return screenRootListing(await this.#store.listSessions({ kind: 'any', includeFinished: true }));
   }
 
   /** Purges a session with its mounts and ports, in one transaction. */

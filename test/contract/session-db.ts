@@ -101,14 +101,14 @@ export function sessionDbContract(backend: string, open: () => Promise<StoreFixt
       await as(alice).changestatus('S', A2);
       assert.deepEqual((await as(alice).listsessions(SERVER)).map((r) => r.status), ['S', 'R']);
       await as(alice).changestatus('F', A1);
-      assert.deepEqual((await as(root).listsessionsroot_all()).map((r) => r.status), ['S', 'F']);
+      assert.deepEqual((await as(root).listsessionsroot_all()).rows.map((r) => r.status), ['S', 'F']);
     });
 
     test('display numbers and session ids are unique; a clash is a conflict and writes nothing', async () => {
       await as(alice).insertsession(51, SERVER, A1);
       await rejectsWith(as(bob).insertsession(51, SERVER, B1), 'conflict', /display 51 is already in use/);
       await rejectsWith(as(alice).insertsession(52, SERVER, A1), 'conflict', /already exists/);
-      assert.deepEqual((await as(root).listsessionsroot_all()).map((r) => r.sessionId), [A1]);
+      assert.deepEqual((await as(root).listsessionsroot_all()).rows.map((r) => r.sessionId), [A1]);
     });
 
     test("no one inserts or changes a session under someone else's name", async () => {
@@ -174,7 +174,7 @@ export function sessionDbContract(backend: string, open: () => Promise<StoreFixt
       await rejectsWith(as(alice).insertshadowsession(72, SERVER, 'carol-72-1700000005_stS1XSHADaliceXSHADPP51_dp24', 'carol'), 'invalid', /does not exist/);
       await rejectsWith(as(alice).insertshadowsession(73, SERVER, 'bob-73-1700000006_stS1XSHADcarolXSHADPP51_dp24', 'bob'), 'invalid');
       await rejectsWith(as(alice).insertshadowsession(74, SERVER, 'bob-74-1700000007_stDxfce_dp24', 'bob'), 'invalid');
-      assert.deepEqual(await as(root).listsessionsroot_all(), []);
+      assert.deepEqual((await as(root).listsessionsroot_all()).rows, []);
     });
 
     test('ports: only for an existing session, each port once, a bounded number per session', async () => {
@@ -217,9 +217,9 @@ export function sessionDbContract(backend: string, open: () => Promise<StoreFixt
       await start(bob, B1, 61, 30021);
       await as(alice).insertmount(A1, '/tmp/.x2go-alice/media/disk/_home', '10.0.0.1');
       await as(alice).changestatus('F', A1);
-      assert.deepEqual((await as(root).listsessionsroot(SERVER)).map((r) => r.sessionId).sort(), [A1, B1]);
+      assert.deepEqual((await as(root).listsessionsroot(SERVER)).rows.map((r) => r.sessionId).sort(), [A1, B1]);
       await as(root).rmsessionsroot(A1);
-      assert.deepEqual((await as(root).listsessionsroot_all()).map((r) => r.sessionId), [B1]);
+      assert.deepEqual((await as(root).listsessionsroot_all()).rows.map((r) => r.sessionId), [B1]);
       assert.deepEqual((await as(root).getports(SERVER)).sort(), [30021, 30022, 30023]);
       assert.deepEqual(await as(root).getmounts(A1), []);
       await as(root).deletemounts(B1);
@@ -263,7 +263,7 @@ export function sessionDbContract(backend: string, open: () => Promise<StoreFixt
         as(alice).reservesession({ server: SERVER, suffix: '_stS1XSHADbobXSHADPP51_dp24', displayStart: 50, portCount: 3, portStart: 30000, busyDisplays: new Set(), busyPorts: new Set() }),
         'invalid',
       );
-      assert.deepEqual(await as(root).listsessionsroot_all(), []);
+      assert.deepEqual((await as(root).listsessionsroot_all()).rows, []);
       assert.deepEqual(await as(root).getports(SERVER), []);
     });
 
