@@ -177,6 +177,35 @@ export function sessionDbContract(backend: string, open: () => Promise<StoreFixt
       assert.deepEqual((await as(root).listsessionsroot_all()).rows, []);
     });
 
+    test('quotas: every row the user created counts, finished or not; a shared desktop counts against its owner, not the viewer', async () => {
+      const limited = (caller: Caller) => {
+        const store = stores.get(caller);
+        if (!store) throw new Error(`no store for ${caller.name}`);
+        const quota = { limits: { sessionsPerUser: 2, portsPerUser: 3 }, file: '/etc/x2go/x2gosql/sql' };
+        return new SessionDb(store, caller, (n) => users.has(n), { quota });
+      };
+      await limited(alice).insertsession(51, SERVER, A1);
+      await limited(alice).changestatus('F', A1);
+      await limited(alice).insertshadowsession(71, SERVER, SHARE, 'bob');
+      await rejectsWith(limited(alice).insertsession(52, SERVER, A2), 'conflict', /^alice holds 2 sessions, and 2 is the limit per user; .*sessions_per_user= in \[quota\] of \/etc\/x2go\/x2gosql\/sql$/);
+      await rejectsWith(
+        limited(alice).reservesession({ server: SERVER, suffix: '_stDxfce_dp24', displayStart: 60, portCount: 1, portStart: 30100, busyDisplays: new Set(), busyPorts: new Set() }),
+        'conflict',
+        /alice holds 2 sessions/,
+      );
+      // Bob, in whose name the shared desktop is stored, still has both of his.
+      await limited(bob).insertsession(61, SERVER, B1);
+      await limited(bob).insertsession(62, SERVER, 'bob-62-1700000062_stDxfce_dp24');
+      for (const port of [30001, 30002]) await limited(alice).insertport(SERVER, A1, port);
+      await limited(alice).insertport(SERVER, SHARE, 30003);
+      await rejectsWith(limited(alice).insertport(SERVER, A1, 30004), 'conflict', /alice holds 3 ports, and 3 is the limit per user; .*ports_per_user=/);
+      // Root is not limited.
+      await limited(root).insertsession(90, SERVER, 'root-90-1700000090_stDxfce_dp24');
+      await limited(root).insertsession(91, SERVER, 'root-91-1700000091_stDxfce_dp24');
+      await limited(root).insertsession(92, SERVER, 'root-92-1700000092_stDxfce_dp24');
+      assert.equal((await as(root).listsessionsroot_all()).rows.length, 7);
+    });
+
     test('ports: only for an existing session, each port once, a bounded number per session', async () => {
       await rejectsWith(as(alice).insertport(SERVER, A1, 30001), 'not-found');
       await as(alice).insertsession(51, SERVER, A1);
