@@ -43,6 +43,8 @@ describe('x2gosessiond on SQLite: socket, protocol, load, signals', needs.option
     bob = ensureUser('bob');
     box = createSandbox();
     assert.equal(box.admin(['--createdb']).code, 0);
+    // Load tests: alice makes over 100 sessions, more than the default per-user quota (test/quota.test.ts).
+    appendFileSync(join(box.configDir, 'x2gosql', 'sql'), '\n[quota]\nsessions_per_user=1000\nports_per_user=5000\n');
     inst = installLauncher(box, { service: true });
     service = inst.service as RunningService;
   });
