@@ -6,7 +6,7 @@ import { SessionDbError } from './errors.js';
 import { assertMayActOn, assertMayShareWith, isRoot, sessionIdUser, storedUserName } from './ownership.js';
 import type { Reserved, SessionStore } from './store.js';
 import { DEFAULT_QUOTA, quotaGuard, type Holdings, type QuotaGuard, type QuotaLimits } from './quota.js';
-import { screenRootListing, type RootListing } from './stored-rows.js';
+import { namedFor, screenRootListing, type RootListing } from './stored-rows.js';
 import { parseSessionId } from './validate.js';
 import type { Caller, Mount, ServerLoad, SessionEndpoint, SessionRow, SessionStatus } from './types.js';
 
@@ -89,12 +89,16 @@ export class SessionDb {
 
   async insertsession(display: number, server: string, sessionId: string): Promise<void> {
     assertMayActOn(this.#caller, sessionId);
+    // Root may act on any session, but a row is stored in the caller's name: only under an id that
+    // gives that name (root's listings refuse anything else, and the SQLite schema too).
+    if (!namedFor(sessionId, this.#uname)) throw new SessionDbError('invalid', `session ${sessionId} is not named after ${this.#caller.name}`);
     return this.#store.insertSession({ sessionId, display, server, uname: this.#uname, quota: this.#quotaFor({ sessions: 1, ports: 0 }) });
   }
 
   /** The shared desktop's owner (the caller) inserts the session for the viewer who asked. */
   async insertshadowsession(display: number, server: string, sessionId: string, viewer: string): Promise<void> {
     assertMayShareWith(this.#caller, sessionId, viewer);
+    if (!namedFor(sessionId, viewer)) throw new SessionDbError('invalid', `session ${sessionId} is not named after ${viewer}`);
     this.#assertUserExists(viewer);
     return this.#store.insertSession({ sessionId, display, server, uname: viewer, quota: this.#quotaFor({ sessions: 1, ports: 0 }) });
   }

@@ -17,6 +17,18 @@ export interface RootListing {
   refused: string[];
 }
 
+/**
+ * Whether a row of this id may be stored in this user's name: the id's own user, or the owner of
+ * the desktop it shares (the row a desktop's owner stores for a viewer is in the viewer's name,
+ * which starts the id).
+ */
+export function namedFor(sessionId: string, uname: string): boolean {
+  const name = sessionName(sessionId);
+  // An id of the x2gosid format whose time has 9 digits (before 2001) still starts with its user.
+  if (name === undefined) return sessionId.startsWith(`${uname}-`);
+  return name.user === uname || name.sharedDesktopOf === uname;
+}
+
 /** Whether the parser accepts the value (it throws 'invalid' otherwise). */
 function passes(parse: (value: string) => unknown, value: string): boolean {
   try {
@@ -33,12 +45,7 @@ export function malformedFields(row: SessionRow): string[] {
   const bad: string[] = [];
   if (typeof row.sessionId !== 'string' || !passes(parseSessionId, row.sessionId)) bad.push('session_id');
   if (typeof row.uname !== 'string' || !passes(parseUserName, row.uname)) bad.push('uname');
-  else {
-    // Stored in the name the id gives: its user's, or (a session the desktop's owner stored for
-    // a viewer, or the reverse) the shared desktop's owner's.
-    const name = sessionName(String(row.sessionId));
-    if (name && name.user !== row.uname && name.sharedDesktopOf !== row.uname && !bad.includes('session_id')) bad.push('uname');
-  }
+  else if (!bad.includes('session_id') && !namedFor(row.sessionId, row.uname)) bad.push('uname');
   if (typeof row.server !== 'string' || !passes(parseServer, row.server)) bad.push('server');
   if (row.client !== null && !passes(parseClient, String(row.client))) bad.push('client');
   if (row.cookie !== null && (typeof row.cookie !== 'string' || !passes(parseCookie, row.cookie))) bad.push('cookie');

@@ -174,6 +174,9 @@ export function sessionDbContract(backend: string, open: () => Promise<StoreFixt
       await rejectsWith(as(alice).insertshadowsession(72, SERVER, 'carol-72-1700000005_stS1XSHADaliceXSHADPP51_dp24', 'carol'), 'invalid', /does not exist/);
       await rejectsWith(as(alice).insertshadowsession(73, SERVER, 'bob-73-1700000006_stS1XSHADcarolXSHADPP51_dp24', 'bob'), 'invalid');
       await rejectsWith(as(alice).insertshadowsession(74, SERVER, 'bob-74-1700000007_stDxfce_dp24', 'bob'), 'invalid');
+      // Not root either: a row in root's name under alice's id is what root's scripts must never see.
+      await rejectsWith(as(root).insertsession(75, SERVER, A1), 'invalid', /not named after root/);
+      await rejectsWith(as(root).insertshadowsession(76, SERVER, A2, 'bob'), 'invalid', /not named after bob/);
       assert.deepEqual((await as(root).listsessionsroot_all()).rows, []);
     });
 
