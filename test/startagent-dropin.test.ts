@@ -20,7 +20,7 @@ import { patchedStartagent, STARTAGENT } from '../src/install/startagent.js';
 import type { Account } from '../src/system/accounts.js';
 import { preserveReferenceDb } from './support/reference.js';
 import { hasCompiler, hasReference, isRoot, requires } from './support/requirements.js';
-import { DIST } from './support/sandbox.js';
+import { DIST, ROOT } from './support/sandbox.js';
 import { ensureUser, run, type Result } from './support/system.js';
 
 const x2goSessiondb = (args: string[]): Result => run(join(DIST, 'x2go-sessiondb.cjs'), args);
@@ -206,6 +206,22 @@ describe('x2gostartagent reserves atomically when x2go-sessiondb is installed (i
     assert.deepEqual([verify.code, verify.stdout], [0, '']);
     assert.throws(() => statSync(HOOK_PATH));
     assert.equal(startAgent().behaviour, 'loops');
+  });
+
+  test('a script patched by hand (the README once said so) is undone, then replaced by the kept-up-to-date copy', () => {
+    const hand = run('/usr/bin/patch', ['-s', '-d', '/', '-p1', '-i', join(ROOT, 'contrib', 'x2gostartagent-reserve.patch')]);
+    assert.equal(hand.code, 0, hand.stderr);
+    try {
+      const r = x2goSessiondb(['install']);
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stdout, /^\/usr\/bin\/x2gostartagent: undid the patch applied by hand \(x2goserver's file again\)\n\/usr\/bin\/x2gostartagent: the patched copy, made from /m);
+      assert.ok(readFileSync(trueName(STARTAGENT)).equals(original));
+      assertPatchedCopy();
+      assert.equal(x2goSessiondb(['uninstall']).code, 0);
+      assertReference(original);
+    } finally {
+      if (!readFileSync(STARTAGENT).equals(original)) restoreOriginal();
+    }
   });
 
   test('a version the patch does not apply to: install leaves the reference in place and says so', () => {

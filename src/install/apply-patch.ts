@@ -65,8 +65,9 @@ function locate(lines: readonly string[], hunk: Hunk, from: number): number | un
   return undefined;
 }
 
-export function applyPatch(text: string, patch: string): PatchResult {
-  const hunks = parseHunks(patch);
+/** `reverse`: undo the patch (patch -R), e.g. one applied by hand before `install` did it. */
+export function applyPatch(text: string, patch: string, reverse = false): PatchResult {
+  const hunks = parseHunks(patch).map((h) => (reverse ? { at: h.at, old: h.new, new: h.old } : h));
   if (hunks.length === 0) return { ok: false, why: 'the patch has no hunks' };
   let lines = text.split('\n');
   // Hunks are applied top down; each one's line numbers moved by what the ones above added.

@@ -8,6 +8,7 @@
 // gives the reference's script back its place. A script the patch does not apply to is never
 // half patched: the reference's stays and `install` says so.
 
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { chmodSync, chownSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -32,6 +33,20 @@ export function stateFile(prefix: string): string {
 
 function sha256(data: string | Buffer): string {
   return createHash('sha256').update(data).digest('hex');
+}
+
+function md5(data: string | Buffer): string {
+  return createHash('md5').update(data).digest('hex');
+}
+
+/** The md5sum dpkg recorded for `path` of x2goserver (what `dpkg --verify` compares with). */
+function packageMd5(path: string): string | undefined {
+  try {
+    const sums = execFileSync('/usr/bin/dpkg-query', ['--control-show', 'x2goserver', 'md5sums'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+    return sums.split('\n').find((l) => l.endsWith(`  ${path.slice(1)}`))?.split(' ')[0];
+  } catch {
+    return undefined;
+  }
 }
 
 /** The reference's script patched to reserve through this prefix's helper. */
@@ -93,7 +108,13 @@ export function syncStartagent(prefix: string, quiet: boolean): string[] {
   const originalPath = diverted ? trueName(STARTAGENT) : STARTAGENT;
   const original = readOrUndefined(originalPath);
   if (!diverted && original !== undefined && isPatchedCopy(original)) {
-    return say(`${STARTAGENT}: patched by hand (the README's former step); left as it is: undo it with patch -R -d / -p1 < contrib/x2gostartagent-reserve.patch and run install again to have it kept up to date`);
+    // Patched by hand (the README's former step): undone when that gives x2goserver's file back.
+    const unpatched = applyPatch(original.toString('utf8'), reservePatch, true);
+    if (!unpatched.ok || md5(unpatched.text) !== packageMd5(STARTAGENT)) {
+      return say(`${STARTAGENT}: patched by hand, and undoing the patch does not give x2goserver's file; left as it is (not kept up to date)`);
+    }
+    placeScript(STARTAGENT, unpatched.text);
+    return [`${STARTAGENT}: undid the patch applied by hand (x2goserver's file again)`, ...syncStartagent(prefix, quiet)];
   }
   if (original === undefined || isPatchedCopy(original)) {
     if (!diverted) return say(`${STARTAGENT}: not there (x2goserver not installed?); nothing to patch`);
