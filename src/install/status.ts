@@ -25,12 +25,10 @@ export async function status(prefix: string, configDir: string, socket: string):
     const diversion = owner === undefined ? 'not diverted' : `diverted by ${owner} to ${trueName(r.path)}`;
     lines.push(`${r.path}: ${mine ? PACKAGE : owner === PACKAGE ? 'missing' : 'the reference'} (${diversion})`);
   }
-  const mixed = ours !== 0 && ours !== REPLACEMENTS.length;
-  lines.push(`implementation: ${ours === REPLACEMENTS.length ? PACKAGE : ours === 0 ? 'the reference (x2goserver)' : 'MIXED'}`);
   const startagent = startagentStatus(prefix);
   lines.push(startagent.line);
-  const exposed = exposedSetgid(prefix);
-  lines.push(...exposed);
+  const mixed = ours !== 0 && ours !== REPLACEMENTS.length;
+  lines.push(`implementation: ${ours === REPLACEMENTS.length ? PACKAGE : ours === 0 ? 'the reference (x2goserver)' : 'MIXED'}`);
 
   let reachable = false;
   try {
@@ -51,6 +49,9 @@ export async function status(prefix: string, configDir: string, socket: string):
     lines.push(`database: NOT reachable: ${err instanceof SessionDbError ? err.message : String(err)}`);
   }
   lines.push(await serviceLine(socket));
+  // Last, where monitoring looks first.
+  const exposed = exposedSetgid(prefix);
+  lines.push(...exposed);
   return { lines, code: mixed || !startagent.ok || exposed.length > 0 || !reachable ? 1 : 0 };
 }
 
