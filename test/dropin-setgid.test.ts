@@ -10,7 +10,7 @@
 // This suite changes the system's x2goserver (and puts it back): it runs as root, in CI.
 
 import assert from 'node:assert/strict';
-import { existsSync, statSync } from 'node:fs';
+import { chmodSync, existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { PACKAGE, REPLACEMENTS } from '../src/install/dropin.js';
@@ -32,10 +32,13 @@ function setgidX2gouserFiles(): string[] {
   return r.stdout.split('\n').filter(Boolean).sort();
 }
 
-/** The payload as `user` against each of them: what each printed when it gave away the group. */
+/**
+ * The payload as `user` against each of them, and against the wrapper's own path (our launcher
+ * by that name once installed): what each printed when it gave away the group.
+ */
 function payloadHits(user: Account): { files: string[]; hits: string[] } {
   const files = setgidX2gouserFiles();
-  const hits = files.flatMap((file) => {
+  const hits = [...new Set([...files, REFERENCE_WRAPPER])].flatMap((file) => {
     let r: Result;
     try {
       r = run(file, [F1], { as: user });
@@ -107,6 +110,18 @@ describe('no user reaches egid x2gouser after install (issue 9, hole 1)', needs.
     const st = statSync(wrapperTrueName());
     assert.deepEqual([st.mode & 0o7777, st.gid], [0o2755, lookupGroupId('x2gouser')]);
     // ... and it still gives nobody the group.
+    assert.deepEqual(payloadHits(alice).hits, []);
+    assert.equal(x2goSessiondb(['status']).code, 0);
+  });
+
+  test('a reference directory opened by hand: status names the wrapper, refresh (what the dpkg hook runs) closes it again', () => {
+    chmodSync(join(DEFAULT_PREFIX, 'reference'), 0o755);
+    const open = x2goSessiondb(['status']);
+    assert.equal(open.code, 1);
+    assert.match(open.stdout, new RegExp(`^UNSAFE: ${wrapperTrueName()} is setgid x2gouser`, 'm'));
+    assert.notDeepEqual(payloadHits(alice).hits, []);
+    const refresh = run(join(DEFAULT_PREFIX, 'bin', 'x2go-sessiondb'), ['refresh']);
+    assert.match(refresh.stdout, /reference was 0:0 755; root:root 700 again/);
     assert.deepEqual(payloadHits(alice).hits, []);
     assert.equal(x2goSessiondb(['status']).code, 0);
   });

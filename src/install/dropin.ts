@@ -121,14 +121,16 @@ export function divertedPath(prefix: string, path: string): string {
   return join(referenceDir(prefix), path);
 }
 
-/** Creates (or repairs) the reference directory: root:root 0700, a real directory. */
-export function ensureReferenceDir(prefix: string): void {
+/** Creates (or repairs) the reference directory: root:root 0700, a real directory. Says what it repaired. */
+export function ensureReferenceDir(prefix: string): string[] {
   const dir = referenceDir(prefix);
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const st = lstatSync(dir);
   if (!st.isDirectory()) throw new Error(`${dir} is not a directory; remove it first`);
+  if (st.uid === 0 && st.gid === 0 && (st.mode & 0o7777) === 0o700) return [];
   chownSync(dir, 0, 0);
   chmodSync(dir, 0o700);
+  return [`${dir} was ${st.uid}:${st.gid} ${(st.mode & 0o7777).toString(8)}; root:root 700 again, so that no user can run the reference's programs`];
 }
 
 /** Where dpkg keeps `path`'s package file: the diversion's target, or `path` itself. */
@@ -182,8 +184,7 @@ export function undivertFromReferenceDir(path: string): void {
 /** Diverts each reference file (once) and puts ours in its place. One line per file. */
 export function divert(prefix: string, moduleTemplate: string): string[] {
   const moduleText = perlModule(moduleTemplate, join(prefix, 'bin', 'x2godb'));
-  ensureReferenceDir(prefix);
-  const lines: string[] = [];
+  const lines = ensureReferenceDir(prefix);
   for (const r of REPLACEMENTS) {
     const moved = divertIntoReferenceDir(r.path, prefix);
     const already = isOurs(r, prefix);

@@ -175,8 +175,8 @@ async function run(argv: string[]): Promise<{ lines: string[]; code: number }> {
       const prefix = prefixOf(values);
       // Only an installation with its diversions in place is kept up to date.
       if (divertedBy(DB_PM) !== PACKAGE) return { lines: [], code: 0 };
-      ensureReferenceDir(prefix);
-      return { lines: syncStartagent(prefix, true).map((l) => `${NAME} refresh: ${l}`), code: 0 };
+      const lines = [...ensureReferenceDir(prefix), ...syncStartagent(prefix, true)];
+      return { lines: lines.map((l) => `${NAME} refresh: ${l}`), code: 0 };
     }
     case 'status':
       return status(prefixOf(values), configDir, socket);

@@ -139,14 +139,15 @@ export function syncStartagent(prefix: string, quiet: boolean): string[] {
     throw new Error(`${STARTAGENT} is neither ours nor the reference's; remove it by hand first`);
   }
   let moved = '';
+  const repaired: string[] = [];
   if (!diverted) {
-    ensureReferenceDir(prefix);
+    repaired.push(...ensureReferenceDir(prefix));
     moved = `, ${divertIntoReferenceDir(STARTAGENT, prefix)}`;
   }
   placeScript(STARTAGENT, made.text);
   writeFileSync(stateFile(prefix), `original ${sha256(original)}\npatched ${sha256(made.text)}\n`, { mode: 0o644 });
   const why = diverted ? 're-made from the changed' : 'made from';
-  return [`${STARTAGENT}: the patched copy, ${why} ${trueName(STARTAGENT)} (sha256 ${sha256(original).slice(0, 12)}), reserving through ${reserveHelper(prefix)}${moved}`];
+  return [...repaired, `${STARTAGENT}: the patched copy, ${why} ${trueName(STARTAGENT)} (sha256 ${sha256(original).slice(0, 12)}), reserving through ${reserveHelper(prefix)}${moved}`];
 }
 
 /** uninstall: the reference's x2gostartagent back, exactly as dpkg had it. */
