@@ -94,7 +94,10 @@ const SERVICE_REMEDY = 'run x2godbadmin --updatedb as root';
  */
 export interface LiveLogin {
   user: string;
-  /** The password as the file says now (read again when the file changed). */
+  /**
+   * The password as the file says now (read again when the file changed). Never throws:
+   * postgres.js calls it in the middle of its login exchange.
+   */
   password(): string;
   /**
    * Reads the file again even if it looks unchanged (an edit within the clock's tick, same
