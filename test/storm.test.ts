@@ -6,6 +6,7 @@
 // call (a launcher that fell back to Node would pass unnoticed otherwise).
 
 import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import Database from 'better-sqlite3';
@@ -38,6 +39,7 @@ const base = [
   [isRoot, 'root'],
   [hasCompiler, '/usr/bin/cc'],
   [hasReference, "the reference's x2gostartagent (apt-get install x2goserver)"],
+  [existsSync('/usr/bin/patch'), '/usr/bin/patch (apt-get install patch)'],
   [lookupGroupId('x2gouser') !== undefined, 'group x2gouser (x2goserver)'],
 ] as [boolean, string][];
 
