@@ -55,13 +55,15 @@ export function patchedStartagent(original: string, prefix: string): PatchResult
   return applyPatch(original, reservePatch.replace(PATCH_DEFAULT_HELPER, reserveHelper(prefix)));
 }
 
-function readState(prefix: string): { original?: string; patched?: string } {
+/** The recorded checksums; undefined ones never match a file's. */
+function readState(prefix: string): { original: string | undefined; patched: string | undefined } {
+  let text = '';
   try {
-    const text = readFileSync(stateFile(prefix), 'utf8');
-    return { original: /^original ([0-9a-f]{64})$/m.exec(text)?.[1], patched: /^patched ([0-9a-f]{64})$/m.exec(text)?.[1] } as { original?: string; patched?: string };
+    text = readFileSync(stateFile(prefix), 'utf8');
   } catch {
-    return {};
+    // not recorded: the copy is re-made
   }
+  return { original: /^original ([0-9a-f]{64})$/m.exec(text)?.[1], patched: /^patched ([0-9a-f]{64})$/m.exec(text)?.[1] };
 }
 
 function readOrUndefined(path: string): Buffer | undefined {
