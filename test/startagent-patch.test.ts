@@ -41,11 +41,11 @@ describe('the x2gostartagent patch', () => {
     rmSync(lib, { recursive: true, force: true });
   });
 
-  function startagent(extra: Record<string, string>): { out: string[]; code: number; stderr: string } {
+  function startagent(extra: Record<string, string>, shadreqUser = ''): { out: string[]; code: number; stderr: string } {
     const script = [
       'set -u',
       `X2GO_LIB_PATH='${lib}'`,
-      "SHADREQ_USER=''",
+      `SHADREQ_USER='${shadreqUser}'`,
       "SESSION_TYPE='D'",
       "X2GO_CMD='xfce4-session'",
       "COLORDEPTH='24'",
@@ -62,7 +62,7 @@ describe('the x2gostartagent patch', () => {
       "typeset -i max_retry='10'",
       "typeset output=''",
       addedLines(),
-      'echo "${SESSION_NAME} ${X2GO_PORT} ${GR_PORT} ${SOUND_PORT} ${FS_PORT} ${output} ${max_retry}"',
+      'echo "${SESSION_NAME:--} ${X2GO_PORT} ${GR_PORT:--} ${SOUND_PORT:--} ${FS_PORT:--} ${output:--} ${max_retry}"',
     ].join('\n');
     const r = run('/bin/bash', ['-c', script], {
       env: { X2GO_CONFIG_DIR: box.configDir, X2GO_SESSIONDB_RESERVE: join(DIST, 'helpers', 'x2goreservesession'), ...extra },
@@ -80,6 +80,12 @@ describe('the x2gostartagent patch', () => {
     const second = startagent({});
     assert.equal(second.out[1], '51');
     assert.match(box.x2godb(['listsessions', 'x2go-test']).stdout, new RegExp(`\\|${sid}\\|50\\|x2go-test\\|R\\|`));
+  });
+
+  test("desktop sharing keeps the reference's loops: no reservation", () => {
+    const shared = startagent({}, 'bob');
+    assert.equal(shared.code, 0, shared.stderr);
+    assert.deepEqual(shared.out, ['-', '50', '-', '-', '-', '-', '10']);
   });
 
   test('a failed reservation stops the start with exit 10, as the loops did', () => {
