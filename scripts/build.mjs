@@ -50,7 +50,7 @@ await build({
   format: 'cjs',
   platform: 'node',
   target: 'node20',
-  loader: { '.sql': 'text' },
+  loader: { '.sql': 'text', '.patch': 'text' },
   plugins: [lazyTls],
   // Only needed when no addon path is given, and we always give one.
   external: ['bindings'],

@@ -1,9 +1,13 @@
 // contrib/x2gostartagent-reserve.patch: it applies to Debian's x2gostartagent, and the shell
 // code it adds, run with the variables x2gostartagent has at that point, reserves a session
-// through our x2goreservesession and fills in what the rest of the script uses.
+// through our x2goreservesession and fills in what the rest of the script uses. `install`
+// applies it in memory (src/install/apply-patch.ts): the same result as patch(1), at an offset
+// too, and nothing at all when the script differs where the patch goes.
 
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { applyPatch } from '../src/install/apply-patch.js';
+import { patchedStartagent } from '../src/install/startagent.js';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -37,11 +41,11 @@ describe('the x2gostartagent patch', () => {
     rmSync(lib, { recursive: true, force: true });
   });
 
-  function startagent(extra: Record<string, string>): { out: string[]; code: number; stderr: string } {
+  function startagent(extra: Record<string, string>, shadreqUser = ''): { out: string[]; code: number; stderr: string } {
     const script = [
       'set -u',
       `X2GO_LIB_PATH='${lib}'`,
-      "SHADREQ_USER=''",
+      `SHADREQ_USER='${shadreqUser}'`,
       "SESSION_TYPE='D'",
       "X2GO_CMD='xfce4-session'",
       "COLORDEPTH='24'",
@@ -58,7 +62,7 @@ describe('the x2gostartagent patch', () => {
       "typeset -i max_retry='10'",
       "typeset output=''",
       addedLines(),
-      'echo "${SESSION_NAME} ${X2GO_PORT} ${GR_PORT} ${SOUND_PORT} ${FS_PORT} ${output} ${max_retry}"',
+      'echo "${SESSION_NAME:--} ${X2GO_PORT} ${GR_PORT:--} ${SOUND_PORT:--} ${FS_PORT:--} ${output:--} ${max_retry}"',
     ].join('\n');
     const r = run('/bin/bash', ['-c', script], {
       env: { X2GO_CONFIG_DIR: box.configDir, X2GO_SESSIONDB_RESERVE: join(DIST, 'helpers', 'x2goreservesession'), ...extra },
@@ -78,6 +82,12 @@ describe('the x2gostartagent patch', () => {
     assert.match(box.x2godb(['listsessions', 'x2go-test']).stdout, new RegExp(`\\|${sid}\\|50\\|x2go-test\\|R\\|`));
   });
 
+  test("desktop sharing keeps the reference's loops: no reservation", () => {
+    const shared = startagent({}, 'bob');
+    assert.equal(shared.code, 0, shared.stderr);
+    assert.deepEqual(shared.out, ['-', '50', '-', '-', '-', '-', '10']);
+  });
+
   test('a failed reservation stops the start with exit 10, as the loops did', () => {
     const failed = startagent({ X2GO_CONFIG_DIR: '/nonexistent' });
     assert.equal(failed.code, 10);
@@ -89,5 +99,38 @@ describe('the x2gostartagent patch', () => {
     needs.check();
     const dry = run('/usr/bin/patch', ['--dry-run', '-p1', '-d', '/', '-i', PATCH]);
     assert.equal(dry.code, 0, dry.stdout + dry.stderr);
+  });
+
+  /** What patch(1) makes of `text`. */
+  function gnuPatch(text: string): string {
+    const file = join(lib, 'x2gostartagent');
+    writeFileSync(file, text);
+    const r = run('/usr/bin/patch', ['-s', '-F0', file, PATCH]);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    return readFileSync(file, 'utf8');
+  }
+
+  test("install's in-memory patch makes what patch(1) makes, at the patch's line and at an offset", needs.options, () => {
+    needs.check();
+    const debian = readFileSync('/usr/bin/x2gostartagent', 'utf8');
+    for (const text of [debian, debian.replace('\n', '\n# one\n# two\n# three\n')]) {
+      const made = applyPatch(text, readFileSync(PATCH, 'utf8'));
+      assert.ok(made.ok);
+      assert.equal(made.text, gnuPatch(text));
+    }
+  });
+
+  test('a script that differs where the patch goes is not patched at all', needs.options, () => {
+    needs.check();
+    const changed = readFileSync('/usr/bin/x2gostartagent', 'utf8').replace("typeset -i max_retry='10'", "typeset -i max_retry='12'");
+    assert.deepEqual(applyPatch(changed, readFileSync(PATCH, 'utf8')), { ok: false, why: 'hunk 1 of 1 (at line 230) does not match' });
+  });
+
+  test("the installed copy reserves through the prefix's helper", needs.options, () => {
+    needs.check();
+    const made = patchedStartagent(readFileSync('/usr/bin/x2gostartagent', 'utf8'), '/opt/x2go-sessiondb');
+    assert.ok(made.ok);
+    assert.match(made.text, /X2GO_SESSIONDB_RESERVE:-\/opt\/x2go-sessiondb\/helpers\/x2goreservesession\}/);
+    assert.doesNotMatch(made.text, /\/usr\/lib\/x2go-sessiondb/);
   });
 });

@@ -4,13 +4,16 @@
 //   x2go-sessiondb install   [--prefix DIR] [--config DIR] [--socket PATH] [--node PATH] [--force] [--no-divert]
 //   x2go-sessiondb uninstall [--prefix DIR] [--socket PATH]
 //   x2go-sessiondb status    [--prefix DIR] [--config DIR] [--socket PATH]
+//   x2go-sessiondb refresh   [--prefix DIR]     (run by the dpkg hook after each dpkg run)
 
 import { execFileSync } from 'node:child_process';
-import { readFileSync, realpathSync } from 'node:fs';
+import { readdirSync, readFileSync, realpathSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DEFAULT_CONFIG_DIR } from '../config/config.js';
-import { divert, installedVersion, KNOWN_UPSTREAM, REFERENCE_PACKAGES, undivert, upstreamVersion } from './dropin.js';
+import { DB_PM, divert, divertedBy, ensureReferenceDir, installedVersion, KNOWN_UPSTREAM, PACKAGE, referenceDir, REFERENCE_PACKAGES, undivert, upstreamVersion } from './dropin.js';
+import { installHook, removeHook } from './dpkg-hook.js';
+import { removeStartagent, syncStartagent } from './startagent.js';
 import { InstallError, installPrefix, prefixOf, removePrefix } from './install-launcher.js';
 import { status } from './status.js';
 import { installUnit, removeUnit, UNIT_NAME } from './service-unit.js';
@@ -22,17 +25,26 @@ const NAME = 'x2go-sessiondb';
 const USAGE = `usage: ${NAME} install   [--prefix DIR] [--config DIR] [--socket PATH] [--node PATH] [--force] [--no-divert]
        ${NAME} uninstall [--prefix DIR] [--socket PATH]
        ${NAME} status    [--prefix DIR] [--config DIR] [--socket PATH]
+       ${NAME} refresh   [--prefix DIR]
 
 install    copies the programs to the prefix (default /usr/lib/x2go-sessiondb), builds the setgid
            launcher, diverts x2goserver's database programs and X2Go::Server::DB (dpkg-divert)
-           and puts ours in their place, runs x2godbadmin --updatedb, and installs and starts
-           the resident service x2gosessiond (systemd unit ${UNIT_NAME}). Idempotent.
+           into PREFIX/reference (root only) and puts ours in their place, puts a reserving
+           x2gostartagent in place (contrib/x2gostartagent-reserve.patch applied to the
+           reference's; left alone when it does not apply), writes the dpkg hook that keeps it
+           in step with x2goserver, runs x2godbadmin --updatedb, and installs and starts the
+           resident service x2gosessiond (systemd unit ${UNIT_NAME}). Idempotent.
            --socket: the service's socket (default ${DEFAULT_SOCKET}), compiled into the launcher;
            --force: divert an x2goserver version other than ${KNOWN_UPSTREAM.join(', ')};
            --no-divert: only the prefix and the launcher (no diversions, no service unit).
-uninstall  stops the service, removes ours and reverts every diversion; the database stays.
-status     which implementation each path runs, the backend, the schema, the database, and
-           the service (uptime, requests served, errors).
+uninstall  stops the service, removes ours and the dpkg hook, reverts every diversion; the
+           database stays.
+status     which implementation each path runs, which x2gostartagent, any setgid x2gouser
+           program users can run besides ours, the backend, the schema, the database, and the
+           service (uptime, requests served, errors).
+refresh    after a package upgrade (the dpkg hook runs it): re-makes the reserving x2gostartagent
+           from x2goserver's, or puts x2goserver's back when the patch no longer applies. Says
+           nothing when nothing changed.
 `;
 
 /** The dist/ directory this program runs from: what install copies. */
@@ -64,6 +76,22 @@ function updatedb(prefix: string, configDir: string): string[] {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   return out.trimEnd().split('\n').map((line) => `x2godbadmin --updatedb: ${line}`);
+}
+
+/**
+ * The prefix is removed with everything in it: it must hold no file of the reference's any
+ * more (a diversion left behind would be deleted with it).
+ */
+function assertNothingDiverted(prefix: string): void {
+  let left: string[];
+  try {
+    left = readdirSync(referenceDir(prefix), { recursive: true, withFileTypes: true })
+      .filter((e) => !e.isDirectory())
+      .map((e) => join(e.parentPath ?? e.path, e.name));
+  } catch {
+    return;
+  }
+  if (left.length) throw new Error(`${referenceDir(prefix)} still holds ${left.join(', ')}; not removing ${prefix}`);
 }
 
 /** A service started by hand (no systemd) would outlive its programs: stop it. */
@@ -126,16 +154,29 @@ async function run(argv: string[]): Promise<{ lines: string[]; code: number }> {
       if (divertToo) {
         const prefix = prefixOf(values);
         lines.push(...divert(prefix, readFileSync(join(distDir(), 'DB.pm'), 'utf8')));
-        lines.push(...updatedb(prefix, configDir));
+        lines.push(...syncStartagent(prefix, false));
         const node = realpathSync(values.node ?? process.execPath);
+        lines.push(...installHook(node, prefix));
+        lines.push(...updatedb(prefix, configDir));
         lines.push(...installUnit({ node, prefix, configDir, socket }));
       }
       return { lines, code: 0 };
     }
     case 'uninstall': {
       requireRoot();
-      const lines = [...removeUnit(), ...(await stopService(socket))];
-      return { lines: [...lines, ...undivert(prefixOf(values)), ...removePrefix(values)], code: 0 };
+      const prefix = prefixOf(values);
+      const lines = [...removeHook(), ...removeUnit(), ...(await stopService(socket))];
+      lines.push(...removeStartagent(prefix), ...undivert(prefix));
+      assertNothingDiverted(prefix);
+      return { lines: [...lines, ...removePrefix(values)], code: 0 };
+    }
+    case 'refresh': {
+      requireRoot();
+      const prefix = prefixOf(values);
+      // Only an installation with its diversions in place is kept up to date.
+      if (divertedBy(DB_PM) !== PACKAGE) return { lines: [], code: 0 };
+      const lines = [...ensureReferenceDir(prefix), ...syncStartagent(prefix, true)];
+      return { lines: lines.map((l) => `${NAME} refresh: ${l}`), code: 0 };
     }
     case 'status':
       return status(prefixOf(values), configDir, socket);

@@ -1,12 +1,19 @@
-// x2go-sessiondb status: which implementation each of the reference's paths runs, the backend
-// in use, its schema version, and whether the database answers. Exit code 1 when the paths are
-// mixed or the database does not answer, so that monitoring can use it.
+// x2go-sessiondb status: which implementation each of the reference's paths runs, which
+// x2gostartagent runs, the backend in use, its schema version, and whether the database
+// answers. Exit code 1 when the paths are mixed, our x2gostartagent is stale, a setgid x2gouser
+// program other than our launcher can be run by users, or the database does not answer, so
+// that monitoring can use it.
 
 import { loadBackend } from '../backends/backend.js';
 import { loadSettings } from '../config/config.js';
 import { SessionDbError } from '../model/errors.js';
 import { serviceStats } from '../service/client.js';
-import { DIVERTED_SUFFIX, divertedBy, isOurs, PACKAGE, REPLACEMENTS } from './dropin.js';
+import { realpathSync } from 'node:fs';
+import { join } from 'node:path';
+import { lookupGroupId } from '../system/accounts.js';
+import { divertedBy, isOurs, PACKAGE, REPLACEMENTS, trueName } from './dropin.js';
+import { exposedSetgidPrograms } from './setgid-audit.js';
+import { startagentStatus } from './startagent.js';
 
 export async function status(prefix: string, configDir: string, socket: string): Promise<{ lines: string[]; code: number }> {
   const lines: string[] = [];
@@ -15,9 +22,11 @@ export async function status(prefix: string, configDir: string, socket: string):
     const owner = divertedBy(r.path);
     const mine = isOurs(r, prefix);
     if (mine) ours++;
-    const diversion = owner === undefined ? 'not diverted' : `diverted by ${owner} to ${r.path}${DIVERTED_SUFFIX}`;
+    const diversion = owner === undefined ? 'not diverted' : `diverted by ${owner} to ${trueName(r.path)}`;
     lines.push(`${r.path}: ${mine ? PACKAGE : owner === PACKAGE ? 'missing' : 'the reference'} (${diversion})`);
   }
+  const startagent = startagentStatus(prefix);
+  lines.push(startagent.line);
   const mixed = ours !== 0 && ours !== REPLACEMENTS.length;
   lines.push(`implementation: ${ours === REPLACEMENTS.length ? PACKAGE : ours === 0 ? 'the reference (x2goserver)' : 'MIXED'}`);
 
@@ -40,7 +49,25 @@ export async function status(prefix: string, configDir: string, socket: string):
     lines.push(`database: NOT reachable: ${err instanceof SessionDbError ? err.message : String(err)}`);
   }
   lines.push(await serviceLine(socket));
-  return { lines, code: mixed || !reachable ? 1 : 0 };
+  // Last, where monitoring looks first.
+  const exposed = exposedSetgid(prefix);
+  lines.push(...exposed);
+  return { lines, code: mixed || !startagent.ok || exposed.length > 0 || !reachable ? 1 : 0 };
+}
+
+/** One line per setgid x2gouser program a user could run, other than our launcher. */
+function exposedSetgid(prefix: string): string[] {
+  const gid = lookupGroupId('x2gouser');
+  if (gid === undefined) return [];
+  let launcher = join(prefix, 'x2godb-launcher');
+  try {
+    launcher = realpathSync(launcher);
+  } catch {
+    // not installed: every setgid x2gouser program counts
+  }
+  return exposedSetgidPrograms('x2gouser', gid, [launcher]).map(
+    (path) => `UNSAFE: ${path} is setgid x2gouser and any user can run it (it is not our launcher); with that group a user writes the session database directly`,
+  );
 }
 
 /** Not running is not an error: the launchers then run the commands themselves. */

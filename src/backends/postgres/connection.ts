@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { connect as netConnect, type Socket } from 'node:net';
 import postgres from 'postgres';
 import type { PostgresSettings } from '../../config/config.js';
-import type { Login } from './credentials.js';
+import type { LiveLogin, Login } from './credentials.js';
 
 export type Sql = postgres.Sql;
 
@@ -156,9 +156,10 @@ function address(host: string): string {
  * no login storm competes for the CPU, so postgres.js's own connect timeout serves here (ours
  * above is for a crowd of fresh processes). A connection lost when the server went away is
  * made again with the next request, not after postgres.js's growing back-off: the server's
- * return is noticed at once.
+ * return is noticed at once. The password is asked for at each connection: one rewritten since
+ * (x2godbadmin --createdb) is used from the next connection on, while those made before go on.
  */
-export function connectPool(settings: PostgresSettings, login: Login, max: number): Sql {
+export function connectPool(settings: PostgresSettings, login: LiveLogin, max: number): Sql {
   const targets = settings.host.split(',').map((entry) => {
     const [host = '', port] = entry.trim().split(':');
     return { host: address(host), port: port === undefined ? settings.port : Number(port) };
@@ -168,7 +169,7 @@ export function connectPool(settings: PostgresSettings, login: Login, max: numbe
     const target = targets[attempts++ % targets.length] as { host: string; port: number };
     return netConnect({ host: target.host, port: target.port });
   };
-  return pg(settings, login, settings.database, socket, { max, connectTimeoutS: CONNECT_TIMEOUT_S, backoffS: 0 });
+  return pg(settings, { user: login.user, password: () => login.password() }, settings.database, socket, { max, connectTimeoutS: CONNECT_TIMEOUT_S, backoffS: 0 });
 }
 
 /** postgres.js's own connect timeout: a backstop far behind ours (see connect()). */
@@ -181,7 +182,7 @@ interface PoolShape {
   backoffS?: number;
 }
 
-function pg(settings: PostgresSettings, login: Login, database: string, socket: () => Socket, shape: PoolShape = { max: 1, connectTimeoutS: BACKSTOP_TIMEOUT_S }): Sql {
+function pg(settings: PostgresSettings, login: Login | { user: string; password: () => string }, database: string, socket: () => Socket, shape: PoolShape = { max: 1, connectTimeoutS: BACKSTOP_TIMEOUT_S }): Sql {
   const multiHost = settings.host.includes(',');
   // `socket` (a function returning the connection's socket) is postgres.js API its types omit.
   const options: postgres.Options<Record<string, never>> & { socket: () => Socket } = {

@@ -1,7 +1,8 @@
 // Who connects, with which password: root as x2godbuser with
 // <config>/x2gosql/passwords/x2gopgadmin, a user as x2gouser_<name> with ~/.x2go/pgsqlpass.
 // Legacy file names are moved as the reference moves them. A password file that others may
-// read is refused: the reference created root's world-readable.
+// read is refused: the reference created root's world-readable. The resident service's login is
+// read again whenever its file changes (x2godbadmin --createdb gives the role a new password).
 
 import { readFileSync, renameSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -80,10 +81,74 @@ export function callerLogin(caller: Caller, home: string, configDir: string): Lo
   };
 }
 
-/** The resident service's login, from <config>/x2gosql/passwords/x2gosessiond (root's, 0600). */
-export function serviceLogin(configDir: string): Login {
+/** The resident service's password file, <config>/x2gosql/passwords/x2gosessiond (root's, 0600). */
+function serviceLoginFile(configDir: string): string {
+  return join(passwordsDir(configDir), 'x2gosessiond');
+}
+
+const SERVICE_REMEDY = 'run x2godbadmin --updatedb as root';
+
+/**
+ * A login for a process that lives longer than a password: the password is asked for whenever a
+ * connection is made, so a rewritten file counts from the next connection on.
+ */
+export interface LiveLogin {
+  user: string;
+  /**
+   * The password as the file says now (read again when the file changed). Never throws:
+   * postgres.js calls it in the middle of its login exchange.
+   */
+  password(): string;
+  /**
+   * Reads the file again even if it looks unchanged (an edit within the clock's tick, same
+   * size, same file): true if that gave another password, so that a refused login is worth
+   * retrying.
+   */
+  reread(): boolean;
+  /** Why the file, changed since, could not be used (its last good password is used meanwhile). */
+  problem(): SessionDbError | undefined;
+}
+
+/** What changes whenever the file is replaced or written. */
+function fileStamp(path: string): string {
+  const st = statOrUndefined(path);
+  return st ? `${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}:${st.ctimeMs}` : '-';
+}
+
+/**
+ * The service's login, kept up to date with its file. A file that cannot be used at start is an
+ * error, as for every other login. One that becomes unusable later (mode, owner, emptied half-way
+ * through an edit) leaves the last good password in use, which may well still log in, and is
+ * read again at the next connection; problem() then says what is wrong with it.
+ */
+export function liveServiceLogin(configDir: string): LiveLogin {
+  const path = serviceLoginFile(configDir);
+  // The stamp is taken before reading: a change made while reading is seen next time.
+  let stamp = fileStamp(path);
+  let current = readPasswordFile(path, 0, SERVICE_REMEDY);
+  let problem: SessionDbError | undefined;
+  const refresh = (force: boolean): void => {
+    const now = fileStamp(path);
+    if (now === stamp && !force) return;
+    try {
+      current = readPasswordFile(path, 0, SERVICE_REMEDY);
+      stamp = now;
+      problem = undefined;
+    } catch (err) {
+      problem = err instanceof SessionDbError ? err : new SessionDbError('config', `cannot read password file ${path}; ${SERVICE_REMEDY}`, { cause: err });
+    }
+  };
   return {
     user: SERVICE_ROLE,
-    password: readPasswordFile(join(passwordsDir(configDir), 'x2gosessiond'), 0, 'run x2godbadmin --updatedb as root'),
+    password: () => {
+      refresh(false);
+      return current;
+    },
+    reread: () => {
+      const before = current;
+      refresh(true);
+      return current !== before;
+    },
+    problem: () => problem,
   };
 }

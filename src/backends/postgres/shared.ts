@@ -2,13 +2,18 @@
 // its own transaction after SET LOCAL ROLE to the caller's role (x2godbuser for root). So
 // row-level security decides every request exactly as for a helper that connects as the user,
 // and the service's own login may do nothing by itself (NOINHERIT).
+//
+// The service outlives its role's password: x2godbadmin --createdb (or an administrator) gives
+// x2gosessiond a new one and rewrites passwords/x2gosessiond. New connections read the file as
+// it is then (credentials.ts); a login refused anyway reads it once more and the request is
+// tried again, so the service never stays broken while the database is fine.
 
 import type { Settings } from '../../config/config.js';
 import { SessionDbError } from '../../model/errors.js';
 import { storedUserName } from '../../model/ownership.js';
 import type { SharedStores } from '../backend.js';
 import { connectPool, describeTarget, type PgSession, type Sql, type Tx } from './connection.js';
-import { serviceLogin } from './credentials.js';
+import { liveServiceLogin } from './credentials.js';
 import { mapPgError } from './errors.js';
 import { ADMIN_ROLE, quoteIdent, userRole } from './identifiers.js';
 import { PostgresStore } from './store.js';
@@ -18,8 +23,14 @@ const POOL_SIZE = 8;
 /** A request that gets no answer from the database in this time is answered with an error. */
 const REQUEST_TIMEOUT_MS = 10_000;
 
+/** PostgreSQL's invalid_password: a login refused before anything of the request ran. */
+function refusedPassword(err: unknown): boolean {
+  return (err as { code?: unknown } | null)?.code === '28P01';
+}
+
 export async function sharedPostgres(settings: Settings): Promise<SharedStores> {
-  const pool = connectPool(settings.postgres, serviceLogin(settings.configDir), POOL_SIZE);
+  const login = liveServiceLogin(settings.configDir);
+  const pool = connectPool(settings.postgres, login, POOL_SIZE);
   const target = describeTarget(settings.postgres);
   return {
     withStore: async (caller, work) => {
@@ -31,7 +42,7 @@ export async function sharedPostgres(settings: Settings): Promise<SharedStores> 
           REQUEST_TIMEOUT_MS,
         );
       });
-      const request = pool.begin(async (tx): Promise<unknown> => {
+      const attempt = () => pool.begin(async (tx): Promise<unknown> => {
         try {
           await tx.unsafe(`SET LOCAL ROLE ${quoteIdent(role)}`);
         } catch (err) {
@@ -50,6 +61,12 @@ export async function sharedPostgres(settings: Settings): Promise<SharedStores> 
           close: async () => {},
         };
         return work(new PostgresStore(session, target, settings.telekinesis, settings.scope));
+      });
+      // Nothing ran on a connection whose login was refused, so the request may run again.
+      const request = attempt().catch((err: unknown) => {
+        if (!refusedPassword(err)) throw err;
+        if (login.reread()) return attempt();
+        throw login.problem() ?? err;
       });
       try {
         return (await Promise.race([request, timeout])) as Awaited<ReturnType<typeof work>>;
