@@ -164,7 +164,7 @@ for (const backend of backends) {
       for (const r of refused) {
         assert.equal(r.code, 1, r.stderr);
         assert.equal(r.stdout, '');
-        assert.match(r.stderr, /^x2goreservesession: alice holds 96 ports, and 100 is the limit per user; .*ports_per_user= in \[quota\] of \S+x2gosql\/sql\n$/);
+        assert.match(r.stderr, /^x2goreservesession: alice holds 96 ports and asks for 16 more, and 100 is the limit per user; .*ports_per_user= in \[quota\] of \S+x2gosql\/sql\n$/);
       }
       assert.deepEqual(await backend.held(box, 'alice'), { sessions: 6, ports: 96 });
       const login = await call('x2goreservesession', [SERVER, '_stDxfce_dp24', '50', '3', '30000'], bob);

@@ -69,7 +69,7 @@ export function quotaGuard(user: string, limits: QuotaLimits, adding: Holdings, 
     if (add === 0 || held + add <= limit) return;
     throw new SessionDbError(
       'conflict',
-      `${user} holds ${held} ${what}, and ${limit} is the limit per user; end some (root purges finished ones), or root raises ${key}= in [quota] of ${where}`,
+      `${user} holds ${held} ${what}${add > 1 ? ` and asks for ${add} more` : ''}, and ${limit} is the limit per user; end some (root purges finished ones), or root raises ${key}= in [quota] of ${where}`,
     );
   };
   return {
