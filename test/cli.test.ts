@@ -36,13 +36,13 @@ describe('x2godbadmin (SQLite)', () => {
 
   test('--createdb creates the reference schema at the current version, in WAL mode', () => {
     const r = box.admin(['--createdb']);
-    ok(r, /migration 0001 reference_schema: applied\n.*\n.*\n.*schema version 3, journal mode wal\ncreated /);
+    ok(r, /migration 0001 reference_schema: applied\n.*\n.*\nmigration 0004 row_checks: applied\nmigration 0005 used_ports_session_index: applied\n.*schema version 5, journal mode wal\ncreated /);
     assert.equal(statSync(box.dbPath).mode & 0o777, 0o660);
   });
 
   test('--updatedb is idempotent', () => {
     const r = box.admin(['--updatedb']);
-    ok(r, /migration 0001 reference_schema: already applied\nmigration 0002 tekictrl_port: already applied\nmigration 0003 tekidata_port: already applied\n.*schema version 3/);
+    ok(r, /migration 0001 reference_schema: already applied\nmigration 0002 tekictrl_port: already applied\nmigration 0003 tekidata_port: already applied\nmigration 0004 row_checks: already applied\nmigration 0005 used_ports_session_index: already applied\n.*schema version 5/);
   });
 
   test('--createdb refuses to delete a database that holds sessions, unless --force', () => {

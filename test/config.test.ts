@@ -76,4 +76,16 @@ describe('the display and port scope', () => {
     configError(() => loadSettings(configDir('scope-sqlite', 'backend=sqlite\nscope=per-server\n[sqlite]\npath=x\n')), /scope=per-server needs backend=postgres/);
     configError(() => loadSettings(configDir('scope-bad', 'backend=postgres\nscope=global\n')), /scope=global is not one of farm, per-server/);
   });
+
+  test('[quota]: 20 sessions and 100 ports per user by default; whole numbers 1-65535, else an error naming the key', () => {
+    assert.deepEqual(loadSettings(configDir('quota-default', 'backend=sqlite\n[sqlite]\npath=x\n')).quota, { sessionsPerUser: 20, portsPerUser: 100 });
+    assert.deepEqual(
+      loadSettings(configDir('quota-set', 'backend=sqlite\n[sqlite]\npath=x\n[quota]\nsessions_per_user=5\nports_per_user=40\n')).quota,
+      { sessionsPerUser: 5, portsPerUser: 40 },
+    );
+    for (const bad of ['0', '-1', 'many', '70000', '1e3']) {
+      const d = configDir(`quota-${bad}`, `backend=sqlite\n[sqlite]\npath=x\n[quota]\nports_per_user=${bad}\n`);
+      configError(() => loadSettings(d), /x2gosql\/sql: \[quota\] ports_per_user=\S+ is not a whole number from 1 to 65535$/);
+    }
+  });
 });

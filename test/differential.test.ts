@@ -199,7 +199,15 @@ describe('differential: the reference and ours on the same scenario (SQLite)', n
     const file = join(scratch, 'ours.db');
     writeConfig(join(scratch, 'cfg'), file);
     assert.equal(box.admin(['--createdb'], { env: { X2GO_CONFIG_DIR: join(scratch, 'cfg') } }).code, 0);
-    assert.deepEqual(schemaShape(file), schemaShape(initial));
+    // Ours adds the row checks of migration 0004 (x2go_check_*) and an index (0005, x2go_*); the rest is the reference's.
+    const shape = schemaShape(file);
+    const ourChecks = shape.triggers.filter(([name]) => name?.startsWith('x2go_check_'));
+    assert.deepEqual(ourChecks.map(([name]) => name), [
+      'x2go_check_mounts_insert', 'x2go_check_mounts_update', 'x2go_check_sessions_insert', 'x2go_check_sessions_update',
+      'x2go_check_used_ports_insert', 'x2go_check_used_ports_update',
+    ]);
+    const indexes = shape.indexes.map(([table, list]) => [table, (list as { name: string }[]).filter((i) => !i.name.startsWith('x2go_'))]);
+    assert.deepEqual({ ...shape, indexes, triggers: shape.triggers.filter((t) => !ourChecks.includes(t)) }, schemaShape(initial));
   });
 
   test('the reference and ours take turns on a file our x2godbadmin created (WAL mode)', () => {
@@ -232,7 +240,7 @@ describe('differential: the reference and ours on the same scenario (SQLite)', n
     copyFileSync(old, box.dbPath);
     const first = box.admin(['--updatedb']);
     assert.equal(first.code, 0, first.stderr);
-    assert.match(first.stdout, /0001 reference_schema: found in place, recorded\n.*0002 tekictrl_port: applied\n.*0003 tekidata_port: applied\n.*schema version 3, journal mode wal/);
+    assert.match(first.stdout, /0001 reference_schema: found in place, recorded\n.*0002 tekictrl_port: applied\n.*0003 tekidata_port: applied\n.*0004 row_checks: applied\n.*0005 used_ports_session_index: applied\n.*schema version 5, journal mode wal/);
     assert.match(box.admin(['--updatedb']).stdout, /0002 tekictrl_port: already applied/);
     assert.deepEqual(schemaShape(box.dbPath).columns, schemaShape(initial).columns);
     assert.match(inst.x2godb(['listsessionsroot_all']).stdout, new RegExp(`^\\|${A}\\|51\\|`));

@@ -180,7 +180,7 @@ for (const backend of ['sqlite', 'postgres'] as const) {
       script(backend).forEach((step, i) => assert.equal(after[i], before[i], step.join(' ')));
       const status = x2goSessiondb(['status']);
       assert.equal(status.code, 0, status.stdout);
-      assert.match(status.stdout, new RegExp(`implementation: x2go-sessiondb\\nbackend: ${backend}.*\\nschema version: ${backend === 'sqlite' ? 3 : 4}\\ndatabase: reachable`));
+      assert.match(status.stdout, new RegExp(`implementation: x2go-sessiondb\\nbackend: ${backend}.*\\nschema version: 5\\ndatabase: reachable`));
       if (service) {
         // Each step made one database call or more, through DB.pm or a helper, all answered here.
         const stats = await service.stats();

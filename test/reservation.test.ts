@@ -4,6 +4,7 @@
 
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { appendFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import Database from 'better-sqlite3';
@@ -55,6 +56,8 @@ const backends: Backend[] = [
       ensureUser('alice');
       const box = createPgSandbox('x2go_reservation');
       for (const args of [['--createdb', '--force'], ['--adduser', 'alice']]) assert.equal(box.admin(args).code, 0);
+      // A load test: alice makes 104 sessions, more than the default per-user quota (test/quota.test.ts).
+      appendFileSync(join(box.configDir, 'x2gosql', 'sql'), '\n[quota]\nsessions_per_user=1000\nports_per_user=5000\n');
       return box;
     },
     census: async (box) => {

@@ -5,7 +5,7 @@
 
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { readFileSync, statSync } from 'node:fs';
+import { appendFileSync, readFileSync, statSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -43,6 +43,8 @@ describe('x2gosessiond on SQLite: socket, protocol, load, signals', needs.option
     bob = ensureUser('bob');
     box = createSandbox();
     assert.equal(box.admin(['--createdb']).code, 0);
+    // Load tests: alice makes over 100 sessions, more than the default per-user quota (test/quota.test.ts).
+    appendFileSync(join(box.configDir, 'x2gosql', 'sql'), '\n[quota]\nsessions_per_user=1000\nports_per_user=5000\n');
     inst = installLauncher(box, { service: true });
     service = inst.service as RunningService;
   });
@@ -326,6 +328,8 @@ for (const backend of faultBackends) {
       backend.needs.check();
       alice = ensureUser('alice');
       box = await backend.setup();
+      // A storm of 120 reservations by alice: more than the default per-user quota (test/quota.test.ts).
+      appendFileSync(join(box.configDir, 'x2gosql', 'sql'), '\n[quota]\nsessions_per_user=1000\nports_per_user=5000\n');
       inst = installLauncher(box, { service: true });
     });
     after(async () => {

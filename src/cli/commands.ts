@@ -3,6 +3,7 @@
 // refused before the database is even opened) and returns the work to do with a SessionDb.
 
 import type { SessionDb } from '../model/session-db.js';
+import type { RootListing } from '../model/stored-rows.js';
 import type { SessionEndpoint, SessionRow } from '../model/types.js';
 import {
   MAX_PORTS_PER_SESSION,
@@ -38,6 +39,11 @@ export interface CommandSpec {
 
 function sessions(listing: Listing): (rows: SessionRow[]) => Output {
   return (rows) => ({ kind: 'sessions', listing, rows });
+}
+
+/** A root listing: the rows fit for root's scripts; a line on stderr for each one left out. */
+export function rootSessions(listing: RootListing): Output {
+  return { kind: 'sessions', listing: 'root', rows: listing.rows, notes: listing.refused };
 }
 
 /** A change that completed prints "ok", as the reference's wrapper does. */
@@ -92,14 +98,14 @@ export const COMMANDS: Readonly<Record<string, CommandSpec>> = {
     rootOnly: true,
     prepare: (a) => {
       const server = parseServer(a[0]!);
-      return (db) => db.listsessionsroot(server).then(sessions('root'));
+      return (db) => db.listsessionsroot(server).then(rootSessions);
     },
   },
   listsessionsroot_all: {
     readOnly: true,
     usage: '',
     rootOnly: true,
-    prepare: () => (db) => db.listsessionsroot_all().then(sessions('root')),
+    prepare: () => (db) => db.listsessionsroot_all().then(rootSessions),
   },
   insertsession: {
     usage: '<display> <server> <session_id>',

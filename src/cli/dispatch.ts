@@ -12,7 +12,7 @@ import type { Caller } from '../model/types.js';
 import { shown } from '../model/validate.js';
 import { userExists } from '../system/accounts.js';
 import { arity, COMMANDS, type CommandSpec } from './commands.js';
-import { jsonText, legacyLines, legacyText, type Output } from './format.js';
+import { jsonText, legacyLines, legacyText, notesOf, type Output } from './format.js';
 import { HELPERS, type HelperPrint } from './helpers.js';
 
 export const MULTICALL = 'x2godb';
@@ -133,9 +133,10 @@ async function execute(req: Request, p: Plan, env: Environment): Promise<Respons
   const work = p.spec.prepare(p.args);
   const settings = env.settings(p.configDir);
   return env.withStore(settings, req.caller, async (store) => {
-    const db = new SessionDb(store, req.caller, userExists);
+    const db = new SessionDb(store, req.caller, userExists, { quota: { limits: settings.quota, file: settings.sqlFile } });
     const output = await work(db);
-    return { stdout: render(output, p.print, db), stderr: '', exitCode: 0 };
+    const stderr = notesOf(output).map((note) => `${p.name}: ${note}\n`).join('');
+    return { stdout: render(output, p.print, db), stderr, exitCode: 0 };
   });
 }
 

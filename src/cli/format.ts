@@ -8,7 +8,8 @@ import type { Mount, ServerLoad, SessionRow } from '../model/types.js';
 export type Listing = 'sessions' | 'shadow' | 'root';
 
 export type Output =
-  | { kind: 'sessions'; listing: Listing; rows: SessionRow[] }
+  /** `notes`: one stderr line each, beside the rows (rows a root listing refused to print). */
+  | { kind: 'sessions'; listing: Listing; rows: SessionRow[]; notes?: string[] }
   | { kind: 'numbers'; values: number[] }
   | { kind: 'servers'; servers: ServerLoad[] }
   | { kind: 'mounts'; mounts: Mount[] }
@@ -60,6 +61,11 @@ export function legacyLines(output: Output, traits: LegacyTraits): string[] {
     case 'none':
       return [];
   }
+}
+
+/** What goes to stderr beside a successful command's output (exit code 0). */
+export function notesOf(output: Output): readonly string[] {
+  return output.kind === 'sessions' ? (output.notes ?? []) : [];
 }
 
 /** The wrapper's stdout: lines joined by "\n" without a final newline, as the reference prints. */

@@ -4,7 +4,7 @@
 
 import { readFileSync } from 'node:fs';
 import { parseServer } from '../model/validate.js';
-import { COMMANDS, type CommandSpec } from './commands.js';
+import { COMMANDS, rootSessions, type CommandSpec } from './commands.js';
 import type { Output } from './format.js';
 
 /**
@@ -78,11 +78,11 @@ export const HELPERS: Readonly<Record<string, HelperSpec>> = {
     prepare: (a) => {
       const server = a[0] === '--all-servers' ? undefined : parseServer(a[0] ?? '');
       return async (db): Promise<Output> => {
-        const rows = server === undefined ? await db.listsessionsroot_all() : await db.listsessionsroot(server);
-        for (const row of rows) {
+        const listing = server === undefined ? await db.listsessionsroot_all() : await db.listsessionsroot(server);
+        for (const row of listing.rows) {
           if (row.status === 'F' && !agentRunning(row.agentPid, row.sessionId)) await db.rmsessionsroot(row.sessionId);
         }
-        return { kind: 'sessions', listing: 'root', rows };
+        return rootSessions(listing);
       };
     },
   },

@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { SessionDbError } from '../model/errors.js';
+import { DEFAULT_QUOTA, QUOTA_KEYS, type QuotaLimits } from '../model/quota.js';
 import { lookupUser } from '../system/accounts.js';
 import { parseIni, type IniFile } from './ini.js';
 
@@ -41,6 +42,8 @@ export interface Settings {
   /** x2goserver.conf [telekinesis] enable, read with the reference's is_true. */
   telekinesis: boolean;
   logLevel: string;
+  /** [quota] of x2gosql/sql: what one user may hold (see model/quota.ts). */
+  quota: QuotaLimits;
 }
 
 export function sqlConfigFile(configDir: string): string {
@@ -92,6 +95,26 @@ function postgresSettings(sql: IniFile, file: string): PostgresSettings {
   };
 }
 
+/** Above this a quota protects nothing: there are 65,535 ports and fewer displays. */
+const MAX_QUOTA = 65535;
+
+/** Ours: [quota] sessions_per_user= and ports_per_user=, whole numbers; defaults when absent. */
+function quotaSettings(sql: IniFile, file: string): QuotaLimits {
+  const read = (key: string, fallback: number): number => {
+    const text = sql.get(`quota.${key}`);
+    if (text === undefined || text === '') return fallback;
+    const n = Number(text);
+    if (!/^\d{1,6}$/.test(text) || n < 1 || n > MAX_QUOTA) {
+      throw new SessionDbError('config', `${file}: [quota] ${key}=${text} is not a whole number from 1 to ${MAX_QUOTA}`);
+    }
+    return n;
+  };
+  return {
+    sessionsPerUser: read(QUOTA_KEYS.sessionsPerUser, DEFAULT_QUOTA.sessionsPerUser),
+    portsPerUser: read(QUOTA_KEYS.portsPerUser, DEFAULT_QUOTA.portsPerUser),
+  };
+}
+
 export function loadSettings(configDir: string): Settings {
   const sqlFile = sqlConfigFile(configDir);
   const sql = readConfig(sqlFile, true);
@@ -134,5 +157,6 @@ export function loadSettings(configDir: string): Settings {
     postgres: postgresSettings(sql, sqlFile),
     telekinesis: isTrue(server.get('telekinesis.enable')),
     logLevel: server.get('log.loglevel') || 'notice',
+    quota: quotaSettings(sql, sqlFile),
   };
 }

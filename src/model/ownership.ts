@@ -26,23 +26,41 @@ export function isRoot(caller: Caller): boolean {
   return caller.uid === 0;
 }
 
-const NAMED = /^(.*?)-\d{2,}-\d{10,}_st(.)/;
+/**
+ * How a session id names its users, read once and the same way for every rule (ownership here,
+ * quotas in quota.ts): the user before the first -<display>-<time>_st<type>, and for type S the
+ * shared desktop's owner right after it (_stS<n>XSHAD<owner>XSHAD). A later "_stS1XSHAD..." in
+ * an id of another type names nobody: reading it would let one user's id claim another's desktop.
+ */
+export interface SessionName {
+  user: string;
+  type: string;
+  sharedDesktopOf?: string;
+}
+
+const NAMED = /^(.*?)-\d{2,}-\d{10,}_st(?:S[01]XSHAD(.*?)XSHAD|(.))/;
+
+export function sessionName(sessionId: string): SessionName | undefined {
+  const m = NAMED.exec(sessionId);
+  if (!m) return undefined;
+  const [, user = '', owner, type] = m;
+  return owner !== undefined ? { user, type: 'S', sharedDesktopOf: owner } : { user, type: type ?? '' };
+}
 
 /** The user a session id is named after (the part before -<display>-<time>_). */
 export function sessionIdUser(sessionId: string): string | undefined {
-  return NAMED.exec(sessionId)?.[1];
+  return sessionName(sessionId)?.user;
 }
 
 /** True if the session id is one of the user's own desktop sessions (type D or R). */
 function namesOwnDesktop(sessionId: string, user: string): boolean {
-  const m = NAMED.exec(sessionId);
-  return m !== null && m[1] === user && (m[2] === 'D' || m[2] === 'R');
+  const name = sessionName(sessionId);
+  return name !== undefined && name.user === user && (name.type === 'D' || name.type === 'R');
 }
 
 /** True if the session id shares the user's desktop (type S, XSHAD<user>XSHAD). */
 function sharesDesktopOf(sessionId: string, user: string): boolean {
-  const m = /^.*?-\d{2,}-\d{10,}_stS[01]XSHAD(.*?)XSHAD/.exec(sessionId);
-  return m !== null && m[1] === user;
+  return sessionName(sessionId)?.sharedDesktopOf === user;
 }
 
 export function mayActOn(caller: Caller, sessionId: string): boolean {

@@ -5,11 +5,25 @@
 import { SessionDbError } from './errors.js';
 import { assertMayActOn, assertMayShareWith, isRoot, sessionIdUser, storedUserName } from './ownership.js';
 import type { Reserved, SessionStore } from './store.js';
+import { DEFAULT_QUOTA, quotaGuard, type Holdings, type QuotaGuard, type QuotaLimits } from './quota.js';
+import { namedFor, screenRootListing, type RootListing } from './stored-rows.js';
 import { parseSessionId } from './validate.js';
+import type { Caller, Mount, ServerLoad, SessionEndpoint, SessionRow, SessionStatus } from './types.js';
 
 /** Session ids carry the display in at most four digits. */
 const MAX_ID_DISPLAY = 9999;
-import type { Caller, Mount, ServerLoad, SessionEndpoint, SessionRow, SessionStatus } from './types.js';
+
+/** The per-user limits and where they are configured (named in the refusal). */
+export interface QuotaSettings {
+  limits: QuotaLimits;
+  /** The file an administrator edits to change them. */
+  file: string;
+}
+
+export interface SessionDbOptions {
+  now?: () => number;
+  quota?: QuotaSettings;
+}
 
 /** Answers whether a UNIX account exists (desktop-sharing rows are stored in the viewer's name). */
 export type UserExists = (name: string) => boolean;
@@ -24,13 +38,25 @@ export class SessionDb {
   /** May run the root-only commands: root, or the owner of a private database. */
   readonly #administrator: boolean;
   readonly #now: () => number;
+  readonly #quota: QuotaSettings;
 
-  constructor(store: SessionStore, caller: Caller, userExists: UserExists, now: () => number = Date.now) {
+  constructor(store: SessionStore, caller: Caller, userExists: UserExists, options: SessionDbOptions = {}) {
     this.#store = store;
     this.#caller = caller;
     this.#userExists = userExists;
     this.#administrator = isRoot(caller) || (store.ownedBy?.(caller.uid) ?? false);
-    this.#now = now;
+    this.#now = options.now ?? Date.now;
+    this.#quota = options.quota ?? { limits: DEFAULT_QUOTA, file: 'x2gosql/sql' };
+  }
+
+  /**
+   * Every path that creates a session or a port carries this check into the store's transaction;
+   * the new rows count against the caller (for a desktop-sharing session: the desktop's owner,
+   * not the viewer it is stored for). Root is not limited.
+   */
+  #quotaFor(adding: Holdings): QuotaGuard | undefined {
+    if (this.#administrator) return undefined;
+    return quotaGuard(this.#uname, this.#quota.limits, adding, this.#quota.file);
   }
 
   get traits() {
@@ -63,14 +89,18 @@ export class SessionDb {
 
   async insertsession(display: number, server: string, sessionId: string): Promise<void> {
     assertMayActOn(this.#caller, sessionId);
-    return this.#store.insertSession({ sessionId, display, server, uname: this.#uname });
+    // Root may act on any session, but a row is stored in the caller's name: only under an id that
+    // gives that name (root's listings refuse anything else, and the SQLite schema too).
+    if (!namedFor(sessionId, this.#uname)) throw new SessionDbError('invalid', `session ${sessionId} is not named after ${this.#caller.name}`);
+    return this.#store.insertSession({ sessionId, display, server, uname: this.#uname, quota: this.#quotaFor({ sessions: 1, ports: 0 }) });
   }
 
   /** The shared desktop's owner (the caller) inserts the session for the viewer who asked. */
   async insertshadowsession(display: number, server: string, sessionId: string, viewer: string): Promise<void> {
     assertMayShareWith(this.#caller, sessionId, viewer);
+    if (!namedFor(sessionId, viewer)) throw new SessionDbError('invalid', `session ${sessionId} is not named after ${viewer}`);
     this.#assertUserExists(viewer);
-    return this.#store.insertSession({ sessionId, display, server, uname: viewer });
+    return this.#store.insertSession({ sessionId, display, server, uname: viewer, quota: this.#quotaFor({ sessions: 1, ports: 0 }) });
   }
 
   async createsession(sessionId: string, cookie: string, agentPid: number, endpoint: SessionEndpoint): Promise<void> {
@@ -97,7 +127,7 @@ export class SessionDb {
 
   async insertport(server: string, sessionId: string, port: number): Promise<void> {
     assertMayActOn(this.#caller, sessionId);
-    return this.#store.insertPort(server, sessionId, port);
+    return this.#store.insertPort(server, sessionId, port, this.#quotaFor({ sessions: 0, ports: 1 }));
   }
 
   async rmport(server: string, sessionId: string, port: number): Promise<void> {
@@ -130,7 +160,8 @@ export class SessionDb {
     const displayStart = Math.max(request.displayStart, 10);
     if (displayStart > MAX_ID_DISPLAY) throw new SessionDbError('invalid', `display_start ${request.displayStart} is above ${MAX_ID_DISPLAY}`);
     sessionId(displayStart);
-    return this.#store.reserve({ ...request, uname: user, sessionId, displayStart, displayEnd: MAX_ID_DISPLAY });
+    const quota = this.#quotaFor({ sessions: 1, ports: request.portCount });
+    return this.#store.reserve({ ...request, uname: user, sessionId, displayStart, displayEnd: MAX_ID_DISPLAY, quota });
   }
 
   // --- running sessions ----------------------------------------------------------------------
@@ -195,14 +226,18 @@ export class SessionDb {
 
   // --- root only -----------------------------------------------------------------------------
 
-  async listsessionsroot(server: string): Promise<SessionRow[]> {
+  /**
+   * Root's scripts run what these list through a shell: rows that fail the CLI's validation
+   * (written by other means) are left out, each with a line in `refused` (see stored-rows.ts).
+   */
+  async listsessionsroot(server: string): Promise<RootListing> {
     this.#assertAdministrator('listsessionsroot');
-    return this.#store.listSessions({ server, kind: 'any', includeFinished: true });
+    return screenRootListing(await this.#store.listSessions({ server, kind: 'any', includeFinished: true }));
   }
 
-  async listsessionsroot_all(): Promise<SessionRow[]> {
+  async listsessionsroot_all(): Promise<RootListing> {
     this.#assertAdministrator('listsessionsroot_all');
-    return this.#store.listSessions({ kind: 'any', includeFinished: true });
+    return screenRootListing(await this.#store.listSessions({ kind: 'any', includeFinished: true }));
   }
 
   /** Purges a session with its mounts and ports, in one transaction. */

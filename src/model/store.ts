@@ -6,6 +6,7 @@
 // Every method that writes runs as one transaction. Errors are SessionDbError: 'conflict' for a
 // display, port or session id already taken, 'unavailable' when the database cannot be reached.
 
+import type { QuotaGuard } from './quota.js';
 import type { Mount, ServerLoad, SessionEndpoint, SessionRow, SessionStatus } from './types.js';
 
 export interface SessionFilter {
@@ -24,6 +25,8 @@ export interface NewSession {
   display: number;
   server: string;
   uname: string;
+  /** When set, the store counts what quota.user holds and calls assertRoom in the insert's transaction. */
+  quota?: QuotaGuard | undefined;
 }
 
 /** What a login asks for in one step: a display, some ports, the session row. */
@@ -41,6 +44,8 @@ export interface Reservation {
   portCount: number;
   portStart: number;
   busyPorts: ReadonlySet<number>;
+  /** As for NewSession: checked in the reservation's transaction, before anything is inserted. */
+  quota?: QuotaGuard | undefined;
 }
 
 export interface Reserved {
@@ -65,6 +70,12 @@ export interface LegacyTraits {
   serverCounts: boolean;
 }
 
+/**
+ * Quotas (model/quota.ts): a store that gets a QuotaGuard counts, inside the transaction that
+ * inserts and serialised against every other writer for the same user (on every node of a farm),
+ * the sessions and ports quota.user created, and calls quota.assertRoom before inserting.
+ * Stores that record the creator (PostgreSQL's creator_id) count by it; others use createdBy().
+ */
 export interface SessionStore {
   readonly traits: LegacyTraits;
 
@@ -94,8 +105,11 @@ export interface SessionStore {
    */
   reserve(request: Reservation): Promise<Reserved>;
 
-  /** Fails with 'not-found' when the session does not exist, 'conflict' when the port is taken. */
-  insertPort(server: string, sessionId: string, port: number): Promise<void>;
+  /**
+   * Fails with 'not-found' when the session does not exist, 'conflict' when the port is taken or
+   * the quota (checked in the same transaction when given) is used up.
+   */
+  insertPort(server: string, sessionId: string, port: number, quota?: QuotaGuard): Promise<void>;
   deletePort(server: string, sessionId: string, port: number): Promise<void>;
 
   mounts(sessionId: string): Promise<Mount[]>;

@@ -101,14 +101,14 @@ export function sessionDbContract(backend: string, open: () => Promise<StoreFixt
       await as(alice).changestatus('S', A2);
       assert.deepEqual((await as(alice).listsessions(SERVER)).map((r) => r.status), ['S', 'R']);
       await as(alice).changestatus('F', A1);
-      assert.deepEqual((await as(root).listsessionsroot_all()).map((r) => r.status), ['S', 'F']);
+      assert.deepEqual((await as(root).listsessionsroot_all()).rows.map((r) => r.status), ['S', 'F']);
     });
 
     test('display numbers and session ids are unique; a clash is a conflict and writes nothing', async () => {
       await as(alice).insertsession(51, SERVER, A1);
       await rejectsWith(as(bob).insertsession(51, SERVER, B1), 'conflict', /display 51 is already in use/);
       await rejectsWith(as(alice).insertsession(52, SERVER, A1), 'conflict', /already exists/);
-      assert.deepEqual((await as(root).listsessionsroot_all()).map((r) => r.sessionId), [A1]);
+      assert.deepEqual((await as(root).listsessionsroot_all()).rows.map((r) => r.sessionId), [A1]);
     });
 
     test("no one inserts or changes a session under someone else's name", async () => {
@@ -174,7 +174,39 @@ export function sessionDbContract(backend: string, open: () => Promise<StoreFixt
       await rejectsWith(as(alice).insertshadowsession(72, SERVER, 'carol-72-1700000005_stS1XSHADaliceXSHADPP51_dp24', 'carol'), 'invalid', /does not exist/);
       await rejectsWith(as(alice).insertshadowsession(73, SERVER, 'bob-73-1700000006_stS1XSHADcarolXSHADPP51_dp24', 'bob'), 'invalid');
       await rejectsWith(as(alice).insertshadowsession(74, SERVER, 'bob-74-1700000007_stDxfce_dp24', 'bob'), 'invalid');
-      assert.deepEqual(await as(root).listsessionsroot_all(), []);
+      // Not root either: a row in root's name under alice's id is what root's scripts must never see.
+      await rejectsWith(as(root).insertsession(75, SERVER, A1), 'invalid', /not named after root/);
+      await rejectsWith(as(root).insertshadowsession(76, SERVER, A2, 'bob'), 'invalid', /not named after bob/);
+      assert.deepEqual((await as(root).listsessionsroot_all()).rows, []);
+    });
+
+    test('quotas: every row the user created counts, finished or not; a shared desktop counts against its owner, not the viewer', async () => {
+      const limited = (caller: Caller) => {
+        const store = stores.get(caller);
+        if (!store) throw new Error(`no store for ${caller.name}`);
+        const quota = { limits: { sessionsPerUser: 2, portsPerUser: 3 }, file: '/etc/x2go/x2gosql/sql' };
+        return new SessionDb(store, caller, (n) => users.has(n), { quota });
+      };
+      await limited(alice).insertsession(51, SERVER, A1);
+      await limited(alice).changestatus('F', A1);
+      await limited(alice).insertshadowsession(71, SERVER, SHARE, 'bob');
+      await rejectsWith(limited(alice).insertsession(52, SERVER, A2), 'conflict', /^alice holds 2 sessions, and 2 is the limit per user; .*sessions_per_user= in \[quota\] of \/etc\/x2go\/x2gosql\/sql$/);
+      await rejectsWith(
+        limited(alice).reservesession({ server: SERVER, suffix: '_stDxfce_dp24', displayStart: 60, portCount: 1, portStart: 30100, busyDisplays: new Set(), busyPorts: new Set() }),
+        'conflict',
+        /alice holds 2 sessions/,
+      );
+      // Bob, in whose name the shared desktop is stored, still has both of his.
+      await limited(bob).insertsession(61, SERVER, B1);
+      await limited(bob).insertsession(62, SERVER, 'bob-62-1700000062_stDxfce_dp24');
+      for (const port of [30001, 30002]) await limited(alice).insertport(SERVER, A1, port);
+      await limited(alice).insertport(SERVER, SHARE, 30003);
+      await rejectsWith(limited(alice).insertport(SERVER, A1, 30004), 'conflict', /alice holds 3 ports, and 3 is the limit per user; .*ports_per_user=/);
+      // Root is not limited.
+      await limited(root).insertsession(90, SERVER, 'root-90-1700000090_stDxfce_dp24');
+      await limited(root).insertsession(91, SERVER, 'root-91-1700000091_stDxfce_dp24');
+      await limited(root).insertsession(92, SERVER, 'root-92-1700000092_stDxfce_dp24');
+      assert.equal((await as(root).listsessionsroot_all()).rows.length, 7);
     });
 
     test('ports: only for an existing session, each port once, a bounded number per session', async () => {
@@ -217,9 +249,9 @@ export function sessionDbContract(backend: string, open: () => Promise<StoreFixt
       await start(bob, B1, 61, 30021);
       await as(alice).insertmount(A1, '/tmp/.x2go-alice/media/disk/_home', '10.0.0.1');
       await as(alice).changestatus('F', A1);
-      assert.deepEqual((await as(root).listsessionsroot(SERVER)).map((r) => r.sessionId).sort(), [A1, B1]);
+      assert.deepEqual((await as(root).listsessionsroot(SERVER)).rows.map((r) => r.sessionId).sort(), [A1, B1]);
       await as(root).rmsessionsroot(A1);
-      assert.deepEqual((await as(root).listsessionsroot_all()).map((r) => r.sessionId), [B1]);
+      assert.deepEqual((await as(root).listsessionsroot_all()).rows.map((r) => r.sessionId), [B1]);
       assert.deepEqual((await as(root).getports(SERVER)).sort(), [30021, 30022, 30023]);
       assert.deepEqual(await as(root).getmounts(A1), []);
       await as(root).deletemounts(B1);
@@ -263,7 +295,7 @@ export function sessionDbContract(backend: string, open: () => Promise<StoreFixt
         as(alice).reservesession({ server: SERVER, suffix: '_stS1XSHADbobXSHADPP51_dp24', displayStart: 50, portCount: 3, portStart: 30000, busyDisplays: new Set(), busyPorts: new Set() }),
         'invalid',
       );
-      assert.deepEqual(await as(root).listsessionsroot_all(), []);
+      assert.deepEqual((await as(root).listsessionsroot_all()).rows, []);
       assert.deepEqual(await as(root).getports(SERVER), []);
     });
 

@@ -10,7 +10,7 @@ import referenceSchema from './migrations/0001_reference_schema.sql';
 import telekinesisPorts from './migrations/0002_telekinesis_ports.sql';
 import rowLevelSecurity from './migrations/0003_row_level_security.sql';
 import statusGrants from './migrations/0004_status_grants.sql';
-
+import quotaLocks from './migrations/0005_quota_locks.sql';
 
 export interface Migration {
   version: number;
@@ -48,6 +48,7 @@ export const MIGRATIONS: readonly Migration[] = [
     inPlace: (tx) => exists(tx`select 1 from pg_policies where tablename = 'sessions' and policyname = 'x2go_read'`),
   },
   { version: 4, name: 'status_grants', sql: statusGrants, inPlace: async () => false },
+  { version: 5, name: 'quota_locks', sql: quotaLocks, inPlace: async () => false },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]?.version ?? 0;

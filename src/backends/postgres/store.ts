@@ -4,6 +4,7 @@
 // bound parameter (postgres.js tagged templates); multi-statement changes run in one transaction.
 
 import { freeNumbers } from '../../model/allocation.js';
+import type { QuotaGuard } from '../../model/quota.js';
 import type { AgentStart, LegacyTraits, NewSession, Reservation, Reserved, SessionFilter, SessionStore } from '../../model/store.js';
 import { MAX_PORT } from '../../model/validate.js';
 import type { Scope } from '../../config/config.js';
@@ -85,13 +86,31 @@ export class PostgresStore implements SessionStore {
     });
   }
 
+  /**
+   * Inside the inserting transaction: lock the caller's own row of x2go_quota_locks (so the
+   * caller's other transactions, on any node, wait here until this one ends), count what the
+   * caller's role created (creator_id: recorded by the database, not deduced), and let the model
+   * decide. Row-level security lets a role lock only its own row, and, through the service's SET
+   * LOCAL ROLE, current_user is the caller's role.
+   */
+  async #checkQuota(tx: Tx, quota: QuotaGuard | undefined): Promise<void> {
+    if (!quota) return;
+    await tx`insert into x2go_quota_locks (holder) values (current_user)
+      on conflict (holder) do update set holder = excluded.holder`;
+    const [held] = await tx`select (select count(*) from sessions where creator_id = current_user)::int as sessions,
+      (select count(*) from used_ports where creator_id = current_user)::int as ports`;
+    quota.assertRoom({ sessions: Number(held?.sessions ?? 0), ports: Number(held?.ports ?? 0) });
+  }
+
   insertSession(s: NewSession): Promise<void> {
     return this.#run(
       'insert session',
-      async () => {
-        await this.#sql`insert into sessions (display, server, uname, session_id)
-          values (${s.display}, ${s.server}, ${s.uname}, ${s.sessionId})`;
-      },
+      () =>
+        this.#session.transaction(async (tx) => {
+          await this.#checkQuota(tx, s.quota);
+          await tx`insert into sessions (display, server, uname, session_id)
+            values (${s.display}, ${s.server}, ${s.uname}, ${s.sessionId})`;
+        }),
       {
         sessions_display_key: `display ${s.display} is already in use`,
         sessions_server_display_key: `display ${s.display} is already in use on ${s.server}`,
@@ -179,6 +198,7 @@ export class PostgresStore implements SessionStore {
   reserve(r: Reservation): Promise<Reserved> {
     return this.#run('reserve a session', () =>
       this.#session.transaction(async (tx) => {
+        await this.#checkQuota(tx, r.quota);
         let retries = 0;
         const attempt = async (insert: (sp: Tx) => Promise<unknown>, constraints: string[]): Promise<boolean> => {
           try {
@@ -231,12 +251,13 @@ export class PostgresStore implements SessionStore {
     if (!found) throw new SessionDbError('not-found', `no session ${sessionId} in the session database`);
   }
 
-  insertPort(server: string, sessionId: string, port: number): Promise<void> {
+  insertPort(server: string, sessionId: string, port: number, quota?: QuotaGuard): Promise<void> {
     return this.#run(
       'reserve port',
       () =>
         this.#session.transaction(async (tx) => {
           await this.#assertSessionExists(tx, sessionId);
+          await this.#checkQuota(tx, quota);
           await tx`insert into used_ports (server, session_id, port) values (${server}, ${sessionId}, ${port})`;
         }),
       { used_ports_pkey: `port ${port} is already in use` },

@@ -2,7 +2,7 @@
 // to date, and leave it as the reference does: root:x2gouser 0660 in a root:x2gouser 0770
 // directory, so that ordinary users reach it only through the setgid launcher.
 
-import { chmodSync, chownSync, mkdirSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, chownSync, closeSync, constants, fchmodSync, fchownSync, fstatSync, lstatSync, mkdirSync, openSync, rmSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { AdminBackend, AdminReport } from '../../model/admin.js';
 import { SessionDbError } from '../../model/errors.js';
@@ -25,17 +25,70 @@ function sessionCount(path: string): number {
 }
 
 /**
+ * The database file and its companions, as lstat sees them (not following a symlink): present
+ * ones must be regular files. The directory is writable by group x2gouser, so whoever holds the
+ * group can plant `x2go_sessions-wal -> /etc/shadow` there; root would then write SQLite's
+ * journal into the target, or chmod and chown it. Refused before anything is changed.
+ */
+function assertRegularFiles(path: string): string[] {
+  const present: string[] = [];
+  for (const file of [path, ...COMPANION_SUFFIXES.map((s) => path + s)]) {
+    const st = lstatSync(file, { throwIfNoEntry: false });
+    if (st === undefined) continue;
+    if (!st.isFile()) {
+      const what = st.isSymbolicLink() ? 'a symbolic link' : 'not a regular file';
+      throw new SessionDbError(
+        'config',
+        `${file} is ${what}; someone with write access to ${dirname(path)} may have planted it. Nothing was changed: remove it and check the directory`,
+      );
+    }
+    present.push(file);
+  }
+  return present;
+}
+
+/**
+ * chmod and chown one file through a descriptor opened without following a symlink, so that a
+ * link planted after the check above still cannot turn root's change onto another file.
+ */
+function protectFile(file: string, gid: number | undefined): void {
+  let fd: number;
+  try {
+    fd = openSync(file, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK | constants.O_NOCTTY);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw new SessionDbError('config', `${file} is a symbolic link or cannot be opened; left unchanged`, { cause: err });
+  }
+  try {
+    if (!fstatSync(fd).isFile()) throw new SessionDbError('config', `${file} is not a regular file; left unchanged`);
+    fchmodSync(fd, 0o660);
+    if (gid !== undefined) fchownSync(fd, 0, gid);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** The new file, made here and never through a link planted since the check: SQLite then opens a regular file. */
+function createEmpty(path: string): void {
+  try {
+    closeSync(openSync(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600));
+  } catch (err) {
+    throw new SessionDbError('config', `${path} appeared while it was being created (a planted link?); nothing was written through it`, { cause: err });
+  }
+}
+
+/**
  * The reference's ownership and modes; only root can give the file to group x2gouser. The
  * directory is changed only when it is the database's own (we created it, or it is x2gouser's
  * home, as in the reference); a shared directory such as /tmp is left alone, with a warning.
  */
 function protect(path: string, ownDirectory: boolean): string[] {
-  const files = [path, ...COMPANION_SUFFIXES.map((s) => path + s)].filter((f) => exists(f));
-  for (const file of files) chmodSync(file, 0o660);
-  if (process.getuid?.() !== 0) return [];
-  const gid = lookupGroupId('x2gouser');
-  if (gid === undefined) throw new SessionDbError('config', 'group x2gouser does not exist; install x2goserver first');
-  for (const file of files) chownSync(file, 0, gid);
+  const files = assertRegularFiles(path);
+  const root = process.getuid?.() === 0;
+  const gid = root ? lookupGroupId('x2gouser') : undefined;
+  if (root && gid === undefined) throw new SessionDbError('config', 'group x2gouser does not exist; install x2goserver first');
+  for (const file of files) protectFile(file, gid);
+  if (!root || gid === undefined) return [];
   const dir = dirname(path);
   if (ownDirectory) {
     chownSync(dir, 0, gid);
@@ -80,6 +133,7 @@ export class SqliteAdmin implements AdminBackend {
   createdb(options: { force: boolean }): Promise<AdminReport> {
     const path = this.#path;
     const lines: string[] = [];
+    assertRegularFiles(path);
     if (exists(path)) {
       const held = sessionCount(path);
       if (held > 0 && !options.force) {
@@ -92,6 +146,7 @@ export class SqliteAdmin implements AdminBackend {
       lines.push(`removed ${path}${held > 0 ? ` with ${held} session(s)` : ''}`);
     }
     const createdDirectory = mkdirSync(dirname(path), { recursive: true, mode: 0o770 }) !== undefined;
+    createEmpty(path);
     const report = upgrade(path, true);
     const warnings = protect(path, this.#ownDirectory || createdDirectory);
     return Promise.resolve({ lines: [...lines, ...report.lines, `created ${path}`, ...warnings] });
@@ -100,6 +155,7 @@ export class SqliteAdmin implements AdminBackend {
   updatedb(): Promise<AdminReport> {
     // As the reference: updating a file that is not there creates it.
     if (!exists(this.#path)) return this.createdb({ force: false });
+    assertRegularFiles(this.#path);
     return Promise.resolve(upgrade(this.#path, false));
   }
 }

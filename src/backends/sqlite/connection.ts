@@ -45,7 +45,28 @@ function nativeBinding(): string {
   return createRequire(import.meta.url).resolve('better-sqlite3/build/Release/better_sqlite3.node');
 }
 
+/**
+ * SQLite creates the -wal and -shm files with the database file's mode filtered by the process
+ * umask, and only then fchmods them to the database's mode. A caller with umask 022 (a login
+ * shell's) thus creates them 0640 for a moment, and another helper process of another user that
+ * opens them in that moment has no write access ("no write access to the session database").
+ * Clearing the group bits from the umask makes them 0660 (the file's own mode) from creation.
+ * It loosens nothing else: what is created with an explicit mode (password files, 0600) keeps
+ * it, and the umask's bits for others stay as they are.
+ */
+export function keepGroupAccessOnCreate(): void {
+  const mask = process.umask();
+  if ((mask & 0o070) === 0) return;
+  try {
+    process.umask(mask & ~0o070);
+  } catch {
+    // A worker thread may not change the umask (ERR_WORKER_UNSUPPORTED_OPERATION); a process that
+    // opens the database in one calls this from its main thread first.
+  }
+}
+
 export function openDatabase(path: string, options: OpenOptions = {}): Database {
+  keepGroupAccessOnCreate();
   // better-sqlite3 reports a missing file or directory as a bare TypeError; name it ourselves.
   if (!options.create && !exists(path)) throw mapSqliteError({ code: 'SQLITE_CANTOPEN' }, `open ${path}`);
   try {

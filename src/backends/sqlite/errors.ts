@@ -11,6 +11,10 @@ export function mapSqliteError(err: unknown, action: string, conflicts: Conflict
   const code = String((err as { code?: unknown }).code ?? '');
   const text = err instanceof Error ? err.message : String(err);
 
+  // The row checks of migration 0004 name the rule they enforce (as PostgreSQL's constraints do).
+  if (code === 'SQLITE_CONSTRAINT_TRIGGER' && /^x2go_[a-z_]+$/.test(text)) {
+    return new SessionDbError('invalid', `${action}: the session database refuses the row (${text})`, { cause: err });
+  }
   if (code.startsWith('SQLITE_CONSTRAINT')) {
     for (const [column, message] of Object.entries(conflicts)) {
       if (text.includes(column)) return new SessionDbError('conflict', message, { cause: err });

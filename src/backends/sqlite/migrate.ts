@@ -14,6 +14,8 @@ import { writeTransaction } from './connection.js';
 import referenceSchema from './migrations/0001_reference_schema.sql';
 import tekictrlPort from './migrations/0002_tekictrl_port.sql';
 import tekidataPort from './migrations/0003_tekidata_port.sql';
+import rowChecks from './migrations/0004_row_checks.sql';
+import usedPortsSessionIndex from './migrations/0005_used_ports_session_index.sql';
 
 export interface Migration {
   version: number;
@@ -27,6 +29,10 @@ function hasTable(db: Database, table: string): boolean {
   return db.prepare("select 1 from sqlite_master where type = 'table' and name = ?").get(table) !== undefined;
 }
 
+function hasTrigger(db: Database, name: string): boolean {
+  return db.prepare("select 1 from sqlite_master where type = 'trigger' and name = ?").get(name) !== undefined;
+}
+
 function hasColumn(db: Database, table: string, column: string): boolean {
   return db.prepare('select 1 from pragma_table_info(?) where name = ?').get(table, column) !== undefined;
 }
@@ -35,6 +41,8 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 1, name: 'reference_schema', sql: referenceSchema, inPlace: (db) => hasTable(db, 'sessions') },
   { version: 2, name: 'tekictrl_port', sql: tekictrlPort, inPlace: (db) => hasColumn(db, 'sessions', 'tekictrl_port') },
   { version: 3, name: 'tekidata_port', sql: tekidataPort, inPlace: (db) => hasColumn(db, 'sessions', 'tekidata_port') },
+  { version: 4, name: 'row_checks', sql: rowChecks, inPlace: (db) => hasTrigger(db, 'x2go_check_sessions_insert') },
+  { version: 5, name: 'used_ports_session_index', sql: usedPortsSessionIndex, inPlace: () => false },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]?.version ?? 0;

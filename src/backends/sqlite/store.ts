@@ -6,6 +6,7 @@
 import { statSync } from 'node:fs';
 import { SessionDbError } from '../../model/errors.js';
 import { lowestFree } from '../../model/allocation.js';
+import { createdBy, type Holdings, type QuotaGuard } from '../../model/quota.js';
 import type { AgentStart, LegacyTraits, NewSession, Reservation, Reserved, SessionFilter, SessionStore } from '../../model/store.js';
 import { MAX_PORT, MAX_PORTS_PER_SESSION } from '../../model/validate.js';
 import type { Mount, ServerLoad, SessionEndpoint, SessionRow, SessionStatus } from '../../model/types.js';
@@ -112,10 +113,34 @@ export class SqliteStore implements SessionStore {
     });
   }
 
+  /**
+   * Inside a write transaction (BEGIN IMMEDIATE: no other writer until it ends), what quota.user
+   * created, then the model's check. The file records no creator, so the candidates (rows in the
+   * user's name, ids that may share the user's desktop) are narrowed by the model's createdBy.
+   */
+  #checkQuota(quota: QuotaGuard | undefined): void {
+    if (!quota) return;
+    const rows = this.#db
+      .prepare(
+        `select s.session_id, s.uname, count(p.port) from sessions s left join used_ports p on p.session_id = s.session_id
+         where s.uname = ? or instr(s.session_id, ?) > 0 group by s.session_id, s.uname`,
+      )
+      .raw()
+      .all(quota.user, `XSHAD${quota.user}XSHAD`) as [string, string, number][];
+    const held: Holdings = { sessions: 0, ports: 0 };
+    for (const [sessionId, uname, ports] of rows) {
+      if (createdBy(sessionId, uname) !== quota.user) continue;
+      held.sessions++;
+      held.ports += ports;
+    }
+    quota.assertRoom(held);
+  }
+
   insertSession(s: NewSession): Promise<void> {
     return this.#write(
       'insert session',
       () => {
+        this.#checkQuota(s.quota);
         this.#db
           .prepare(
             `insert into sessions (display, server, uname, session_id, init_time, last_time)
@@ -200,6 +225,7 @@ export class SqliteStore implements SessionStore {
   /** One BEGIN IMMEDIATE transaction: SQLite serialises writers, so the picks cannot collide. */
   reserve(r: Reservation): Promise<Reserved> {
     return this.#write('reserve a session', () => {
+      this.#checkQuota(r.quota);
       const displays = new Set(this.#db.prepare('select display from sessions').pluck().all() as number[]);
       const [display = 0] = lowestFree('display', 1, r.displayStart, r.displayEnd, displays, r.busyDisplays);
       const sessionId = r.sessionId(display);
@@ -223,11 +249,21 @@ export class SqliteStore implements SessionStore {
     }
   }
 
-  insertPort(server: string, sessionId: string, port: number): Promise<void> {
+  insertPort(server: string, sessionId: string, port: number, quota?: QuotaGuard): Promise<void> {
     return this.#write(
       'reserve port',
       () => {
         this.#assertSessionExists(sessionId);
+        if (quota) {
+          // Ports count against whoever created the session, so only they add some (PostgreSQL's
+          // row-level security requires the same): a viewer cannot fill the sharer's quota.
+          const uname = this.#db.prepare('select uname from sessions where session_id = ?').pluck().get(sessionId) as string;
+          const creator = createdBy(sessionId, uname);
+          if (creator !== quota.user) {
+            throw new SessionDbError('invalid', `ports of session ${sessionId} are added by ${creator}, who started it`);
+          }
+        }
+        this.#checkQuota(quota);
         const held = this.#db.prepare('select count(*) from used_ports where session_id = ?').pluck().get(sessionId);
         if ((held as number) >= MAX_PORTS_PER_SESSION) {
           throw new SessionDbError('conflict', `session ${sessionId} already holds ${MAX_PORTS_PER_SESSION} ports`);
