@@ -45,7 +45,7 @@ import {
   runReferenceDbpm, useReferencePostgres,
 } from '../test/support/reference.js';
 import { hasCompiler, hasReference, isRoot } from '../test/support/requirements.js';
-import { createSandbox } from '../test/support/sandbox.js';
+import { createSandbox, LOAD_TEST_QUOTA, setQuota } from '../test/support/sandbox.js';
 import { ensureUser, run, timeWith, type Result } from '../test/support/system.js';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 21);
@@ -176,6 +176,8 @@ async function setupSqlite(): Promise<Setup> {
   copyFileSync(REFERENCE_DB, initial);
   const serviceBox = createSandbox('x2godb-bench-service-');
   for (const b of [box, serviceBox]) {
+    // The listing rows give alice 10,000 sessions: far above the per-user quota she inserts under.
+    setQuota(b.configDir, LOAD_TEST_QUOTA);
     b.admin(['--createdb']);
     copyFileSync(initial, b.dbPath);
     chownSync(b.dbPath, 0, lookupGroupId('x2gouser') ?? 0);
@@ -239,6 +241,7 @@ async function preparePostgres(restore: () => void): Promise<Setup> {
   const ourBox = (database: string) => {
     const box = createPgSandbox(database);
     writePgConfig(box.configDir, database);
+    setQuota(box.configDir, LOAD_TEST_QUOTA);
     const file = join(box.configDir, 'x2gosql', 'passwords', 'x2gopgadmin');
     copyFileSync(join(REFERENCE_PASSWORDS, 'x2gopgadmin'), file);
     chmodSync(file, 0o600);

@@ -1,12 +1,12 @@
 // Login storms as an installed server sees them, the reference and ours in one run, on SQLite and
-// on PostgreSQL: P starters at once (real users, alice and bob by turns), each starting S
+// on PostgreSQL: P starters at once (real users, sixteen by turns), each starting S
 // sessions one after another, each start running x2gostartagent's own database code (see
 // test/support/startagent.ts):
 //
 //   reference             Debian's x2gostartagent (read, pick, insert, retry up to 10 times) on
 //                         the reference's Perl helpers;
-//   ours                  after `x2go-sessiondb install`: the same script patched by `patch`
-//                         with contrib/x2gostartagent-reserve.patch, as the installer applies it
+//   ours                  after `x2go-sessiondb install`: the same script with
+//                         contrib/x2gostartagent-reserve.patch, as the installer patches it
 //                         (one x2goreservesession call), then x2gocreatesession, both through
 //                         the installed launcher, which runs Node itself;
 //   ours, service         the same, answered by the resident service x2gosessiond, as installed.
@@ -39,7 +39,9 @@ type Method = 'reference' | 'ours' | 'service';
 
 const DIST = join(dirname(fileURLToPath(import.meta.url)), '..', 'dist');
 const HOST = 'x2go-storm';
-const USERS = ['alice', 'bob'];
+// Sixteen users, so that 64 starters x 3 stay within the default per-user quota (20 sessions):
+// a login storm is many users logging in at once.
+const USERS = ['alice', 'bob', 'carol', 'dave', 'erin', 'frank', 'grace', 'heidi', 'ivan', 'judy', 'kim', 'leo', 'mia', 'ned', 'olga', 'pat'];
 
 const METHOD_NAMES: Record<Method, string> = {
   reference: 'reference x2gostartagent, Perl helpers',

@@ -6,7 +6,6 @@
 // SET LOCAL ROLE) and half connect themselves, at the same time.
 
 import assert from 'node:assert/strict';
-import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import Database from 'better-sqlite3';
@@ -14,7 +13,7 @@ import { lookupGroupId, type Account } from '../src/system/accounts.js';
 import { installLauncher, type Installed } from './support/launcher.js';
 import { createPgSandbox, ensurePostgres, hasPostgres, shareServiceLogin, superuser, type PgSandbox } from './support/postgres.js';
 import { hasCompiler, isRoot, requires } from './support/requirements.js';
-import { createSandbox, DIST, type Sandbox } from './support/sandbox.js';
+import { createSandbox, DIST, setQuota, type Sandbox } from './support/sandbox.js';
 import { ensureUser, runAsync, type Result } from './support/system.js';
 
 const SERVER = 'vm';
@@ -107,14 +106,6 @@ const backends: Backend[] = [
   },
 ];
 
-/** The [quota] section of the sandbox's x2gosql/sql (read again by the service on its next request). */
-function setQuota(box: Sandbox, text: string): void {
-  const file = join(box.configDir, 'x2gosql', 'sql');
-  const kept = readFileSync(file, 'utf8').split('\n[quota]\n')[0] ?? '';
-  writeFileSync(file, kept);
-  if (text) appendFileSync(file, `\n[quota]\n${text}`);
-}
-
 for (const backend of backends) {
   describe(`per-user quotas (${backend.name})`, backend.needs.options, () => {
     let box: Sandbox;
@@ -174,7 +165,7 @@ for (const backend of backends) {
 
     test('concurrent creations on every path never exceed sessions_per_user; desktop sharing counts against the sharer, not the viewer', async () => {
       await backend.clear(box);
-      setQuota(box, 'sessions_per_user=5\nports_per_user=12\n');
+      setQuota(box.configDir, 'sessions_per_user=5\nports_per_user=12\n');
       // Alice shares her desktop with bob three times: stored in bob's name, counted as alice's.
       for (let i = 0; i < 3; i++) {
         const sid = `bob-${70 + i}-170000007${i}_stS1XSHADaliceXSHADPP51_dp24`;
@@ -201,7 +192,7 @@ for (const backend of backends) {
 
     test('ports by x2goinsertport stop at ports_per_user, concurrently', async () => {
       await backend.clear(box);
-      setQuota(box, 'sessions_per_user=5\nports_per_user=12\n');
+      setQuota(box.configDir, 'sessions_per_user=5\nports_per_user=12\n');
       const sids = [0, 1].map((i) => `alice-${60 + i}-1700000060_stDxfce_dp24`);
       for (const [i, sid] of sids.entries()) assert.equal((await call('x2goinsertsession', [String(60 + i), SERVER, sid], alice)).code, 0);
       const results = await squat(4, 8, (loop, i) => ['x2goinsertport', [SERVER, sids[loop % 2] ?? '', String(32000 + loop * 100 + i)]], alice);

@@ -4,14 +4,13 @@
 
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { appendFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import Database from 'better-sqlite3';
 import type { Account } from '../src/system/accounts.js';
 import { createPgSandbox, ensurePostgres, hasPostgres, superuser, type PgSandbox } from './support/postgres.js';
 import { isRoot, requires } from './support/requirements.js';
-import { createSandbox, DIST, type Sandbox } from './support/sandbox.js';
+import { createSandbox, DIST, LOAD_TEST_QUOTA, setQuota, type Sandbox } from './support/sandbox.js';
 import { ensureUser, runAsync, type Result } from './support/system.js';
 
 const STARTERS = 64;
@@ -57,7 +56,7 @@ const backends: Backend[] = [
       const box = createPgSandbox('x2go_reservation');
       for (const args of [['--createdb', '--force'], ['--adduser', 'alice']]) assert.equal(box.admin(args).code, 0);
       // A load test: alice makes 104 sessions, more than the default per-user quota (test/quota.test.ts).
-      appendFileSync(join(box.configDir, 'x2gosql', 'sql'), '\n[quota]\nsessions_per_user=1000\nports_per_user=5000\n');
+      setQuota(box.configDir, LOAD_TEST_QUOTA);
       return box;
     },
     census: async (box) => {

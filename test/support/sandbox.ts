@@ -1,7 +1,7 @@
 // A configuration directory and a session database of a test's own, and the built programs
 // pointed at them. Nothing here touches /etc/x2go or the system's database.
 
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -29,6 +29,20 @@ export function writeConfig(configDir: string, dbPath: string, extra = ''): void
   mkdirSync(join(configDir, 'x2gosql'), { recursive: true });
   writeFileSync(join(configDir, 'x2gosql', 'sql'), `backend=sqlite\n\n[sqlite]\npath=${dbPath}\n${extra}`);
   writeFileSync(join(configDir, 'x2goserver.conf'), '[telekinesis]\nenable=no\n\n[log]\nloglevel=notice\n');
+}
+
+/** Quotas far above any load test's sessions and ports: for tests about something else. */
+export const LOAD_TEST_QUOTA = 'sessions_per_user=65535\nports_per_user=65535\n';
+
+/**
+ * Sets the [quota] section of a configuration's x2gosql/sql (a service reads it again on its
+ * next request); empty text removes it, back to the defaults.
+ */
+export function setQuota(configDir: string, text: string): void {
+  const file = join(configDir, 'x2gosql', 'sql');
+  const kept = readFileSync(file, 'utf8').split('\n[quota]\n')[0] ?? '';
+  writeFileSync(file, kept);
+  if (text) appendFileSync(file, `\n[quota]\n${text}`);
 }
 
 export function dumpDatabase(dbPath: string): string {

@@ -6,17 +6,17 @@
 // replaced by the values a desktop-session start from X2Go Client gives those variables, and
 // what is not the database (x2gosyslog, the agent) by stand-ins.
 //
-// The patched copy is made here with `patch`, from /usr/bin/x2gostartagent, as the installer
-// makes it, so that the storm runs the reserving script whether or not it is installed.
+// The patched copy is made here by the installer's own code from the reference's script, so that
+// the storm runs the reserving script whether or not it is installed.
 
 import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ROOT } from './sandbox.js';
+import { DEFAULT_PREFIX } from '../../src/install/install-launcher.js';
+import { patchedStartagent as patchReference, STARTAGENT } from '../../src/install/startagent.js';
 import { run } from './system.js';
 
-export const STARTAGENT = '/usr/bin/x2gostartagent';
-export const RESERVE_PATCH = join(ROOT, 'contrib', 'x2gostartagent-reserve.patch');
+export { STARTAGENT };
 
 /** Where the allocation begins and ends in x2gostartagent (4.1.0.3, patched or not). */
 const ALLOCATION_FIRST = "typeset -i retry='0'";
@@ -74,13 +74,15 @@ export function starterScript(part: string): string {
   ].join('\n');
 }
 
-/** x2gostartagent with the reservation patch applied by `patch`, as the installer applies it. */
-export function patchedStartagent(dir: string): string {
-  const copy = join(dir, 'x2gostartagent.patched');
-  writeFileSync(copy, readFileSync(STARTAGENT));
-  const r = run('/usr/bin/patch', ['--quiet', '--forward', '--no-backup-if-mismatch', '--reject-file=-', copy, '-i', RESERVE_PATCH]);
-  if (r.code !== 0) throw new Error(`patch ${copy} < ${RESERVE_PATCH}: ${r.stdout}${r.stderr}`);
-  return readFileSync(copy, 'utf8');
+/**
+ * x2gostartagent patched as `install` patches it (src/install/startagent.ts), from the
+ * reference's own script: after `install` that is the diverted original, not our copy.
+ */
+export function patchedStartagent(): string {
+  const original = run('/usr/bin/dpkg-divert', ['--truename', STARTAGENT]).stdout.trim();
+  const made = patchReference(readFileSync(original, 'utf8'), DEFAULT_PREFIX);
+  if (!made.ok) throw new Error(`${original}: ${made.why}`);
+  return made.text;
 }
 
 export interface Starters {
@@ -108,7 +110,7 @@ export function makeStarters(): Starters {
     return path;
   };
   const reference = write('start-reference.sh', starterScript(databasePart(readFileSync(STARTAGENT, 'utf8'))));
-  const patched = write('start-patched.sh', starterScript(databasePart(patchedStartagent(dir))));
+  const patched = write('start-patched.sh', starterScript(databasePart(patchedStartagent())));
   let libs = 0;
   return {
     reference,
