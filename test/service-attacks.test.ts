@@ -5,7 +5,7 @@
 
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { chmodSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, renameSync, rmSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import Database from 'better-sqlite3';
@@ -181,6 +181,15 @@ describe('x2gosessiond attacked by a local user (issue 9)', needs.options, () =>
     assert.ok(Date.now() - t0 < 1000);
     const after = await service.stats();
     assert.deepEqual([after.requests, after.rejected], [stats.requests, stats.rejected], 'the service never heard of it');
+    // With no socket the launcher would run Node for any other call: not for this one.
+    renameSync(inst.socket, `${inst.socket}.away`);
+    try {
+      const without = inst.helper('x2goreservesession', [SRV, '_stDxfce_dp24', '60', '2', '30000', '', busyPorts], alice);
+      assert.deepEqual([without.code, without.stdout], [2, '']);
+      assert.match(without.stderr, /^x2godb-launcher: request of \d+ bytes, more than 65536\n$/);
+    } finally {
+      renameSync(`${inst.socket}.away`, inst.socket);
+    }
     assert.doesNotMatch(inst.x2godb(['listsessions_all'], alice).stdout, /_stDxfce_dp24/);
   });
 
