@@ -5,7 +5,7 @@
 // whatever she likes must leave everyone else's rows exactly as they were.
 
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { connect } from 'node:net';
 import { after, before, describe, test } from 'node:test';
@@ -315,7 +315,7 @@ describe('x2gosessiond under fuzzing (issue 9)', needs.options, () => {
     box?.remove();
   });
 
-  test('a user holding egid x2gouser sends any requests: only her own rows may change, claims of other uids are rejected', () => {
+  test('a user holding egid x2gouser sends any requests: only her own rows may change, claims of other uids are rejected', async () => {
     const before = othersRows(box.dbPath, 'alice');
     const uids = fc.oneof(
       { arbitrary: fc.constant(String(alice.uid)), weight: 6 },
@@ -324,7 +324,7 @@ describe('x2gosessiond under fuzzing (issue 9)', needs.options, () => {
     );
     const frames = fc.sample(requestArbitrary([alice, bob, root], uids), { numRuns: 800, seed: Number.parseInt(randomBytes(4).toString('hex'), 16) | 0 });
     const input = JSON.stringify(frames.map((f) => f.toString('base64')));
-    const child = spawnAttacker(alice, lookupGroupId('x2gouser') as number, inst.socket, input);
+    const child = await spawnAttacker(alice, lookupGroupId('x2gouser') as number, inst.socket, input);
     const answers = child.stdout.trim().split('\n').map((l) => JSON.parse(l) as { accept?: string; exitCode?: number; closed?: boolean });
     assert.equal(answers.length, frames.length, child.stderr);
     answers.forEach((a, i) => {
@@ -360,11 +360,21 @@ describe('x2gosessiond under fuzzing (issue 9)', needs.options, () => {
   });
 });
 
-/** The attacker's process, frames on stdin. */
-function spawnAttacker(user: Account, gid: number, socket: string, input: string): { stdout: string; stderr: string } {
-  const r = spawnSync('/usr/bin/setpriv', [
-    `--reuid=${user.uid}`, `--rgid=${user.gid}`, `--egid=${gid}`, '--clear-groups', process.execPath, '-e', ATTACKER, socket,
-  ], { input, encoding: 'utf8', env: {}, cwd: '/', timeout: 120_000, maxBuffer: 64 * 1024 * 1024 });
-  if (r.status !== 0) throw new Error(`the attacker's process failed (${String(r.status)}): ${r.stderr}`);
-  return { stdout: r.stdout, stderr: r.stderr };
+/**
+ * The attacker's process, frames on stdin. Asynchronous: the service's log reaches this process
+ * through a pipe, which must be read while it runs (a full pipe would stop the service).
+ */
+function spawnAttacker(user: Account, gid: number, socket: string, input: string): Promise<{ stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('/usr/bin/setpriv', [
+      `--reuid=${user.uid}`, `--rgid=${user.gid}`, `--egid=${gid}`, '--clear-groups', process.execPath, '-e', ATTACKER, socket,
+    ], { env: {}, cwd: '/', timeout: 60_000 });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (code) => (code === 0 ? resolve({ stdout, stderr }) : reject(new Error(`the attacker's process failed (${String(code)}): ${stderr}`))));
+    child.stdin.end(input);
+  });
 }
