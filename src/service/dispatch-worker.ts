@@ -139,7 +139,13 @@ export function runDispatchWorker(): void {
   port.on('message', (message: ToWorker) => {
     switch (message.type) {
       case 'run':
-        void worker.run(message.uid, message.program, message.args).then((response) => post({ type: 'answer', id: message.id, response }));
+        void worker
+          .run(message.uid, message.program, message.args)
+          .catch((err: unknown): Response => {
+            post({ type: 'log', level: 'err', message: `internal error: ${err instanceof Error ? err.stack ?? err.message : String(err)}` });
+            return { stdout: '', stderr: 'x2godb: internal error in the session service\n', exitCode: 1 };
+          })
+          .then((response) => post({ type: 'answer', id: message.id, response }));
         return;
       case 'warm':
         void worker.warm().then(() => post({ type: 'warmed' }));
