@@ -3,9 +3,8 @@
  *
  * x2gosessiond authorizes every request by the uid the kernel gives here, never by the uid
  * written in the request (issue 9). Node has no API for SO_PEERCRED, and no well-kept npm
- * package provides it (the few that exist are unmaintained or pull in node-gyp builds); these
- * lines are all it takes, built with the system's cc like the setgid launcher: by
- * scripts/build.mjs into dist/ and by x2go-sessiondb install into the prefix.
+ * package provides it; these lines are all it takes, built with the system's cc like the setgid
+ * launcher: by scripts/build.mjs into dist/ and by x2go-sessiondb install into the prefix.
  *
  *   require('peercred.node').peerCredentials(fd) -> { pid, uid, gid }   (throws on failure)
  *
