@@ -4,8 +4,9 @@
 
 import { Worker } from 'node:worker_threads';
 import type { Response } from '../cli/dispatch.js';
-import type { Level } from './log.js';
-import type { FromWorker, ToWorker, WorkerData } from './worker-messages.js';
+import type { Settings } from '../config/config.js';
+import type { LogSink, Runner } from './dispatch-host.js';
+import type { FromWorker, ToWorker } from './worker-messages.js';
 
 const LOST: Response = {
   stdout: '',
@@ -13,15 +14,9 @@ const LOST: Response = {
   exitCode: 1,
 };
 
-export interface WorkerEvents {
-  log(level: Level, message: string): void;
-  settings(backend: string, logLevel: string): void;
-}
-
-export class DispatchThread {
+export class DispatchThread implements Runner {
   readonly #script: string;
-  readonly #data: WorkerData;
-  readonly #events: WorkerEvents;
+  readonly #log: LogSink;
   #worker!: Worker;
   #nextId = 1;
   readonly #pending = new Map<number, (response: Response) => void>();
@@ -29,25 +24,24 @@ export class DispatchThread {
   #closing = false;
 
   /** `script` is the service's entry file, which runs the worker side off the main thread. */
-  constructor(script: string, data: WorkerData, events: WorkerEvents) {
+  constructor(script: string, log: LogSink) {
     this.#script = script;
-    this.#data = data;
-    this.#events = events;
+    this.#log = log;
     this.#start();
   }
 
   #start(): void {
-    const worker = new Worker(this.#script, { workerData: this.#data });
+    const worker = new Worker(this.#script);
     this.#worker = worker;
     worker.on('message', (message: FromWorker) => this.#receive(message));
-    worker.on('error', (err) => this.#events.log('err', `the dispatch worker failed: ${err.stack ?? err.message}`));
+    worker.on('error', (err) => this.#log('err', `the dispatch worker failed: ${err.stack ?? err.message}`));
     worker.on('exit', (code) => {
       if (this.#worker !== worker) return;
       for (const answer of this.#pending.values()) answer(LOST);
       this.#pending.clear();
       for (const w of this.#waiters.splice(0)) w.resolve();
       if (this.#closing) return;
-      this.#events.log('err', `the dispatch worker exited (${code}); starting another`);
+      this.#log('err', `the dispatch worker exited (${code}); starting another`);
       this.#start();
     });
   }
@@ -61,10 +55,7 @@ export class DispatchThread {
         return;
       }
       case 'log':
-        this.#events.log(message.level, message.message);
-        return;
-      case 'settings':
-        this.#events.settings(message.backend, message.logLevel);
+        this.#log(message.level, message.message);
         return;
       case 'warmed':
       case 'closed': {
@@ -86,17 +77,20 @@ export class DispatchThread {
     });
   }
 
-  /** Runs a command for `uid` in the worker; always resolves, with the command's response. */
-  run(uid: number, program: string, args: string[]): Promise<Response> {
+  run(settings: Settings, uid: number, program: string, args: string[]): Promise<Response> {
     return new Promise((resolve) => {
       const id = this.#nextId++;
       this.#pending.set(id, resolve);
-      this.#send({ type: 'run', id, uid, program, args });
+      this.#send({ type: 'run', id, settings, uid, program, args });
     });
   }
 
-  warm(): Promise<void> {
-    return this.#until('warmed', { type: 'warm' });
+  warm(settings: Settings): Promise<void> {
+    return this.#until('warmed', { type: 'warm', settings });
+  }
+
+  retire(): void {
+    this.#send({ type: 'retire' });
   }
 
   /** Closes the stores and ends the worker (requests still pending are answered with an error). */

@@ -1,7 +1,9 @@
 // x2gosessiond's core: answers launcher requests on a Unix socket with the same dispatch the CLI
-// runs (src/cli/dispatch.ts). This main thread only speaks the socket protocol and counts; the
-// database work runs in a worker thread (dispatch-worker.ts), so that nothing a database does,
-// a lock held by another process included, keeps it from accepting and answering.
+// runs (src/cli/dispatch.ts). This thread speaks the socket protocol and counts. A backend
+// whose driver blocks its thread (SQLite: a lock held by another process once froze the whole
+// service) says so (Backend.blocksThread), and its requests run in a worker thread
+// (dispatch-worker.ts); the others (PostgreSQL) run here, where they only wait asynchronously,
+// without the cost of a second thread on every call.
 //
 // Who is calling is what the kernel says (SO_PEERCRED, peer.ts), never what a request says: a
 // request whose uid differs from its sender's is rejected and logged, and every request is then
@@ -10,16 +12,19 @@
 // second fence: see README, "Resident service", "Threat model".
 
 import { createServer, type Server, type Socket } from 'node:net';
+import { loadBackend } from '../backends/backend.js';
 import type { Settings } from '../config/config.js';
 import { readsOnly, type Response } from '../cli/dispatch.js';
 import { EXIT_CODES } from '../model/errors.js';
+import { DispatchHost, type Runner } from './dispatch-host.js';
 import { DispatchThread } from './dispatch-thread.js';
-import type { Logger } from './log.js';
+import type { Level, Logger } from './log.js';
 import { peerOf, type PeerCredentials } from './peer.js';
 import {
   ACCEPT_READ, ACCEPT_WRITE, decodeRequest, encodeResponse, GO, MAX_REQUEST, ProtocolError, REJECTED,
   STATUS_PROGRAM, type ServiceRequest,
 } from './protocol.js';
+import { SettingsWatch } from './settings-watch.js';
 
 /** A caller has this long to send its request, and then its go-ahead. */
 const READ_TIMEOUT_MS = 5_000;
@@ -44,10 +49,14 @@ export interface ServiceStats {
 }
 
 export class SessionService {
-  #backend: string;
   #log: Logger;
+  readonly #watch: SettingsWatch;
   readonly #server: Server;
-  readonly #worker: DispatchThread;
+  /** Requests of backends that never block the thread run here... */
+  readonly #here: DispatchHost;
+  /** ...the others in the worker thread, started when first needed. */
+  #thread: DispatchThread | undefined;
+  readonly #script: string;
   readonly #connections = new Set<Socket>();
   /** Connections from their accept byte to their answer: what SIGTERM waits for. */
   readonly #busy = new Set<Socket>();
@@ -60,16 +69,27 @@ export class SessionService {
    * `makeLogger` gives the logger for a log level: settings read again may change the level.
    */
   constructor(settings: Settings, makeLogger: (level: string) => Logger, script: string) {
-    this.#backend = settings.backend;
     this.#log = makeLogger(settings.logLevel);
-    this.#worker = new DispatchThread(script, { configDir: settings.configDir }, {
-      log: (level, message) => this.#log.log(level, message),
-      settings: (backend, logLevel) => {
-        this.#backend = backend;
-        this.#log = makeLogger(logLevel);
+    this.#script = script;
+    const log = (level: Level, message: string) => this.#log.log(level, message);
+    this.#watch = new SettingsWatch(
+      settings,
+      (changed) => {
+        this.#log = makeLogger(changed.logLevel);
+        this.#here.retire();
+        this.#thread?.retire();
       },
-    });
+      log,
+    );
+    this.#here = new DispatchHost(log);
     this.#server = createServer({ allowHalfOpen: false }, (socket) => this.#accept(socket));
+  }
+
+  /** Where requests for these settings' backend run. */
+  async #runner(settings: Settings): Promise<Runner> {
+    if (!(await loadBackend(settings.backend)).blocksThread) return this.#here;
+    this.#thread ??= new DispatchThread(this.#script, (level, message) => this.#log.log(level, message));
+    return this.#thread;
   }
 
   get server(): Server {
@@ -79,7 +99,7 @@ export class SessionService {
   stats(): ServiceStats {
     return {
       pid: process.pid,
-      backend: this.#backend,
+      backend: this.#watch.settings.backend,
       startedAt: this.#startedAt.toISOString(),
       uptimeSeconds: Math.round((Date.now() - this.#startedAt.getTime()) / 1000),
       ...this.#counts,
@@ -88,8 +108,9 @@ export class SessionService {
   }
 
   /** Opens the stores now, so that the first caller does not wait; a failure is only logged. */
-  warm(): Promise<void> {
-    return this.#worker.warm();
+  async warm(): Promise<void> {
+    const settings = this.#watch.current();
+    await (await this.#runner(settings)).warm(settings);
   }
 
   #accept(socket: Socket): void {
@@ -188,8 +209,13 @@ export class SessionService {
     this.#counts.inFlight++;
     let response: Response;
     try {
+      const settings = this.#watch.current();
       // Authorized by the kernel's uid (equal to the request's, checked above).
-      response = await this.#worker.run(peer.uid, request.program, request.args);
+      response = await (await this.#runner(settings)).run(settings, peer.uid, request.program, request.args);
+    } catch (err) {
+      // The runners answer every error themselves; this is a bug, and must not end the service.
+      this.#log.log('err', `internal error: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
+      response = { stdout: '', stderr: 'x2godb: internal error in the session service\n', exitCode: 1 };
     } finally {
       this.#counts.inFlight--;
     }
@@ -215,6 +241,6 @@ export class SessionService {
     const deadline = Date.now() + DRAIN_TIMEOUT_MS;
     while (this.#busy.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     for (const socket of this.#connections) socket.destroy();
-    await this.#worker.close();
+    await Promise.all([this.#here.close(), this.#thread?.close()]);
   }
 }
