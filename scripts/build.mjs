@@ -8,7 +8,7 @@
 
 import { build } from 'esbuild';
 import { execFileSync } from 'node:child_process';
-import { chmodSync, copyFileSync, mkdirSync, rmSync, symlinkSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, rmSync, symlinkSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -65,6 +65,14 @@ const addon = createRequire(import.meta.url).resolve('better-sqlite3/build/Relea
 copyFileSync(addon, join(dist, 'better_sqlite3.node'));
 // The launcher is compiled at install time, with that machine's paths in it.
 copyFileSync(join(root, 'src/launcher/x2godb-launcher.c'), join(dist, 'x2godb-launcher.c'));
+// The service's SO_PEERCRED addon (src/native/peercred.c): built here for dist/ (tests, quick
+// start) and again at install time, like the launcher, with the installing node's headers.
+copyFileSync(join(root, 'src/native/peercred.c'), join(dist, 'peercred.c'));
+const headers = [join(dirname(dirname(process.execPath)), 'include', 'node'), '/usr/include/node'].find((dir) => existsSync(join(dir, 'node_api.h')));
+if (!headers) throw new Error(`build: no Node.js headers (node_api.h) beside ${process.execPath} or in /usr/include/node; install the package that has them`);
+execFileSync('cc', ['-shared', '-fPIC', '-O2', '-Wall', '-Wextra', '-Werror', `-I${headers}`, '-o', join(dist, 'peercred.node'), join(dist, 'peercred.c')], {
+  stdio: ['ignore', 'inherit', 'inherit'],
+});
 // The Perl module that replaces X2Go::Server::DB; the installer fills in the launcher's path.
 copyFileSync(join(root, 'src/install/DB.pm'), join(dist, 'DB.pm'));
 mkdirSync(join(dist, 'helpers'));

@@ -165,7 +165,7 @@ describe('x2gosessiond on SQLite: socket, protocol, load, signals', needs.option
       s.on('close', () => resolve(got));
     });
     await new Promise((r) => s.on('connect', r));
-    s.write(encodeRequest({ uid: alice.uid, program: 'x2goinsertsession', args: ['60', SRV, sid('alice', 10)] }));
+    s.write(encodeRequest({ uid: 0, program: 'x2goinsertsession', args: ['60', SRV, sid('root', 10)] }));
     // Connections that must not hold SIGTERM up: one that never sent a request, and one whose
     // client read its answer but keeps the connection open.
     const idle = connect(inst.socket);
@@ -190,27 +190,35 @@ describe('x2gosessiond on SQLite: socket, protocol, load, signals', needs.option
     assert.equal(await service.stop(), 0, service.log());
     assert.ok(Date.now() - t0 < 3000, `exited ${Date.now() - t0} ms after its last answer`);
     assert.match(service.log(), /SIGTERM: finishing the requests in flight[\s\S]*stopped after/);
-    const listed = inst.helper(WRAPPER_NAME, ['listsessions_all'], alice).stdout;
-    assert.match(listed, new RegExp(`\\|${sid('alice', 10)}\\|60\\|`));
-    assert.match(listed, new RegExp(`\\|${sid('alice', 11)}\\|61\\|`));
+    assert.match(inst.helper(WRAPPER_NAME, ['listsessions_all']).stdout, new RegExp(`\\|${sid('root', 10)}\\|60\\|`));
+    assert.match(inst.helper(WRAPPER_NAME, ['listsessions_all'], alice).stdout, new RegExp(`\\|${sid('alice', 11)}\\|61\\|`));
   });
 
-  test('stopped, or hung (SIGSTOP), the service costs a login nothing but time: the launcher falls back', async () => {
+  test('stopped, the service costs a login nothing but time (the launcher runs Node); hung (SIGSTOP), it is a clear error, exit 4', async () => {
     assert.equal(inst.helper('x2gogetdisplays', [SRV], alice).code, 0, 'no service at all');
     service = await startService(box.configDir, inst.socket);
     process.kill(service.child.pid as number, 'SIGSTOP');
     try {
       const t0 = Date.now();
       const r = inst.helper('x2goinsertsession', ['70', SRV, sid('alice', 20)], alice);
-      assert.equal(r.stdout, 'inserted', r.stderr);
-      assert.ok(Date.now() - t0 < 3000);
+      const took = Date.now() - t0;
+      assert.equal(r.code, 4, r.stderr);
+      assert.equal(r.stdout, '');
+      assert.match(r.stderr, /^x2godb-launcher: the session service at \S+ did not accept the request within 5 s; is it hung\?\n$/);
+      assert.ok(took >= 4900 && took < 7000, `gave up after ${took} ms`);
     } finally {
       process.kill(service.child.pid as number, 'SIGCONT');
     }
-    // It read the request after waking, but never got the go-ahead: nothing ran twice.
+    // It read the request after waking, but never got the go-ahead: nothing ran, not here nor there.
     await sleep(300);
     assert.equal((await service.stats()).requests, 0);
-    assert.equal(inst.helper(WRAPPER_NAME, ['listsessions', SRV], alice).stdout.split('\n').filter((l) => l.includes(sid('alice', 20))).length, 1);
+    assert.equal(inst.helper(WRAPPER_NAME, ['listsessions', SRV], alice).stdout.split('\n').filter((l) => l.includes(sid('alice', 20))).length, 0);
+    // A crashed service leaves its socket behind: refused, so the launcher runs Node again.
+    service.child.kill('SIGKILL');
+    await service.stop();
+    const r = inst.helper('x2goinsertsession', ['70', SRV, sid('alice', 20)], alice);
+    assert.equal(r.stdout, 'inserted', r.stderr);
+    service = await startService(box.configDir, inst.socket);
   });
 
   test("x2go-sessiondb status shows the service's uptime, requests and errors, or that it is not running", async () => {

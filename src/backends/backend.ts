@@ -12,6 +12,11 @@ export interface Backend {
   openAdmin(settings: Settings): Promise<AdminBackend>;
   /** What the resident service keeps open, serving many callers. */
   openShared(settings: Settings): Promise<SharedStores>;
+  /**
+   * The driver blocks the calling thread while it works or waits for a lock (better-sqlite3), so
+   * the resident service runs this backend's requests in a worker thread, away from its socket.
+   */
+  readonly blocksThread?: boolean;
 }
 
 /** A backend's stores as the resident service holds them: opened once, used per request. */

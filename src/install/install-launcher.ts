@@ -5,8 +5,9 @@
 //
 // Layout under the prefix (default /usr/lib/x2go-sessiondb):
 //   x2godb.cjs (loader), x2godb-main.cjs(.cache), x2godbadmin.cjs, x2go-sessiondb.cjs,
-//   x2gosessiond.cjs, better_sqlite3.node, x2godb-launcher.c, DB.pm
+//   x2gosessiond.cjs, better_sqlite3.node, x2godb-launcher.c, peercred.c, DB.pm
 //                                                       root:root, not writable by others
+//   peercred.node (the service's SO_PEERCRED addon, built here with the system's cc)
 //   x2godb-launcher                                     root:x2gouser 2755
 //   helpers/<reference helper name> -> ../x2godb-launcher
 //   bin/x2godb -> ../x2godb-launcher, bin/x2godbadmin, bin/x2go-sessiondb, bin/x2gosessiond -> the .cjs files
@@ -26,7 +27,7 @@ import {
   statSync,
   symlinkSync,
 } from 'node:fs';
-import { isAbsolute, join } from 'node:path';
+import { dirname, isAbsolute, join } from 'node:path';
 import { DEFAULT_CONFIG_DIR } from '../config/config.js';
 import { HELPERS } from '../cli/helpers.js';
 import { CODE_CACHE, MAIN_BUNDLE, TRAIN_FLAG } from '../cli/code-cache.js';
@@ -36,7 +37,8 @@ import { DEFAULT_SOCKET } from '../service/protocol.js';
 export const DEFAULT_PREFIX = '/usr/lib/x2go-sessiondb';
 /** Everything of dist/ an installation needs, itself included (uninstall works without the checkout). */
 const FILES = [
-  'x2godb.cjs', MAIN_BUNDLE, 'x2godbadmin.cjs', 'x2go-sessiondb.cjs', 'x2gosessiond.cjs', 'better_sqlite3.node', 'x2godb-launcher.c', 'DB.pm',
+  'x2godb.cjs', MAIN_BUNDLE, 'x2godbadmin.cjs', 'x2go-sessiondb.cjs', 'x2gosessiond.cjs', 'better_sqlite3.node', 'x2godb-launcher.c',
+  'peercred.c', 'DB.pm',
 ];
 const EXECUTABLES = new Set(['x2godb.cjs', 'x2godbadmin.cjs', 'x2go-sessiondb.cjs', 'x2gosessiond.cjs']);
 /** The reference's wrapper name: x2goserver's DB.pm runs it for every SQLite operation. */
@@ -109,6 +111,25 @@ function buildLauncher(source: string, target: string, paths: LauncherPaths, gid
   renameSync(tmp, target);
 }
 
+/**
+ * The service's SO_PEERCRED addon (src/native/peercred.c, see src/service/peer.ts), compiled
+ * like the launcher: from source, with the headers of the node that will load it.
+ */
+function buildPeerCredAddon(source: string, target: string, node: string): string {
+  const headers = [join(dirname(dirname(node)), 'include', 'node'), '/usr/include/node'].find((dir) => existsSync(join(dir, 'node_api.h')));
+  if (!headers) throw new InstallError(`no Node.js headers (node_api.h) beside ${node} or in /usr/include/node; install the package that has them`);
+  const tmp = `${target}.new`;
+  execFileSync(
+    '/usr/bin/cc',
+    ['-shared', '-fPIC', '-O2', '-Wall', '-Wextra', '-Werror', '-fstack-protector-strong', `-I${headers}`, '-o', tmp, source],
+    { stdio: ['ignore', 'inherit', 'inherit'] },
+  );
+  chownSync(tmp, 0, 0);
+  chmodSync(tmp, 0o644);
+  renameSync(tmp, target);
+  return headers;
+}
+
 /** Installs from `from` (the dist/ directory); returns one line per action. */
 export interface PrefixOptions {
   prefix?: string | undefined;
@@ -158,6 +179,10 @@ export function installPrefix(options: PrefixOptions, from: string): string[] {
   const launcher = join(prefix, 'x2godb-launcher');
   buildLauncher(join(from, 'x2godb-launcher.c'), launcher, { node, entry: join(prefix, 'x2godb.cjs'), configDir, socket }, gid);
   lines.push(`built ${launcher} (root:x2gouser 2755) asking the service at ${socket} first, else running ${node} ${join(prefix, 'x2godb.cjs')}, config ${configDir}`);
+
+  const addon = join(prefix, 'peercred.node');
+  const headers = buildPeerCredAddon(join(from, 'peercred.c'), addon, node);
+  lines.push(`built ${addon} (the service's SO_PEERCRED addon) with the headers in ${headers}`);
 
   for (const name of [...Object.keys(HELPERS), WRAPPER_NAME]) placeLink('../x2godb-launcher', join(prefix, 'helpers', name));
   lines.push(`linked ${Object.keys(HELPERS).length + 1} helper names in ${join(prefix, 'helpers')} to the launcher`);

@@ -15,12 +15,18 @@
  * Fast path: with X2GODB_SOCKET compiled in, it first asks the resident service (x2gosessiond)
  * on that Unix socket, which runs the command in-process and sends back stdout, stderr and the
  * exit code (protocol: src/service/protocol.ts). The socket is root:x2gouser 0660, so only root
- * and this launcher (setgid x2gouser) reach it; the uid it sends is getuid(), which the caller
- * cannot choose. If the socket is missing, or the service does not accept the request within
- * ACCEPT_TIMEOUT_MS, it runs Node as without the service: a stopped or hung service never
- * breaks a login. A command runs at most once: the service starts it only on our go-ahead, sent
- * after its accept; if the connection breaks after that, a command that only reads is run again
- * here, and a command that writes ends with a clear error (it may or may not have been done).
+ * and this launcher (setgid x2gouser) reach it; the uid it sends is getuid(), and the service
+ * checks it against the kernel's (SO_PEERCRED) anyway.
+ *
+ * It runs Node itself only when there is no service: the socket is missing (ENOENT), refuses
+ * the connection (ECONNREFUSED: stopped or crashed), or the service closes the connection
+ * before accepting the request (it is stopping). A service that is merely slow or hung gets a
+ * clear error and exit 4, never a local run: a local run would hold the SQLite lock in a
+ * process of the caller's, which the caller can stop (issue 9). A request too large for the
+ * service is refused here with exit 2, as the service would. A command runs at most once: the
+ * service starts it only on our go-ahead, sent after its accept; if the connection breaks
+ * after that, a command that only reads is run again here, and a command that writes ends
+ * with a clear error (it may or may not have been done).
  *
  * Build: cc -DX2GODB_NODE='"/usr/bin/node"' -DX2GODB_ENTRY='"/usr/lib/x2go-sessiondb/x2godb.cjs"'
  *           -DX2GODB_CONFIG_DIR='"/etc/x2go"' [-DX2GODB_SOCKET='"/run/x2go-sessiondb/sessiond.sock"']
@@ -38,6 +44,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <time.h>
 #endif
@@ -70,11 +77,23 @@ static const char *invoked_name(const char *argv0)
 #define MAX_REQUEST (64 * 1024)
 /* Far above a listing of 10,000 sessions (about 2 MB). */
 #define MAX_RESPONSE (256u * 1024 * 1024)
-/* How long the service may take to accept a request before we run it ourselves. */
-#define ACCEPT_TIMEOUT_MS 1000
-/* The service answers within its own request timeout (10 s); this only guards against a hang. */
-#define ANSWER_TIMEOUT_MS 60000
+/*
+ * How long the service may take to take the connection and accept the request. Its main thread
+ * does nothing else (the database work runs in a worker thread): 200 callers at once cost it
+ * under 0.5 s on 2 cores. Past 5 s it is hung, and the caller is told so.
+ */
+#define ACCEPT_TIMEOUT_MS 5000
+/*
+ * The service bounds every request itself at 10 s (the SQLite lock wait, a PostgreSQL request)
+ * and then answers with its own error; this only guards against a hung service.
+ */
+#define ANSWER_TIMEOUT_MS 20000
 #define FALL_BACK (-1)
+#define EXIT_USAGE 2
+#define EXIT_UNAVAILABLE 4
+/* read_full's results besides 0: the peer closed (or failed), or the deadline passed. */
+#define CLOSED (-1)
+#define TIMED_OUT (-2)
 
 static long long now_ms(void)
 {
@@ -83,7 +102,7 @@ static long long now_ms(void)
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* Reads exactly len bytes before the deadline; 0 on success, -1 on timeout, error or EOF. */
+/* Reads exactly len bytes before the deadline; 0 on success, else CLOSED or TIMED_OUT. */
 static int read_full(int fd, void *buffer, size_t len, long long deadline)
 {
 	char *p = buffer;
@@ -91,18 +110,21 @@ static int read_full(int fd, void *buffer, size_t len, long long deadline)
 		struct pollfd pfd = { .fd = fd, .events = POLLIN };
 		long long left = deadline - now_ms();
 		ssize_t got;
+		int ready;
 		if (left <= 0)
-			return -1;
-		if (poll(&pfd, 1, (int)left) <= 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
+			return TIMED_OUT;
+		ready = poll(&pfd, 1, (int)left);
+		if (ready < 0 && errno == EINTR)
+			continue;
+		if (ready < 0)
+			return CLOSED;
+		if (ready == 0)
+			return TIMED_OUT;
 		got = read(fd, p, len);
 		if (got < 0 && errno == EINTR)
 			continue;
 		if (got <= 0)
-			return -1;
+			return CLOSED;
 		p += got;
 		len -= (size_t)got;
 	}
@@ -157,30 +179,34 @@ static int append(char *frame, size_t *len, const char *field, int first)
 	return 0;
 }
 
-/* Reads the response (u32 length; u8 exit code, u32 stdout length, stdout, stderr) and relays it. */
+/*
+ * Reads the response (u32 length; u8 exit code, u32 stdout length, stdout, stderr) and relays
+ * it; 0 on success, else CLOSED (also for a malformed response) or TIMED_OUT.
+ */
 static int relay_response(int fd, int *exit_code)
 {
 	unsigned char header[4 + 1 + 4];
 	uint32_t len, out_len;
 	char *payload;
 	long long deadline = now_ms() + ANSWER_TIMEOUT_MS;
+	int got;
 
-	if (read_full(fd, header, 4, deadline) != 0)
-		return -1;
+	if ((got = read_full(fd, header, 4, deadline)) != 0)
+		return got;
 	len = be32(header);
 	if (len < 5 || len > MAX_RESPONSE)
-		return -1;
-	if (read_full(fd, header + 4, 5, deadline) != 0)
-		return -1;
+		return CLOSED;
+	if ((got = read_full(fd, header + 4, 5, deadline)) != 0)
+		return got;
 	out_len = be32(header + 5);
 	if (out_len > len - 5)
-		return -1;
+		return CLOSED;
 	payload = malloc(len - 5 + 1);
 	if (payload == NULL)
-		return -1;
-	if (read_full(fd, payload, len - 5, deadline) != 0) {
+		return CLOSED;
+	if ((got = read_full(fd, payload, len - 5, deadline)) != 0) {
 		free(payload);
-		return -1;
+		return got;
 	}
 	(void)write_out(1, payload, out_len);
 	(void)write_out(2, payload + out_len, len - 5 - out_len);
@@ -189,25 +215,42 @@ static int relay_response(int fd, int *exit_code)
 	return 0;
 }
 
-/* The exit code of the command as the service ran it, or FALL_BACK to run it here. */
+/* One line on stderr about the service, then the exit code to end with. */
+static int service_error(const char *what, int code)
+{
+	fprintf(stderr, "x2godb-launcher: the session service at %s %s\n", X2GODB_SOCKET, what);
+	return code;
+}
+
+/* The exit code of the command as the service ran it (or refused it), or FALL_BACK to run it here. */
 static int via_service(const char *name, int argc, char **argv)
 {
 	static char frame[4 + MAX_REQUEST];
 	struct sockaddr_un addr;
+	/* Bounds connect() (a hung service's full backlog) and sending the request. */
+	const struct timeval send_timeout = { ACCEPT_TIMEOUT_MS / 1000, (ACCEPT_TIMEOUT_MS % 1000) * 1000 };
 	char uid[16];
-	size_t len = 0;
+	size_t len = 0, need;
 	unsigned char accept_byte;
 	const unsigned char go = 'G';
-	int fd, i, code;
+	int fd, i, code, got;
 
 	if (sizeof(X2GODB_SOCKET) > sizeof(addr.sun_path))
 		return FALL_BACK;
 	snprintf(uid, sizeof(uid), "%lu", (unsigned long)getuid());
+	/* Refused here, as the service would refuse it: never a local run, which would hold the lock. */
+	need = strlen(MAGIC) + 1 + strlen(uid) + 1 + strlen(name);
+	for (i = 1; i < argc; i++)
+		need += 1 + strlen(argv[i]);
+	if (need > MAX_REQUEST) {
+		fprintf(stderr, "x2godb-launcher: request of %zu bytes, more than %d\n", need, MAX_REQUEST);
+		return EXIT_USAGE;
+	}
 	if (append(frame, &len, MAGIC, 1) || append(frame, &len, uid, 0) || append(frame, &len, name, 0))
-		return FALL_BACK;
+		return EXIT_USAGE;
 	for (i = 1; i < argc; i++)
 		if (append(frame, &len, argv[i], 0))
-			return FALL_BACK;
+			return EXIT_USAGE;
 	frame[0] = (char)(len >> 24);
 	frame[1] = (char)(len >> 16);
 	frame[2] = (char)(len >> 8);
@@ -215,31 +258,65 @@ static int via_service(const char *name, int argc, char **argv)
 
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
-		return FALL_BACK;
+		return service_error("cannot be asked: no socket", EXIT_UNAVAILABLE);
 	memset(&addr, 0, sizeof(addr));
 	addr.sun_family = AF_UNIX;
 	memcpy(addr.sun_path, X2GODB_SOCKET, sizeof(X2GODB_SOCKET));
-	if (connect(fd, (struct sockaddr *)&addr, sizeof(addr)) != 0 || send_full(fd, frame, 4 + len) != 0 ||
-	    read_full(fd, &accept_byte, 1, now_ms() + ACCEPT_TIMEOUT_MS) != 0) {
+	if (setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &send_timeout, sizeof(send_timeout)) != 0) {
 		close(fd);
-		return FALL_BACK;
+		return service_error("cannot be asked: setsockopt failed", EXIT_UNAVAILABLE);
+	}
+	if (connect(fd, (struct sockaddr *)&addr, sizeof(addr)) != 0) {
+		int err = errno;
+		close(fd);
+		/* No service: missing socket, or nobody listening (stopped, crashed). */
+		if (err == ENOENT || err == ECONNREFUSED)
+			return FALL_BACK;
+		if (err == EAGAIN)
+			return service_error("did not take the connection within 5 s; is it hung?", EXIT_UNAVAILABLE);
+		fprintf(stderr, "x2godb-launcher: cannot connect to the session service at %s: %s\n", X2GODB_SOCKET, strerror(err));
+		return EXIT_UNAVAILABLE;
+	}
+	if (send_full(fd, frame, 4 + len) != 0) {
+		int err = errno;
+		close(fd);
+		/* Closed before anything was accepted: the service is stopping; nothing has run. */
+		if (err == EPIPE || err == ECONNRESET)
+			return FALL_BACK;
+		return service_error("did not take the request within 5 s; is it hung?", EXIT_UNAVAILABLE);
+	}
+	got = read_full(fd, &accept_byte, 1, now_ms() + ACCEPT_TIMEOUT_MS);
+	if (got != 0) {
+		close(fd);
+		if (got == CLOSED)
+			return FALL_BACK;
+		return service_error("did not accept the request within 5 s; is it hung?", EXIT_UNAVAILABLE);
 	}
 	if (accept_byte == 'E') {
-		/* Rejected as malformed: the service's one line says why. */
+		/* Rejected (malformed, or not the caller's uid): the service's one line says why. */
 		if (relay_response(fd, &code) != 0)
-			code = FALL_BACK;
+			code = service_error("rejected the request", EXIT_USAGE);
 		close(fd);
 		return code;
 	}
-	if ((accept_byte != 'R' && accept_byte != 'W') || send_full(fd, &go, 1) != 0) {
+	if (accept_byte != 'R' && accept_byte != 'W') {
+		close(fd);
+		return service_error("answered something unexpected", EXIT_UNAVAILABLE);
+	}
+	if (send_full(fd, &go, 1) != 0) {
+		/* Closed after its accept but before our go-ahead: stopping; nothing has run. */
 		close(fd);
 		return FALL_BACK;
 	}
-	if (relay_response(fd, &code) == 0) {
-		close(fd);
-		return code;
-	}
+	got = relay_response(fd, &code);
 	close(fd);
+	if (got == 0)
+		return code;
+	if (got == TIMED_OUT && accept_byte == 'R')
+		return service_error("did not answer within 20 s", EXIT_UNAVAILABLE);
+	if (got == TIMED_OUT)
+		return service_error("did not answer within 20 s; the change may or may not have been made, check before repeating it",
+				     EXIT_UNAVAILABLE);
 	if (accept_byte == 'R')
 		return FALL_BACK;
 	fputs("x2godb-launcher: the session service stopped while changing the database; the change may or may not have "

@@ -1,12 +1,17 @@
 // x2gosessiond: the resident session service (see server.ts). Run by systemd as root:
 //   x2gosessiond [--config DIR] [--socket PATH] [--group NAME]
 // SIGTERM (or SIGINT) stops accepting, lets requests in flight finish, then exits.
+// The same file runs the service's dispatch worker thread (dispatch-worker.ts).
 
+import { fileURLToPath } from 'node:url';
+import { isMainThread } from 'node:worker_threads';
 import { DEFAULT_CONFIG_DIR, loadSettings } from '../config/config.js';
 import { EXIT_CODES, SessionDbError } from '../model/errors.js';
 import { lookupGroupId } from '../system/accounts.js';
 import { writeAll } from '../cli/write-out.js';
+import { runDispatchWorker } from './dispatch-worker.js';
 import { inodeOf, listenOnSocket, removeSocket } from './listen.js';
+import { loadPeerCredentials } from './peer.js';
 import { DEFAULT_SOCKET } from './protocol.js';
 import { stderrLogger } from './log.js';
 import { SessionService } from './server.js';
@@ -55,7 +60,8 @@ async function main(argv: readonly string[]): Promise<number> {
   }
   const settings = loadSettings(options.configDir);
   const log = stderrLogger(settings.logLevel);
-  const service = new SessionService(settings, stderrLogger);
+  loadPeerCredentials();
+  const service = new SessionService(settings, stderrLogger, fileURLToPath(import.meta.url));
   await listenOnSocket(service.server, options.socket, gid);
   const inode = inodeOf(options.socket);
   await service.warm();
@@ -84,7 +90,8 @@ async function main(argv: readonly string[]): Promise<number> {
   return -1;
 }
 
-main(process.argv.slice(2)).then(
+if (!isMainThread) runDispatchWorker();
+else main(process.argv.slice(2)).then(
   (code) => {
     if (code >= 0) process.exit(code);
   },

@@ -1,30 +1,33 @@
 // x2gosessiond's core: answers launcher requests on a Unix socket with the same dispatch the CLI
-// runs (src/cli/dispatch.ts), on stores opened once (the backend's openShared).
+// runs (src/cli/dispatch.ts). This thread speaks the socket protocol and counts. A backend
+// whose driver blocks its thread (SQLite: a lock held by another process once froze the whole
+// service) says so (Backend.blocksThread), and its requests run in a worker thread
+// (dispatch-worker.ts); the others (PostgreSQL) run here, where they only wait asynchronously,
+// without the cost of a second thread on every call.
 //
-// Who may connect is decided by the socket's mode (root:x2gouser 0660 in a directory only root
-// writes): an ordinary user holds x2gouser only inside our setgid launcher, which sends the real
-// uid it was started with. So the uid in a request is believed, and every request is then
-// authorized exactly as the CLI would authorize that uid (and, on PostgreSQL, by the database
-// after SET LOCAL ROLE).
+// Who is calling is what the kernel says (SO_PEERCRED, peer.ts), never what a request says: a
+// request whose uid differs from its sender's is rejected and logged, and every request is then
+// authorized as the CLI would authorize that uid (and, on PostgreSQL, by the database after
+// SET LOCAL ROLE). The socket's mode (root:x2gouser 0660 in a directory only root writes) is a
+// second fence: see README, "Resident service", "Threat model".
 
-import { statSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
-import { loadBackend, type SharedStores } from '../backends/backend.js';
-import { loadSettings, serverConfigFile, type Settings } from '../config/config.js';
-import { dispatch, readsOnly, type Environment, type Response } from '../cli/dispatch.js';
+import { loadBackend } from '../backends/backend.js';
+import type { Settings } from '../config/config.js';
+import { readsOnly, type Response } from '../cli/dispatch.js';
 import { EXIT_CODES } from '../model/errors.js';
-import { lookupUid } from '../system/accounts.js';
-import type { Logger } from './log.js';
+import { DispatchHost, type Runner } from './dispatch-host.js';
+import { DispatchThread } from './dispatch-thread.js';
+import type { Level, Logger } from './log.js';
+import { peerOf, type PeerCredentials } from './peer.js';
 import {
   ACCEPT_READ, ACCEPT_WRITE, decodeRequest, encodeResponse, GO, MAX_REQUEST, ProtocolError, REJECTED,
   STATUS_PROGRAM, type ServiceRequest,
 } from './protocol.js';
+import { SettingsWatch } from './settings-watch.js';
 
 /** A caller has this long to send its request, and then its go-ahead. */
 const READ_TIMEOUT_MS = 5_000;
-const EXIT_UNAVAILABLE = EXIT_CODES.unavailable;
-/** Stores of a replaced configuration are closed after this (a request takes at most 10 s). */
-const RETIRE_AFTER_MS = 30_000;
 /** SIGTERM waits this long for requests in flight, then closes what is left. */
 const DRAIN_TIMEOUT_MS = 30_000;
 
@@ -39,44 +42,54 @@ export interface ServiceStats {
   failed: number;
   /** Of those, exit 4: the database could not be opened, reached or did not answer (or the configuration is unusable). */
   unavailable: number;
-  /** Malformed, oversized or too slow requests, closed without running anything. */
+  /** Malformed, oversized, too slow or falsely signed requests, closed without running anything. */
   rejected: number;
   inFlight: number;
   rssBytes: number;
 }
 
-/** The configuration files' identity: a change means the settings must be read again. */
-function configStamp(settings: Settings): string {
-  return [settings.sqlFile, serverConfigFile(settings.configDir)]
-    .map((file) => {
-      const st = statSync(file, { throwIfNoEntry: false });
-      return st ? `${st.ino}:${st.mtimeMs}:${st.size}` : '-';
-    })
-    .join('/');
-}
-
 export class SessionService {
-  #settings: Settings;
-  #stamp: string;
   #log: Logger;
+  readonly #watch: SettingsWatch;
   readonly #server: Server;
+  /** Requests of backends that never block the thread run here... */
+  readonly #here: DispatchHost;
+  /** ...the others in the worker thread, started when first needed. */
+  #thread: DispatchThread | undefined;
+  readonly #script: string;
   readonly #connections = new Set<Socket>();
   /** Connections from their accept byte to their answer: what SIGTERM waits for. */
   readonly #busy = new Set<Socket>();
   readonly #startedAt = new Date();
-  #shared: Promise<SharedStores> | undefined;
   #counts = { requests: 0, failed: 0, unavailable: 0, rejected: 0, inFlight: 0 };
   #draining = false;
 
-  /** The logger for a log level: settings read again may change the level. */
-  readonly #makeLogger: (level: string) => Logger;
-
-  constructor(settings: Settings, makeLogger: (level: string) => Logger) {
-    this.#settings = settings;
-    this.#stamp = configStamp(settings);
-    this.#makeLogger = makeLogger;
+  /**
+   * `script` is the service's entry file (main.ts, or its bundle), which the worker thread runs.
+   * `makeLogger` gives the logger for a log level: settings read again may change the level.
+   */
+  constructor(settings: Settings, makeLogger: (level: string) => Logger, script: string) {
     this.#log = makeLogger(settings.logLevel);
+    this.#script = script;
+    const log = (level: Level, message: string) => this.#log.log(level, message);
+    this.#watch = new SettingsWatch(
+      settings,
+      (changed) => {
+        this.#log = makeLogger(changed.logLevel);
+        this.#here.retire();
+        this.#thread?.retire();
+      },
+      log,
+    );
+    this.#here = new DispatchHost(log);
     this.#server = createServer({ allowHalfOpen: false }, (socket) => this.#accept(socket));
+  }
+
+  /** Where requests for these settings' backend run. */
+  async #runner(settings: Settings): Promise<Runner> {
+    if (!(await loadBackend(settings.backend)).blocksThread) return this.#here;
+    this.#thread ??= new DispatchThread(this.#script, (level, message) => this.#log.log(level, message));
+    return this.#thread;
   }
 
   get server(): Server {
@@ -86,7 +99,7 @@ export class SessionService {
   stats(): ServiceStats {
     return {
       pid: process.pid,
-      backend: this.#settings.backend,
+      backend: this.#watch.settings.backend,
       startedAt: this.#startedAt.toISOString(),
       uptimeSeconds: Math.round((Date.now() - this.#startedAt.getTime()) / 1000),
       ...this.#counts,
@@ -94,57 +107,23 @@ export class SessionService {
     };
   }
 
-  /** Opened on first use, and again after a failed open (the database may come later). */
-  #stores(): Promise<SharedStores> {
-    this.#shared ??= loadBackend(this.#settings.backend)
-      .then((backend) => backend.openShared(this.#settings))
-      .catch((err: unknown) => {
-        this.#shared = undefined;
-        throw err;
-      });
-    return this.#shared;
-  }
-
   /** Opens the stores now, so that the first caller does not wait; a failure is only logged. */
   async warm(): Promise<void> {
-    try {
-      await this.#stores();
-    } catch (err) {
-      this.#log.log('warning', `the session database is not ready yet: ${err instanceof Error ? err.message : String(err)}`);
-    }
+    const settings = this.#watch.current();
+    await (await this.#runner(settings)).warm(settings);
   }
-
-  /**
-   * The configuration as it is now: edited files are read again (a broken edit keeps the last
-   * good settings and is logged), and stores opened with the old settings are closed once the
-   * requests using them are done.
-   */
-  #currentSettings(): Settings {
-    const stamp = configStamp(this.#settings);
-    if (stamp === this.#stamp) return this.#settings;
-    this.#stamp = stamp;
-    try {
-      this.#settings = loadSettings(this.#settings.configDir);
-    } catch (err) {
-      this.#log.log('err', `configuration changed but cannot be used, keeping the previous one: ${err instanceof Error ? err.message : String(err)}`);
-      return this.#settings;
-    }
-    this.#log = this.#makeLogger(this.#settings.logLevel);
-    this.#log.log('notice', `configuration changed: backend ${this.#settings.backend}, reopening the session database`);
-    const old = this.#shared;
-    this.#shared = undefined;
-    if (old) setTimeout(() => void old.then((s) => s.close()).catch(() => undefined), RETIRE_AFTER_MS).unref();
-    return this.#settings;
-  }
-
-  readonly #environment: Environment = {
-    // The service's configuration, whatever directory a request names (requests name none).
-    settings: () => this.#currentSettings(),
-    withStore: async (_settings, caller, work) => (await this.#stores()).withStore(caller, work),
-  };
 
   #accept(socket: Socket): void {
     if (this.#draining) {
+      socket.destroy();
+      return;
+    }
+    let peer: PeerCredentials;
+    try {
+      peer = peerOf(socket);
+    } catch (err) {
+      // Without the kernel's word there is nobody to answer for.
+      this.#log.log('err', `cannot tell who connected: ${err instanceof Error ? err.message : String(err)}`);
       socket.destroy();
       return;
     }
@@ -176,7 +155,7 @@ export class SessionService {
           return;
         }
         started = true;
-        void this.#run(socket, request);
+        void this.#run(socket, request, peer);
         return;
       }
       buffered = Buffer.concat([buffered, chunk]);
@@ -197,6 +176,12 @@ export class SessionService {
         this.#reject(socket, err instanceof ProtocolError ? err.message : String(err));
         return;
       }
+      if (request.uid !== peer.uid) {
+        // Someone who reached the socket (egid x2gouser) without our launcher, claiming another uid.
+        this.#reject(socket, `uid ${request.uid} claimed by a caller whose uid is ${peer.uid} (pid ${peer.pid})`);
+        request = undefined;
+        return;
+      }
       buffered = Buffer.alloc(0);
       this.#busy.add(socket);
       const status = request.program === STATUS_PROGRAM;
@@ -212,17 +197,23 @@ export class SessionService {
     socket.end(Buffer.concat([Buffer.of(REJECTED), encodeResponse(2, '', `x2gosessiond: ${reason}\n`)]));
   }
 
-  async #run(socket: Socket, request: ServiceRequest): Promise<void> {
+  async #run(socket: Socket, request: ServiceRequest, peer: PeerCredentials): Promise<void> {
     if (request.program === STATUS_PROGRAM) {
-      socket.end(encodeResponse(0, `${JSON.stringify(this.stats())}\n`, ''), () => this.#busy.delete(socket));
+      // Its pid and counters are the administrator's business (x2go-sessiondb status).
+      const answer = peer.uid === 0
+        ? encodeResponse(0, `${JSON.stringify(this.stats())}\n`, '')
+        : encodeResponse(EXIT_CODES.denied, '', 'x2gosessiond: the service status is for root only\n');
+      socket.end(answer, () => this.#busy.delete(socket));
       return;
     }
     this.#counts.inFlight++;
     let response: Response;
     try {
-      response = await this.#answer(request);
+      const settings = this.#watch.current();
+      // Authorized by the kernel's uid (equal to the request's, checked above).
+      response = await (await this.#runner(settings)).run(settings, peer.uid, request.program, request.args);
     } catch (err) {
-      // dispatch answers every error itself; this is a bug, and must not end the service.
+      // The runners answer every error themselves; this is a bug, and must not end the service.
       this.#log.log('err', `internal error: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
       response = { stdout: '', stderr: 'x2godb: internal error in the session service\n', exitCode: 1 };
     } finally {
@@ -230,34 +221,12 @@ export class SessionService {
     }
     this.#counts.requests++;
     if (response.exitCode !== 0) this.#counts.failed++;
+    if (response.exitCode === EXIT_CODES.unavailable) this.#counts.unavailable++;
     // The answer is written after the commit (dispatch resolves after it); a caller that went
     // away meanwhile does not undo it.
     // Busy until the answer is flushed: SIGTERM must not cut it off.
     if (!socket.destroyed) socket.end(encodeResponse(response.exitCode, response.stdout, response.stderr), () => this.#busy.delete(socket));
-    this.#log.log('debug', `uid ${request.uid} ${request.program} ${request.args[0] ?? ''}: exit ${response.exitCode}`);
-  }
-
-  async #answer(request: ServiceRequest): Promise<Response> {
-    const account = lookupUid(request.uid);
-    if (!account) {
-      this.#log.log('warning', `request from uid ${request.uid}, which has no account`);
-      return { stdout: '', stderr: `x2godb: uid ${request.uid} has no user account\n`, exitCode: 1 };
-    }
-    const response = await dispatch(
-      {
-        caller: { uid: request.uid, name: account.name },
-        program: request.program,
-        args: request.args,
-        configDir: this.#settings.configDir,
-        mayChooseConfig: false,
-      },
-      this.#environment,
-    );
-    if (response.exitCode === EXIT_UNAVAILABLE || response.stderr.includes('internal error')) {
-      if (response.exitCode === EXIT_UNAVAILABLE) this.#counts.unavailable++;
-      this.#log.log('err', response.stderr.trim());
-    }
-    return response;
+    this.#log.log('debug', `uid ${peer.uid} ${request.program} ${request.args[0] ?? ''}: exit ${response.exitCode}`);
   }
 
   /**
@@ -272,7 +241,6 @@ export class SessionService {
     const deadline = Date.now() + DRAIN_TIMEOUT_MS;
     while (this.#busy.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     for (const socket of this.#connections) socket.destroy();
-    const shared = await this.#shared?.catch(() => undefined);
-    await shared?.close();
+    await Promise.all([this.#here.close(), this.#thread?.close()]);
   }
 }

@@ -5,7 +5,7 @@
 // resident service listens there for the sandbox, and every call is counted, so that the test
 // can prove the service answered them all; otherwise nothing listens and the launcher runs Node.
 
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync } from 'node:fs';
 import { shareServiceLogin } from './postgres.js';
 import { join } from 'node:path';
 import type { Account } from '../../src/system/accounts.js';
@@ -27,7 +27,11 @@ export interface Installed {
 
 export function installLauncher(box: Sandbox, options: { service?: boolean } = {}): Installed {
   const prefix = join(box.dir, 'prefix');
-  const socket = join(mkdtempSync('/tmp/x2godb-svc-'), 'sessiond.sock');
+  const socketDir = mkdtempSync('/tmp/x2godb-svc-');
+  // Traversable, as /run is: with no service there, the launcher must find no socket (ENOENT,
+  // run Node itself), not a directory it may not enter (EACCES, exit 4).
+  chmodSync(socketDir, 0o755);
+  const socket = join(socketDir, 'sessiond.sock');
   const r = run(process.execPath, [
     join(DIST, 'x2go-sessiondb.cjs'), 'install', '--no-divert', '--prefix', prefix, '--config', box.configDir, '--socket', socket,
   ]);

@@ -21,6 +21,8 @@ export interface OpenOptions {
   /** Create the file if it does not exist (x2godbadmin only; helpers refuse a missing file). */
   create?: boolean;
   readonly?: boolean;
+  /** SQLite's own wait for a lock, which blocks the thread (default BUSY_TIMEOUT_MS). */
+  busyTimeoutMs?: number;
 }
 
 /**
@@ -73,7 +75,7 @@ export function openDatabase(path: string, options: OpenOptions = {}): Database 
     return new Driver(path, {
       fileMustExist: !options.create,
       readonly: options.readonly ?? false,
-      timeout: BUSY_TIMEOUT_MS,
+      timeout: options.busyTimeoutMs ?? BUSY_TIMEOUT_MS,
       nativeBinding: nativeBinding(),
     });
   } catch (err) {
@@ -101,6 +103,25 @@ export function writeTransaction<T>(db: Database, work: () => T): T {
     } catch (err) {
       if (!isBusy(err) || attempt >= BUSY_RETRIES) throw err;
       pause(10 * 2 ** attempt * (0.5 + Math.random()));
+    }
+  }
+}
+
+/**
+ * For a thread that serves other requests meanwhile (the resident service's worker): runs
+ * `attempt` (one read, or one whole write transaction: on BUSY nothing of it was done) until it
+ * succeeds or fails otherwise than BUSY. Between attempts it waits on a timer, not in SQLite's
+ * blocking busy wait, so the thread goes on answering; after `forMs` the BUSY error is thrown.
+ */
+export async function retryWhileBusy<T>(attempt: () => T, forMs: number): Promise<T> {
+  const deadline = Date.now() + forMs;
+  for (let round = 0; ; round++) {
+    try {
+      return attempt();
+    } catch (err) {
+      if (!isBusy(err) || Date.now() >= deadline) throw err;
+      // 5 ms doubling up to 100 ms, with jitter: quick after a short lock, cheap during a long one.
+      await new Promise((resolve) => setTimeout(resolve, Math.min(5 * 2 ** round, 100) * (0.5 + Math.random())));
     }
   }
 }

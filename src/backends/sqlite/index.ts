@@ -19,6 +19,7 @@ function pathOf(settings: Settings): string {
 export const sqliteBackend: Backend = {
   openStore: (settings) => Promise.resolve(SqliteStore.open(pathOf(settings))),
   openShared: async (settings) => sharedSqlite(pathOf(settings)),
+  blocksThread: true,
   // Migrations and file handling are x2godbadmin's alone: kept out of the helpers' start-up.
   openAdmin: async (settings) =>
     new (await import('./admin.js')).SqliteAdmin(pathOf(settings), settings.sqlitePathIsDefault),

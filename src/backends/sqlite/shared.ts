@@ -2,13 +2,25 @@
 // (and an immediate write transaction) to its end before another request's, so requests
 // interleave only between the store's calls, as separate helper processes would.
 //
+// A lock held by another process (the reference's Perl code, x2godbadmin, a stopped helper)
+// must not stop the thread that serves everyone: SQLite's own (blocking) busy wait is kept
+// short, and between attempts the store waits on a timer, so reads go on being answered while
+// a write waits; a write that cannot get the lock in LOCK_WAIT.retryForMs fails with exit 4.
+//
 // x2godbadmin --createdb --force replaces the file: a connection to the old one would go on
 // answering from a deleted file. So each request first checks that the path still names the
 // file that is open, and opens the new one if not.
 
 import { statSync } from 'node:fs';
 import type { SharedStores } from '../backend.js';
-import { SqliteStore } from './store.js';
+import { SqliteStore, type YieldingWait } from './store.js';
+
+/**
+ * 20 ms of blocking per attempt costs the other requests little. 10 s is far longer than any
+ * write of ours or x2godbadmin's holds the lock, and half of what the launcher waits for an
+ * answer (20 s), so the caller gets this error, not the launcher's.
+ */
+const LOCK_WAIT: YieldingWait = { busyTimeoutMs: 20, retryForMs: 10_000 };
 
 function identity(path: string): string | undefined {
   const st = statSync(path, { throwIfNoEntry: false });
@@ -23,7 +35,7 @@ export function sharedSqlite(path: string): SharedStores {
     void open?.store.close();
     open = undefined;
     // Throws (not-found, unavailable) while there is no database: the next request tries again.
-    const store = SqliteStore.open(path);
+    const store = SqliteStore.open(path, LOCK_WAIT);
     open = { store, identity: identity(path) };
     return store;
   };

@@ -10,7 +10,7 @@ import { createdBy, type Holdings, type QuotaGuard } from '../../model/quota.js'
 import type { AgentStart, LegacyTraits, NewSession, Reservation, Reserved, SessionFilter, SessionStore } from '../../model/store.js';
 import { MAX_PORT, MAX_PORTS_PER_SESSION } from '../../model/validate.js';
 import type { Mount, ServerLoad, SessionEndpoint, SessionRow, SessionStatus } from '../../model/types.js';
-import { openDatabase, writeTransaction, type Database } from './connection.js';
+import { openDatabase, retryWhileBusy, writeTransaction, type Database } from './connection.js';
 import { mapSqliteError, type ConflictMessages } from './errors.js';
 
 // The reference's listing columns, in its order; times in local time as it stores them.
@@ -43,18 +43,31 @@ const SQLITE_TRAITS: LegacyTraits = {
   serverCounts: false,
 };
 
+/**
+ * How a store waits for a lock held by another process. By default (a helper process, which has
+ * nothing else to do) it blocks in SQLite's busy wait. A thread that serves others (the resident
+ * service) blocks at most `busyTimeoutMs` per attempt and waits asynchronously between attempts,
+ * for at most `retryForMs` in all.
+ */
+export interface YieldingWait {
+  busyTimeoutMs: number;
+  retryForMs: number;
+}
+
 export class SqliteStore implements SessionStore {
   readonly traits = SQLITE_TRAITS;
   readonly #db: Database;
   readonly #path: string;
+  readonly #yielding: YieldingWait | undefined;
 
-  constructor(db: Database, path: string) {
+  constructor(db: Database, path: string, yielding?: YieldingWait) {
     this.#db = db;
     this.#path = path;
+    this.#yielding = yielding;
   }
 
-  static open(path: string): SqliteStore {
-    return new SqliteStore(openDatabase(path), path);
+  static open(path: string, yielding?: YieldingWait): SqliteStore {
+    return new SqliteStore(openDatabase(path, yielding ? { busyTimeoutMs: yielding.busyTimeoutMs } : {}), path, yielding);
   }
 
   schemaVersion(): Promise<number> {
@@ -66,6 +79,7 @@ export class SqliteStore implements SessionStore {
   }
 
   #read<T>(action: string, work: () => T): Promise<T> {
+    if (this.#yielding) return retryWhileBusy(work, this.#yielding.retryForMs).catch((err: unknown) => Promise.reject(mapSqliteError(err, action)));
     try {
       return Promise.resolve(work());
     } catch (err) {
@@ -74,6 +88,12 @@ export class SqliteStore implements SessionStore {
   }
 
   #write<T>(action: string, work: () => T, conflicts?: ConflictMessages): Promise<T> {
+    if (this.#yielding) {
+      const tx = this.#db.transaction(work);
+      return retryWhileBusy(() => tx.immediate(), this.#yielding.retryForMs).catch((err: unknown) =>
+        Promise.reject(mapSqliteError(err, action, conflicts)),
+      );
+    }
     try {
       return Promise.resolve(writeTransaction(this.#db, work));
     } catch (err) {

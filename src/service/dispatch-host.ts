@@ -1,0 +1,95 @@
+// Runs the CLI's dispatch for the service: on stores opened once and kept, for a caller the
+// kernel named. The same class serves in the main thread (backends whose driver never blocks:
+// PostgreSQL) and in the worker thread (dispatch-worker.ts: SQLite); see server.ts.
+
+import { loadBackend, type SharedStores } from '../backends/backend.js';
+import type { Settings } from '../config/config.js';
+import { dispatch, type Environment, type Response } from '../cli/dispatch.js';
+import { EXIT_CODES } from '../model/errors.js';
+import { lookupUid } from '../system/accounts.js';
+import type { Level } from './log.js';
+
+/** Stores of a replaced configuration are closed after this (a request takes at most 10 s). */
+const RETIRE_AFTER_MS = 30_000;
+
+const INTERNAL_ERROR: Response = { stdout: '', stderr: 'x2godb: internal error in the session service\n', exitCode: 1 };
+
+export type LogSink = (level: Level, message: string) => void;
+
+/** Where a request runs: here (DispatchHost) or in the worker thread (DispatchThread). */
+export interface Runner {
+  /** Runs a command for `uid`; always resolves, with the command's response. */
+  run(settings: Settings, uid: number, program: string, args: string[]): Promise<Response>;
+  /** Opens the stores now, so that the first caller does not wait; a failure is only logged. */
+  warm(settings: Settings): Promise<void>;
+  /** The configuration changed: stores opened with the old one are closed once their requests are done. */
+  retire(): void;
+  close(): Promise<void>;
+}
+
+export class DispatchHost implements Runner {
+  #shared: Promise<SharedStores> | undefined;
+  readonly #log: LogSink;
+
+  constructor(log: LogSink) {
+    this.#log = log;
+  }
+
+  /** Opened on first use with the settings of that request, and again after a failed open. */
+  #stores(settings: Settings): Promise<SharedStores> {
+    const opening = (this.#shared ??= loadBackend(settings.backend)
+      .then((backend) => backend.openShared(settings))
+      .catch((err: unknown) => {
+        if (this.#shared === opening) this.#shared = undefined;
+        throw err;
+      }));
+    return opening;
+  }
+
+  async warm(settings: Settings): Promise<void> {
+    try {
+      await this.#stores(settings);
+    } catch (err) {
+      this.#log('warning', `the session database is not ready yet: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+
+  retire(): void {
+    const old = this.#shared;
+    this.#shared = undefined;
+    if (old) setTimeout(() => void old.then((s) => s.close()).catch(() => undefined), RETIRE_AFTER_MS).unref();
+  }
+
+  async run(settings: Settings, uid: number, program: string, args: string[]): Promise<Response> {
+    try {
+      const account = lookupUid(uid);
+      if (!account) {
+        this.#log('warning', `request from uid ${uid}, which has no account`);
+        return { stdout: '', stderr: `x2godb: uid ${uid} has no user account\n`, exitCode: 1 };
+      }
+      const environment: Environment = {
+        // The service's configuration, whatever directory a request names (requests name none).
+        settings: () => settings,
+        withStore: async (_settings, caller, work) => (await this.#stores(settings)).withStore(caller, work),
+      };
+      const response = await dispatch(
+        { caller: { uid, name: account.name }, program, args, configDir: settings.configDir, mayChooseConfig: false },
+        environment,
+      );
+      if (response.exitCode === EXIT_CODES.unavailable || response.stderr.includes('internal error')) {
+        this.#log('err', response.stderr.trim());
+      }
+      return response;
+    } catch (err) {
+      // dispatch answers every error itself; this is a bug, and must not end the service.
+      this.#log('err', `internal error: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
+      return INTERNAL_ERROR;
+    }
+  }
+
+  async close(): Promise<void> {
+    const shared = await this.#shared?.catch(() => undefined);
+    this.#shared = undefined;
+    await shared?.close();
+  }
+}

@@ -1,0 +1,380 @@
+// Property-based fuzzing of x2gosessiond's socket protocol (issue 9), bounded in time: frames of
+// any length and content, split into pieces, connections closed early, wrong go-ahead bytes.
+// The service must never crash or hang, every answer must be a documented exit code (0-4) or a
+// rejection (exit 2, one line), and a user who reaches the socket (egid x2gouser) and sends
+// whatever she likes must leave everyone else's rows exactly as they were.
+
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { connect } from 'node:net';
+import { after, before, describe, test } from 'node:test';
+import Database from 'better-sqlite3';
+import fc from 'fast-check';
+import { COMMANDS } from '../src/cli/commands.js';
+import { HELPERS } from '../src/cli/helpers.js';
+import { MAX_REQUEST, STATUS_PROGRAM } from '../src/service/protocol.js';
+import { lookupGroupId, type Account } from '../src/system/accounts.js';
+import { installLauncher, type Installed } from './support/launcher.js';
+import { hasCompiler, isRoot, requires } from './support/requirements.js';
+import { createSandbox, type Sandbox } from './support/sandbox.js';
+import type { RunningService } from './support/service.js';
+import { ensureUser } from './support/system.js';
+
+const needs = requires(
+  [isRoot, 'root'],
+  [hasCompiler, '/usr/bin/cc'],
+  [lookupGroupId('x2gouser') !== undefined, 'group x2gouser (x2goserver)'],
+);
+const SRV = 'x2go-test';
+/** Each property runs at most this long (plus the exchange in progress). */
+const TIME_LIMIT_MS = 4_000;
+/** Longer than any answer may take here (no lock is held by anyone else). */
+const EXCHANGE_TIMEOUT_MS = 8_000;
+const sid = (user: string, n: number) => `${user}-${50 + n}-${1700000000 + n}_stDxfce_dp24`;
+
+/** Values for each argument name of the commands' usage strings, mostly valid, some not. */
+function valueArbitrary(name: string, users: Account[]): fc.Arbitrary<string> {
+  const sessions = users.flatMap((u) => [sid(u.name, 0), sid(u.name, 1), sid(u.name, 9)]);
+  // Desktop-sharing ids: a viewer's row on an owner's desktop.
+  const shadows = users.flatMap((v) => users.map((o) => `${v.name}-60-1700000060_stS1XSHAD${o.name}XSHADPP0XSHAD1`));
+  const pools: Record<string, string[]> = {
+    session_id: [...sessions, ...shadows],
+    display: ['50', '51', '55', '60', '61', '0', '59536'],
+    display_start: ['50', '60'],
+    server: [SRV, 'other-host', '--all-servers'],
+    'server|--all-servers': [SRV, '--all-servers'],
+    port: ['30000', '30001', '30005', '30010', '0', '65536'],
+    port_count: ['1', '3', '16', '17'],
+    port_start: ['30000', '30010'],
+    gr_port: ['30001', '30002'], snd_port: ['30002'], fs_port: ['30003'], tekictrl_port: ['-1', '30004'], tekidata_port: ['-1'],
+    client: ['10.1.2.3', '::1', 'client-host', 'bad|client'],
+    cookie: ['abcdef0123456789', '0123456789abcdef0123456789abcdef0'],
+    pid: ['1234', '4194304', '0'],
+    status: ['R', 'S', 'T', 'F', 'X'],
+    path: ['/home/x', '/home/bob/share', 'relative', '/with|pipe'],
+    shadreq_user: users.map((u) => u.name),
+    session_suffix: ['_stDxfce_dp24', '_stS1XSHADbobXSHAD'],
+    busy_displays: ['', '51,52', 'x'],
+    busy_ports: ['', '30000,30001'],
+  };
+  const valid = fc.constantFrom(...(pools[name] ?? ['x']));
+  return fc.oneof({ arbitrary: valid, weight: 9 }, { arbitrary: fc.string({ unit: 'binary', maxLength: 20 }), weight: 1 });
+}
+
+/** A command as a helper or x2godb would send it: its program and arguments, fitting its usage. */
+function commandArbitrary(users: Account[]): fc.Arbitrary<{ program: string; args: string[] }> {
+  const shapes: { program: string; first: string[]; usage: string }[] = [
+    ...Object.entries(HELPERS).map(([program, spec]) => ({ program, first: [], usage: spec.usage })),
+    ...Object.entries(COMMANDS).map(([command, spec]) => ({ program: 'x2godb', first: [command], usage: spec.usage })),
+  ];
+  return fc.constantFrom(...shapes).chain(({ program, first, usage }) => {
+    const required = (usage.match(/<[^>]+>/g) ?? []).map((n) => n.slice(1, -1));
+    const optional = (usage.match(/\[[^\]]+\]/g) ?? []).map((n) => n.slice(1, -1));
+    return fc
+      .tuple(fc.tuple(...required.map((n) => valueArbitrary(n, users))), fc.nat({ max: optional.length }))
+      .chain(([values, extra]) =>
+        fc.tuple(...optional.slice(0, extra).map((n) => valueArbitrary(n, users))).map((more) => ({ program, args: [...first, ...values, ...more] })),
+      );
+  });
+}
+
+/** Anything as a field: names and values that reach the deeper paths, and garbage. */
+function fieldArbitrary(users: Account[]): fc.Arbitrary<string> {
+  const known = [
+    ...Object.keys(HELPERS), ...Object.keys(COMMANDS), 'x2godb', STATUS_PROGRAM, '--json', '--config', '/tmp', SRV, '50', 'R',
+    ...users.flatMap((u) => [u.name, String(u.uid), sid(u.name, 0)]),
+  ];
+  return fc.oneof(
+    { arbitrary: fc.constantFrom(...known), weight: 4 },
+    { arbitrary: fc.string({ maxLength: 30 }), weight: 1 },
+    { arbitrary: fc.string({ unit: 'binary', maxLength: 30 }), weight: 1 },
+    { arbitrary: fc.stringMatching(/^-?\d{1,12}$/), weight: 1 },
+  );
+}
+
+/** A request frame as the launcher builds it, with any uid: a well-formed command, or anything. */
+function requestArbitrary(users: Account[], uids: fc.Arbitrary<string>): fc.Arbitrary<Buffer> {
+  const field = fieldArbitrary(users);
+  const anything = fc.record({ program: field, args: fc.array(field, { maxLength: 44 }) });
+  return fc
+    .record({
+      magic: fc.constantFrom('X2DB1', 'X2DB1', 'X2DB1', 'X2DB1', 'X2DB2', ''),
+      uid: uids,
+      command: fc.oneof({ arbitrary: commandArbitrary(users), weight: 3 }, { arbitrary: anything, weight: 1 }),
+    })
+    .map(({ magic, uid, command }) => {
+      const payload = Buffer.from([magic, uid, command.program, ...command.args].join('\0'));
+      return Buffer.concat([u32(payload.length), payload]);
+    });
+}
+
+function u32(n: number): Buffer {
+  const b = Buffer.alloc(4);
+  b.writeUInt32BE(n >>> 0);
+  return b;
+}
+
+/** Any frame: a request, a request whose length lies, or bytes. */
+function frameArbitrary(users: Account[]): fc.Arbitrary<Buffer> {
+  const uids = fc.oneof(fc.constant('0'), fc.constantFrom(...users.map((u) => String(u.uid))), fc.nat().map(String), fc.string({ maxLength: 12 }));
+  const request = requestArbitrary(users, uids);
+  return fc.oneof(
+    { arbitrary: request, weight: 6 },
+    {
+      arbitrary: fc.tuple(request, fc.oneof(fc.integer({ min: -6, max: 6 }), fc.constantFrom(MAX_REQUEST + 1, 0x7fffffff, 0xffffffff))).map(([frame, delta]) => {
+        const declared = Math.abs(delta) > 6 ? delta : Math.max(0, frame.readUInt32BE(0) + delta);
+        return Buffer.concat([u32(declared), frame.subarray(4)]);
+      }),
+      weight: 2,
+    },
+    { arbitrary: fc.uint8Array({ maxLength: 64 }).map((b) => Buffer.from(b)), weight: 1 },
+    { arbitrary: fc.tuple(fc.nat({ max: 64 }), fc.uint8Array({ maxLength: 64 })).map(([n, b]) => Buffer.concat([u32(n), Buffer.from(b)])), weight: 1 },
+  );
+}
+
+interface Plan {
+  frame: Buffer;
+  /** Where the frame is cut into separate writes. */
+  cuts: number[];
+  /** Close the connection after sending this many bytes of the frame. */
+  closeAfter: number | undefined;
+  /** What to send after the accept byte. */
+  go: 'G' | 'X' | 'GG' | 'nothing';
+}
+
+function planArbitrary(users: Account[]): fc.Arbitrary<Plan> {
+  return fc.record({
+    frame: frameArbitrary(users),
+    cuts: fc.array(fc.nat({ max: 400 }), { maxLength: 4 }),
+    closeAfter: fc.oneof({ arbitrary: fc.constant(undefined), weight: 5 }, { arbitrary: fc.nat({ max: 400 }), weight: 1 }),
+    go: fc.constantFrom<Plan['go']>('G', 'G', 'G', 'G', 'G', 'X', 'GG', 'nothing'),
+  });
+}
+
+/** Whether the service must answer the bytes sent (else it waits for more, up to 5 s). */
+function complete(frame: Buffer): boolean {
+  if (frame.length < 4) return false;
+  const declared = frame.readUInt32BE(0);
+  return declared > MAX_REQUEST || frame.length >= 4 + declared;
+}
+
+type Outcome =
+  | { kind: 'answered'; accept: string; rejectedAfterAccept: boolean; exitCode: number; stdout: string; stderr: string }
+  | { kind: 'we-closed' }
+  | { kind: 'they-closed'; received: number };
+
+/** Runs one plan against the socket; rejects only when the service neither answers nor closes in time. */
+function exchangePlan(socketPath: string, plan: Plan): Promise<Outcome> {
+  return new Promise((resolve, reject) => {
+    const s = connect(socketPath);
+    let got = Buffer.alloc(0);
+    let accept: string | undefined;
+    let done = false;
+    const finish = (outcome: Outcome) => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      s.destroy();
+      resolve(outcome);
+    };
+    const timer = setTimeout(() => {
+      done = true;
+      s.destroy();
+      reject(new Error(`no answer and no close within ${EXCHANGE_TIMEOUT_MS} ms`));
+    }, EXCHANGE_TIMEOUT_MS);
+    const closeAfter = plan.closeAfter ?? (complete(plan.frame) ? undefined : plan.frame.length);
+    const bytes = closeAfter === undefined ? plan.frame : plan.frame.subarray(0, closeAfter);
+    const points = [...new Set(plan.cuts.filter((c) => c > 0 && c < bytes.length))].sort((a, b) => a - b);
+    const pieces = [0, ...points].map((start, i) => bytes.subarray(start, points[i] ?? bytes.length));
+    s.on('connect', async () => {
+      for (const piece of pieces) {
+        if (done || s.destroyed) return;
+        s.write(piece);
+        await new Promise((r) => setImmediate(r));
+      }
+      if (closeAfter !== undefined) finish({ kind: 'we-closed' });
+    });
+    s.on('data', (chunk: Buffer) => {
+      got = Buffer.concat([got, chunk]);
+      if (accept === undefined) {
+        accept = String.fromCharCode(got[0] as number);
+        got = got.subarray(1);
+        if (accept === 'R' || accept === 'W') {
+          if (plan.go === 'nothing') return finish({ kind: 'we-closed' });
+          s.write(plan.go);
+        }
+      }
+      // After an accept, a wrong go-ahead is answered with a rejection byte, then the response.
+      const rejectedAfterAccept = (accept === 'R' || accept === 'W') && got[0] === 'E'.charCodeAt(0);
+      const body = rejectedAfterAccept ? got.subarray(1) : got;
+      if (body.length >= 4 && body.length >= 4 + body.readUInt32BE(0)) {
+        const payload = body.subarray(4);
+        const outLength = payload.readUInt32BE(1);
+        finish({
+          kind: 'answered', accept, rejectedAfterAccept, exitCode: payload[0] as number,
+          stdout: payload.subarray(5, 5 + outLength).toString(), stderr: payload.subarray(5 + outLength).toString(),
+        });
+      }
+    });
+    s.on('error', () => finish({ kind: 'they-closed', received: got.length }));
+    s.on('close', () => finish({ kind: 'they-closed', received: got.length }));
+  });
+}
+
+/** What the documentation promises about an answer. */
+function checkAnswer(outcome: Outcome, plan: Plan): void {
+  if (outcome.kind !== 'answered') return;
+  const line = /^[^\n]+\n$/;
+  if (outcome.accept === 'E' || outcome.rejectedAfterAccept) {
+    assert.equal(outcome.exitCode, 2);
+    assert.equal(outcome.stdout, '');
+    assert.match(outcome.stderr, /^x2gosessiond: [^\n]+\n$/);
+    return;
+  }
+  assert.ok(outcome.accept === 'R' || outcome.accept === 'W', `accept byte ${JSON.stringify(outcome.accept)}`);
+  assert.equal(plan.go, 'G', 'a command ran without its go-ahead');
+  assert.ok(outcome.exitCode >= 0 && outcome.exitCode <= 4, `exit ${outcome.exitCode}`);
+  if (outcome.exitCode !== 0) {
+    assert.equal(outcome.stdout, '');
+    assert.match(outcome.stderr, line);
+  }
+}
+
+/** Every row that is not `user`'s, nor a desktop-sharing row on `user`'s desktop. */
+function othersRows(dbPath: string, user: string): string {
+  const db = new Database(dbPath, { readonly: true });
+  try {
+    const mine = `${user}-%`;
+    const shared = `%XSHAD${user}XSHAD%`;
+    return [
+      db.prepare('select * from sessions where uname != ? and session_id not like ? order by session_id').raw().all(user, shared),
+      db.prepare('select * from used_ports where session_id not like ? and session_id not like ? order by port').raw().all(mine, shared),
+      db.prepare('select * from mounts where session_id not like ? and session_id not like ? order by session_id, path').raw().all(mine, shared),
+    ].map((rows) => JSON.stringify(rows)).join('\n');
+  } finally {
+    db.close();
+  }
+}
+
+/**
+ * Runs as the attacker (egid x2gouser, any frames): sends each frame whole, with the go-ahead,
+ * and prints one JSON line per frame: the accept byte and the exit code.
+ */
+const ATTACKER = `
+const net = require('net');
+const frames = JSON.parse(require('fs').readFileSync(0, 'utf8')).map((f) => Buffer.from(f, 'base64'));
+const ask = (frame) => new Promise((resolve) => {
+  const s = net.connect(process.argv[1], () => s.write(frame));
+  let got = Buffer.alloc(0);
+  let accept;
+  s.on('data', (d) => {
+    got = Buffer.concat([got, d]);
+    if (accept === undefined) {
+      accept = String.fromCharCode(got[0]);
+      got = got.subarray(1);
+      if (accept === 'R' || accept === 'W') s.write('G');
+    }
+    if (got.length >= 4 && got.length >= 4 + got.readUInt32BE(0)) {
+      resolve({ accept, exitCode: got[4] });
+      s.destroy();
+    }
+  });
+  s.on('error', () => resolve({ accept, closed: true }));
+  s.on('close', () => resolve({ accept, closed: true }));
+});
+(async () => { for (const f of frames) console.log(JSON.stringify(await ask(f))); })();
+`;
+
+describe('x2gosessiond under fuzzing (issue 9)', needs.options, () => {
+  let box: Sandbox;
+  let inst: Installed;
+  let service: RunningService;
+  let alice: Account;
+  let bob: Account;
+  let root: Account;
+
+  before(() => {
+    needs.check();
+    alice = ensureUser('alice');
+    bob = ensureUser('bob');
+    root = { name: 'root', uid: 0, gid: 0, home: '/root' };
+    box = createSandbox();
+    assert.equal(box.admin(['--createdb']).code, 0);
+    inst = installLauncher(box, { service: true });
+    service = inst.service as RunningService;
+    // Rows of everyone's, with ports and a mount, for the fuzzed requests to aim at.
+    for (const [user, n] of [[bob, 0], [bob, 1], [alice, 0]] as const) {
+      assert.equal(inst.helper('x2goinsertsession', [String(50 + n + (user === alice ? 5 : 0)), SRV, sid(user.name, n)], user).stdout, 'inserted');
+      assert.equal(inst.helper('x2goinsertport', [SRV, sid(user.name, n), String(30000 + n + (user === alice ? 5 : 0))], user).code, 0);
+    }
+    assert.equal(inst.x2godb(['insertmount', sid('bob', 0), '/home/bob/share', '10.1.2.3'], bob).code, 0);
+  });
+  after(async () => {
+    await service?.stop();
+    box?.remove();
+  });
+
+  test('a user holding egid x2gouser sends any requests: only her own rows may change, claims of other uids are rejected', async () => {
+    const before = othersRows(box.dbPath, 'alice');
+    const uids = fc.oneof(
+      { arbitrary: fc.constant(String(alice.uid)), weight: 6 },
+      { arbitrary: fc.constantFrom('0', String(bob.uid)), weight: 3 },
+      { arbitrary: fc.nat().map(String), weight: 1 },
+    );
+    const frames = fc.sample(requestArbitrary([alice, bob, root], uids), { numRuns: 800, seed: Number.parseInt(randomBytes(4).toString('hex'), 16) | 0 });
+    const input = JSON.stringify(frames.map((f) => f.toString('base64')));
+    const child = await spawnAttacker(alice, lookupGroupId('x2gouser') as number, inst.socket, input);
+    const answers = child.stdout.trim().split('\n').map((l) => JSON.parse(l) as { accept?: string; exitCode?: number; closed?: boolean });
+    assert.equal(answers.length, frames.length, child.stderr);
+    answers.forEach((a, i) => {
+      const frame = frames[i] as Buffer;
+      const fields = frame.subarray(4).toString().split('\0');
+      const what = JSON.stringify(fields.slice(0, 4));
+      assert.ok(!a.closed, `${what}: closed without an answer`);
+      assert.ok(a.exitCode !== undefined && a.exitCode >= 0 && a.exitCode <= 4, `${what}: exit ${String(a.exitCode)}`);
+      if (fields[0] === 'X2DB1' && /^\d{1,10}$/.test(fields[1] ?? '') && Number(fields[1]) !== alice.uid) {
+        assert.deepEqual([a.accept, a.exitCode], ['E', 2], `${what}: a claim of another uid was not rejected`);
+      }
+    });
+    assert.equal(othersRows(box.dbPath, 'alice'), before, 'a row of someone else changed');
+    assert.equal(service.child.exitCode, null, service.log());
+  });
+
+  test('frames of any length and content, split reads and early closes: the service never crashes or hangs, every answer is documented', async () => {
+    let runs = 0;
+    await fc.assert(
+      fc.asyncProperty(planArbitrary([alice, bob, root]), async (plan) => {
+        runs++;
+        const outcome = await exchangePlan(inst.socket, plan);
+        checkAnswer(outcome, plan);
+        assert.equal(service.child.exitCode, null, `the service exited: ${service.log()}`);
+      }),
+      { numRuns: 100_000, interruptAfterTimeLimit: TIME_LIMIT_MS, markInterruptAsFailure: false },
+    );
+    assert.ok(runs >= 50, `only ${runs} runs in ${TIME_LIMIT_MS} ms`);
+    // Still answering, and its books add up.
+    const stats = await service.stats();
+    assert.equal(stats.inFlight, 0);
+    assert.equal(inst.helper('x2gogetdisplays', [SRV], alice).code, 0);
+  });
+});
+
+/**
+ * The attacker's process, frames on stdin. Asynchronous: the service's log reaches this process
+ * through a pipe, which must be read while it runs (a full pipe would stop the service).
+ */
+function spawnAttacker(user: Account, gid: number, socket: string, input: string): Promise<{ stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('/usr/bin/setpriv', [
+      `--reuid=${user.uid}`, `--rgid=${user.gid}`, `--egid=${gid}`, '--clear-groups', process.execPath, '-e', ATTACKER, socket,
+    ], { env: {}, cwd: '/', timeout: 60_000 });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (code) => (code === 0 ? resolve({ stdout, stderr }) : reject(new Error(`the attacker's process failed (${String(code)}): ${stderr}`))));
+    child.stdin.end(input);
+  });
+}
