@@ -5,7 +5,7 @@
 
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { appendFileSync, readFileSync, statSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -18,7 +18,7 @@ import { lookupGroupId, type Account } from '../src/system/accounts.js';
 import { installLauncher, type Installed } from './support/launcher.js';
 import { createPgSandbox, ensurePostgres, hasPostgres, shareServiceLogin, superuser, type PgSandbox } from './support/postgres.js';
 import { hasCompiler, isRoot, requires } from './support/requirements.js';
-import { createSandbox, DIST, ROOT, type Sandbox } from './support/sandbox.js';
+import { createSandbox, DIST, LOAD_TEST_QUOTA, ROOT, setQuota, type Sandbox } from './support/sandbox.js';
 import { startService, type RunningService } from './support/service.js';
 import { ensureUser, run, type Result } from './support/system.js';
 
@@ -44,7 +44,7 @@ describe('x2gosessiond on SQLite: socket, protocol, load, signals', needs.option
     box = createSandbox();
     assert.equal(box.admin(['--createdb']).code, 0);
     // Load tests: alice makes over 100 sessions, more than the default per-user quota (test/quota.test.ts).
-    appendFileSync(join(box.configDir, 'x2gosql', 'sql'), '\n[quota]\nsessions_per_user=1000\nports_per_user=5000\n');
+    setQuota(box.configDir, LOAD_TEST_QUOTA);
     inst = installLauncher(box, { service: true });
     service = inst.service as RunningService;
   });
@@ -337,7 +337,7 @@ for (const backend of faultBackends) {
       alice = ensureUser('alice');
       box = await backend.setup();
       // A storm of 120 reservations by alice: more than the default per-user quota (test/quota.test.ts).
-      appendFileSync(join(box.configDir, 'x2gosql', 'sql'), '\n[quota]\nsessions_per_user=1000\nports_per_user=5000\n');
+      setQuota(box.configDir, LOAD_TEST_QUOTA);
       inst = installLauncher(box, { service: true });
     });
     after(async () => {

@@ -53,6 +53,10 @@ async function main(argv: readonly string[]): Promise<number> {
     writeAll(2, 'x2gosessiond: must run as root (it answers for every user, as the setgid launcher would)\n');
     return EXIT_CODES.denied;
   }
+  // Files the service creates for the group (SQLite's -wal and -shm, which helper processes of
+  // the x2gouser group open when the service is down) must be group-writable from creation; a
+  // worker thread may not change the umask, so the main thread sets it for the whole process.
+  process.umask(process.umask() & ~0o070);
   const gid = lookupGroupId(options.group);
   if (gid === undefined) {
     writeAll(2, `x2gosessiond: group ${options.group} does not exist\n`);
