@@ -67,6 +67,13 @@ export function connect(settings: PostgresSettings, login: Login, database = set
   let attempts = 0;
   let current: Socket | undefined;
   let progress: () => void = () => {};
+  // The server reports its parameters right after it accepted the login. From then on, silence
+  // is the server at work (a statement waiting for a lock another login holds), not a host that
+  // does not answer: the silence timeout is for connecting only.
+  let loggedIn = false;
+  const onLogin = () => {
+    loggedIn = true;
+  };
   const sql = pg(settings, login, database, () => {
     const target = targets[attempts++ % targets.length] as Target;
     const socket = netConnect({ host: target.host, port: target.port });
@@ -75,7 +82,7 @@ export function connect(settings: PostgresSettings, login: Login, database = set
     socket.on('data', () => progress());
     current = socket;
     return socket;
-  });
+  }, undefined, onLogin);
   let proven = false;
   return {
     sql,
@@ -91,6 +98,7 @@ export function connect(settings: PostgresSettings, login: Login, database = set
           timer = setTimeout(silence, CONNECT_TIMEOUT_S * 1000);
         };
         const silence = () => {
+          if (loggedIn) return;
           // Each configured host gets its silence before we give up.
           if (attempts - silentFrom < targets.length) {
             silentFrom = attempts - 1;
@@ -182,7 +190,14 @@ interface PoolShape {
   backoffS?: number;
 }
 
-function pg(settings: PostgresSettings, login: Login | { user: string; password: () => string }, database: string, socket: () => Socket, shape: PoolShape = { max: 1, connectTimeoutS: BACKSTOP_TIMEOUT_S }): Sql {
+function pg(
+  settings: PostgresSettings,
+  login: Login | { user: string; password: () => string },
+  database: string,
+  socket: () => Socket,
+  shape: PoolShape = { max: 1, connectTimeoutS: BACKSTOP_TIMEOUT_S },
+  onLogin?: () => void,
+): Sql {
   const multiHost = settings.host.includes(',');
   // `socket` (a function returning the connection's socket) is postgres.js API its types omit.
   const options: postgres.Options<Record<string, never>> & { socket: () => Socket } = {
@@ -200,6 +215,7 @@ function pg(settings: PostgresSettings, login: Login | { user: string; password:
     prepare: false,
     fetch_types: false,
     onnotice: () => {},
+    ...(onLogin ? { onparameter: onLogin } : {}),
     connection: { application_name: 'x2godb' },
     ...(multiHost ? { target_session_attrs: 'read-write' as const } : {}),
   };
