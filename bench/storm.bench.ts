@@ -112,6 +112,7 @@ async function reset(backend: Backend): Promise<void> {
 async function storm(backend: Backend, script: string, lib: string, users: Account[], p: number, s: number): Promise<Outcome> {
   const started = process.hrtime.bigint();
   const claimed: string[] = [];
+  const why = new Map<string, number>();
   await Promise.all(
     Array.from({ length: p }, async (_, worker) => {
       for (let i = 0; i < s; i++) {
@@ -120,10 +121,16 @@ async function storm(backend: Backend, script: string, lib: string, users: Accou
           env: { X2GO_LIB_PATH: lib, X2GO_STORM_HOST: HOST },
         });
         if (r.code === 0) claimed.push(r.stdout.trim().split(' ')[1] ?? '');
+        else {
+          const line = r.stderr.trim().split('\n').pop() || `exit ${r.code}`;
+          why.set(line, (why.get(line) ?? 0) + 1);
+        }
       }
     }),
   );
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  // What the failed starts said, so that a failure in the table can be told apart from another.
+  for (const [line, count] of why) console.error(`  ${count} x ${line}`);
   const db = await completeSessions(backend);
   await reset(backend);
   return { tried: p * s, ok: claimed.filter((sid) => db.complete.has(sid)).length, seconds, dupDisplays: db.dupDisplays, dupPorts: db.dupPorts };
