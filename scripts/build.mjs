@@ -16,7 +16,7 @@ import { fileURLToPath } from 'node:url';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const dist = join(root, 'dist');
 
-// The helper names src/cli/helpers.ts knows: the reference's and ours.
+// The helper names src/app/helpers.ts knows: the reference's and ours.
 export const HELPER_NAMES = [
   'x2goinsertsession', 'x2goinsertshadowsession', 'x2goinsertport', 'x2gocreatesession',
   'x2gocreateshadowsession', 'x2gochangestatus', 'x2gormport', 'x2gogetagent', 'x2gogetstatus',

@@ -6,9 +6,9 @@
 import assert from 'node:assert/strict';
 import { hostname, userInfo } from 'node:os';
 import { after, before, describe, test } from 'node:test';
-import { COMMANDS } from '../src/cli/commands.js';
-import { dispatch } from '../src/cli/dispatch.js';
-import { HELPERS } from '../src/cli/helpers.js';
+import { COMMANDS } from '../src/app/commands.js';
+import { dispatch } from '../src/app/dispatch.js';
+import { HELPERS } from '../src/app/helpers.js';
 import { createPgSandbox, ensurePostgres, hasPostgres, pgDump, type PgSandbox } from './support/postgres.js';
 import { requires } from './support/requirements.js';
 import { createSandbox, type Sandbox } from './support/sandbox.js';

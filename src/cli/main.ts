@@ -9,7 +9,7 @@
 import { userInfo } from 'node:os';
 import { basename } from 'node:path';
 import { CONFIG_DIR_ENV, DEFAULT_CONFIG_DIR } from '../config/config.js';
-import { dispatch, MULTICALL, type Request } from './dispatch.js';
+import { dispatch, MULTICALL, type Request } from '../app/dispatch.js';
 import { writeAll } from './write-out.js';
 
 /** The setgid launcher's first argument; what follows is <config dir> <program> <args...>. */

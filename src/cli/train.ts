@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadBackend } from '../backends/backend.js';
 import { loadSettings } from '../config/config.js';
-import { dispatch } from './dispatch.js';
+import { dispatch } from '../app/dispatch.js';
 
 const SID = 'train-51-1700000051_stDxfce_dp24';
 

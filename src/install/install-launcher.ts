@@ -29,7 +29,7 @@ import {
 } from 'node:fs';
 import { dirname, isAbsolute, join } from 'node:path';
 import { DEFAULT_CONFIG_DIR } from '../config/config.js';
-import { HELPERS } from '../cli/helpers.js';
+import { HELPERS } from '../app/helpers.js';
 import { CODE_CACHE, MAIN_BUNDLE, TRAIN_FLAG } from '../cli/code-cache.js';
 import { lookupGroupId } from '../system/accounts.js';
 import { DEFAULT_SOCKET } from '../service/protocol.js';

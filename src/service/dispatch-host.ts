@@ -4,7 +4,7 @@
 
 import { loadBackend, type SharedStores } from '../backends/backend.js';
 import type { Settings } from '../config/config.js';
-import { dispatch, type Environment, type Response } from '../cli/dispatch.js';
+import { dispatch, type Environment, type Response } from '../app/dispatch.js';
 import { EXIT_CODES } from '../model/errors.js';
 import { lookupUid } from '../system/accounts.js';
 import type { Level } from './log.js';

@@ -3,7 +3,7 @@
 // error itself) is replaced; the requests it had are answered with an error, never left open.
 
 import { Worker } from 'node:worker_threads';
-import type { Response } from '../cli/dispatch.js';
+import type { Response } from '../app/dispatch.js';
 import type { Settings } from '../config/config.js';
 import type { LogSink, Runner } from './dispatch-host.js';
 import type { FromWorker, ToWorker } from './worker-messages.js';

@@ -1,5 +1,5 @@
 // x2gosessiond's core: answers launcher requests on a Unix socket with the same dispatch the CLI
-// runs (src/cli/dispatch.ts). This thread speaks the socket protocol and counts. A backend
+// runs (src/app/dispatch.ts). This thread speaks the socket protocol and counts. A backend
 // whose driver blocks its thread (SQLite: a lock held by another process once froze the whole
 // service) says so (Backend.blocksThread), and its requests run in a worker thread
 // (dispatch-worker.ts); the others (PostgreSQL) run here, where they only wait asynchronously,
@@ -14,7 +14,7 @@
 import { createServer, type Server, type Socket } from 'node:net';
 import { loadBackend } from '../backends/backend.js';
 import type { Settings } from '../config/config.js';
-import { readsOnly, type Response } from '../cli/dispatch.js';
+import { readsOnly, type Response } from '../app/dispatch.js';
 import { EXIT_CODES } from '../model/errors.js';
 import { DispatchHost, type Runner } from './dispatch-host.js';
 import { DispatchThread } from './dispatch-thread.js';

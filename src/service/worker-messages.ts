@@ -1,7 +1,7 @@
 // What the service's main thread (server.ts, through dispatch-thread.ts) and its dispatch
 // worker (dispatch-worker.ts) say to each other: plain objects, copied between the threads.
 
-import type { Response } from '../cli/dispatch.js';
+import type { Response } from '../app/dispatch.js';
 import type { Settings } from '../config/config.js';
 import type { Level } from './log.js';
 
