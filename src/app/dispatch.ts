@@ -140,14 +140,20 @@ async function execute(req: Request, p: Plan, env: Environment): Promise<Respons
   });
 }
 
-/** Whether a request only reads (see CommandSpec.readOnly); what cannot be planned reads nothing. */
-export function readsOnly(program: string, args: readonly string[]): boolean {
-  const helper = Object.hasOwn(HELPERS, program) ? HELPERS[program] : undefined;
-  if (helper) return helper.readOnly ?? false;
-  const rest = [...args];
-  while (rest[0]?.startsWith('--')) if (rest.shift() === '--config') rest.shift();
-  const name = rest[0];
-  return name === undefined || !Object.hasOwn(COMMANDS, name) || (COMMANDS[name]?.readOnly ?? false);
+/**
+ * Whether a request only reads (see CommandSpec.readOnly), decided by the same plan() that runs
+ * it, so the two cannot drift: the resident service tells its launcher so, and the launcher runs a
+ * read again itself after a broken connection but never a write. What cannot be planned (bad
+ * options, unknown commands, --help) is refused or answered before a store is opened: it reads nothing.
+ */
+export function readsOnly(req: Pick<Request, 'program' | 'args' | 'mayChooseConfig'>): boolean {
+  let p: Plan | Response;
+  try {
+    p = plan({ ...req, caller: { uid: -1, name: '' }, configDir: '' });
+  } catch {
+    return true;
+  }
+  return 'spec' in p ? (p.spec.readOnly ?? false) : true;
 }
 
 export async function dispatch(req: Request, env: Environment = processEnvironment): Promise<Response> {
