@@ -279,23 +279,16 @@ export class PostgresStore implements SessionStore {
     );
   }
 
-  async insertMount(sessionId: string, path: string, client: string): Promise<boolean> {
-    try {
-      await this.#run(
-        'record mount',
-        () =>
-          this.#session.transaction(async (tx) => {
-            await this.#assertSessionExists(tx, sessionId);
-            await tx`insert into mounts (session_id, path, client) values (${sessionId}, ${path}, ${client})`;
-          }),
-        { mounts_pkey: 'already mounted' },
-      );
-      return true;
-    } catch (err) {
-      // The reference reads a duplicate (path, client) as "already mounted" and answers not ok.
-      if (err instanceof SessionDbError && err.code === 'conflict') return false;
-      throw err;
-    }
+  async insertMount(sessionId: string, path: string, client: string): Promise<void> {
+    await this.#run(
+      'record mount',
+      () =>
+        this.#session.transaction(async (tx) => {
+          await this.#assertSessionExists(tx, sessionId);
+          await tx`insert into mounts (session_id, path, client) values (${sessionId}, ${path}, ${client})`;
+        }),
+      { mounts_pkey: 'already mounted' },
+    );
   }
 
   deleteMount(sessionId: string, path: string): Promise<void> {

@@ -309,18 +309,11 @@ export class SqliteStore implements SessionStore {
     );
   }
 
-  async insertMount(sessionId: string, path: string, client: string): Promise<boolean> {
-    try {
-      await this.#write('record mount', () => {
-        this.#assertSessionExists(sessionId);
-        this.#db.prepare('insert into mounts (session_id, path, client) values (?, ?, ?)').run(sessionId, path, client);
-      });
-      return true;
-    } catch (err) {
-      // The reference reads a duplicate (path, client) as "already mounted" and answers not ok.
-      if (err instanceof SessionDbError && err.code === 'conflict') return false;
-      throw err;
-    }
+  insertMount(sessionId: string, path: string, client: string): Promise<void> {
+    return this.#write('record mount', () => {
+      this.#assertSessionExists(sessionId);
+      this.#db.prepare('insert into mounts (session_id, path, client) values (?, ?, ?)').run(sessionId, path, client);
+    });
   }
 
   deleteMount(sessionId: string, path: string): Promise<void> {
