@@ -5,13 +5,14 @@
 
 import { loadBackend } from '../backends/backend.js';
 import { loadSettings, type Settings } from '../config/config.js';
-import { EXIT_CODES, invalid, SessionDbError } from '../model/errors.js';
+import { invalid } from '../model/errors.js';
 import { SessionDb } from '../model/session-db.js';
 import type { SessionStore } from '../model/store.js';
 import type { Caller } from '../model/types.js';
 import { shown } from '../model/validate.js';
 import { userExists } from '../system/accounts.js';
 import { arity, COMMANDS, type CommandSpec } from './commands.js';
+import { failure } from './failure.js';
 import { jsonText, legacyLines, legacyText, notesOf, type Output } from './format.js';
 import { HELPERS, type HelperPrint } from './helpers.js';
 
@@ -163,10 +164,6 @@ export async function dispatch(req: Request, env: Environment = processEnvironme
   } catch (err) {
     // The program name can come from argv[0]; only known names are echoed.
     const name = Object.hasOwn(HELPERS, req.program) ? req.program : MULTICALL;
-    if (err instanceof SessionDbError) {
-      return { stdout: '', stderr: `${name}: ${err.message}\n`, exitCode: EXIT_CODES[err.code] };
-    }
-    const message = err instanceof Error ? err.message : String(err);
-    return { stdout: '', stderr: `${name}: internal error: ${message.split('\n')[0]}\n`, exitCode: 1 };
+    return { stdout: '', ...failure(name, err) };
   }
 }
