@@ -16,14 +16,10 @@ import { fileURLToPath } from 'node:url';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const dist = join(root, 'dist');
 
-// The helper names src/app/helpers.ts knows: the reference's and ours.
-export const HELPER_NAMES = [
-  'x2goinsertsession', 'x2goinsertshadowsession', 'x2goinsertport', 'x2gocreatesession',
-  'x2gocreateshadowsession', 'x2gochangestatus', 'x2gormport', 'x2gogetagent', 'x2gogetstatus',
-  'x2gogetdisplays', 'x2gogetports', 'x2gogetservers', 'x2goresume', 'x2golistsessions_sql',
-  // ours
-  'x2goreservesession',
-];
+// The helper names, from their one source (src/app/helper-names.ts, no imports): compiled in
+// memory by esbuild and imported.
+const namesModule = await build({ entryPoints: [join(root, 'src/app/helper-names.ts')], bundle: true, format: 'esm', write: false, logLevel: 'warning' });
+export const { HELPER_NAMES } = await import(`data:text/javascript,${encodeURIComponent(namesModule.outputFiles[0].text)}`);
 
 /** postgres.js's require('tls') is answered by scripts/lazy-tls.cjs (see there). */
 const lazyTls = {

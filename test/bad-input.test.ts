@@ -4,61 +4,17 @@
 // runs as real processes. NUL cannot be passed in argv at all; validate.test.ts covers it.
 
 import assert from 'node:assert/strict';
-import { hostname, userInfo } from 'node:os';
 import { after, before, describe, test } from 'node:test';
 import { COMMANDS } from '../src/app/commands.js';
 import { dispatch } from '../src/app/dispatch.js';
 import { HELPERS } from '../src/app/helpers.js';
+import { ARGUMENTS, argumentNames, INJECTIONS, isRoot, LONG, me, server, SID, validArguments } from './support/arguments.js';
 import { createPgSandbox, ensurePostgres, hasPostgres, pgDump, type PgSandbox } from './support/postgres.js';
 import { requires } from './support/requirements.js';
 import { createSandbox, type Sandbox } from './support/sandbox.js';
 import { ensureUser } from './support/system.js';
 
-const me = userInfo().username;
-const isRoot = process.getuid?.() === 0;
 const pgNeeds = requires([isRoot, 'root'], [hasPostgres, 'PostgreSQL (apt-get install postgresql)']);
-const server = hostname().split('.')[0] ?? 'x2goserver';
-const SID = `${me}-51-1700000051_stDxfce_dp24`;
-
-const LONG = 'x'.repeat(5000);
-const INJECTIONS = ["'", "x' or '1'='1", "1; drop table sessions; --", '$(touch /tmp/pwned)', '`id`', 'a\\b', '$$x$$', 'ünïcödé', '|', ' ', '\n'];
-
-/** A valid value for each argument name of the usage lines, and values that must be refused. */
-const ARGUMENTS: Record<string, { valid: string; invalid: string[] }> = {
-  display: { valid: '51', invalid: ['', '0', '-5', '59536', 'abc', '5 1', '1e2', '0x33', '+51', '99999999999999'] },
-  server: { valid: server, invalid: ['', 'a b', 'srv;', 'a'.repeat(101), '-srv', 'srv.'] },
-  session_id: {
-    valid: SID,
-    invalid: ['', 'alice', `${me}-51-1700000051`, `${SID}'`, `${SID};`, `${me}-5-1700000051_stD_dp24`, `${SID}${LONG}`,
-      ...(isRoot ? [] : ['someoneelse-51-1700000051_stDxfce_dp24'])],
-  },
-  port: { valid: '30001', invalid: ['', '0', '65536', '-1', 'x', '30001.5'] },
-  gr_port: { valid: '30001', invalid: ['0', '65536', 'x'] },
-  snd_port: { valid: '30002', invalid: ['-1', '70000'] },
-  fs_port: { valid: '30003', invalid: ['', 'port'] },
-  tekictrl_port: { valid: '-1', invalid: ['-2', '65536', 'x', ''] },
-  tekidata_port: { valid: '-1', invalid: ['-3', 'none'] },
-  pid: { valid: '4242', invalid: ['', '0', '-1', '4194305', 'pid'] },
-  cookie: { valid: '378b0cdbb51fe1b8147f43a2bccb514d', invalid: ['', 'a'.repeat(34), 'ab cd', 'ab-cd'] },
-  client: { valid: '10.0.0.1', invalid: ['', '10.0.0.256.1', '10.0.0.1 ', '1.2.3', '-host', LONG] },
-  status: { valid: 'S', invalid: ['', 'X', 'r', 'RS'] },
-  path: { valid: '/tmp/.x2go-u/media/disk/_home', invalid: ['', 'relative', '/a|b', '/a\nb', `/${LONG}`, '/a\tb'] },
-  shadreq_user: { valid: 'root', invalid: ['', '-x', 'a b', 'x;y', "o'neil"] },
-  'server|--all-servers': { valid: '--all-servers', invalid: ['', '--all', 'a b'] },
-  session_suffix: {
-    valid: '_stDxfce_dp24',
-    invalid: ['', 'stDxfce_dp24', '_stDxfce', "_stDxfce_dp24'", `_stD${LONG}_dp24`, ...(isRoot ? [] : ['_stS1XSHADsomeoneXSHADPP51_dp24'])],
-  },
-  display_start: { valid: '50', invalid: ['', '0', '-1', '59536', 'x'] },
-  port_count: { valid: '3', invalid: ['', '0', '-3', '17', 'three'] },
-  port_start: { valid: '30000', invalid: ['', '0', '65536', '-1'] },
-  busy_displays: { valid: '50,51', invalid: ['50,,51', '50;51', 'x', '-1', '70000'] },
-  busy_ports: { valid: '30001', invalid: ['30001,', '65536', ' 30001'] },
-};
-
-function argumentNames(usage: string): string[] {
-  return [...usage.matchAll(/[<[]([^>\]]+)[>\]]/g)].map((m) => m[1] ?? '');
-}
 
 interface Case {
   program: string;
@@ -68,11 +24,7 @@ interface Case {
 
 function cases(program: string, usage: string): Case[] {
   const names = argumentNames(usage);
-  const valid = names.map((n) => {
-    const spec = ARGUMENTS[n];
-    if (!spec) throw new Error(`no test values for argument <${n}> of ${program}`);
-    return spec.valid;
-  });
+  const valid = validArguments(program, usage);
   const out: Case[] = [];
   names.forEach((name, i) => {
     // A mount path may hold quotes, '$' or any letter (folder names); only '|' and control

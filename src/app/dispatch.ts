@@ -5,13 +5,14 @@
 
 import { loadBackend } from '../backends/backend.js';
 import { loadSettings, type Settings } from '../config/config.js';
-import { EXIT_CODES, invalid, SessionDbError } from '../model/errors.js';
+import { invalid } from '../model/errors.js';
 import { SessionDb } from '../model/session-db.js';
 import type { SessionStore } from '../model/store.js';
 import type { Caller } from '../model/types.js';
 import { shown } from '../model/validate.js';
 import { userExists } from '../system/accounts.js';
 import { arity, COMMANDS, type CommandSpec } from './commands.js';
+import { failure } from './failure.js';
 import { jsonText, legacyLines, legacyText, notesOf, type Output } from './format.js';
 import { HELPERS, type HelperPrint } from './helpers.js';
 
@@ -140,14 +141,20 @@ async function execute(req: Request, p: Plan, env: Environment): Promise<Respons
   });
 }
 
-/** Whether a request only reads (see CommandSpec.readOnly); what cannot be planned reads nothing. */
-export function readsOnly(program: string, args: readonly string[]): boolean {
-  const helper = Object.hasOwn(HELPERS, program) ? HELPERS[program] : undefined;
-  if (helper) return helper.readOnly ?? false;
-  const rest = [...args];
-  while (rest[0]?.startsWith('--')) if (rest.shift() === '--config') rest.shift();
-  const name = rest[0];
-  return name === undefined || !Object.hasOwn(COMMANDS, name) || (COMMANDS[name]?.readOnly ?? false);
+/**
+ * Whether a request only reads (see CommandSpec.readOnly), decided by the same plan() that runs
+ * it, so the two cannot drift: the resident service tells its launcher so, and the launcher runs a
+ * read again itself after a broken connection but never a write. What cannot be planned (bad
+ * options, unknown commands, --help) is refused or answered before a store is opened: it reads nothing.
+ */
+export function readsOnly(req: Pick<Request, 'program' | 'args' | 'mayChooseConfig'>): boolean {
+  let p: Plan | Response;
+  try {
+    p = plan({ ...req, caller: { uid: -1, name: '' }, configDir: '' });
+  } catch {
+    return true;
+  }
+  return 'spec' in p ? (p.spec.readOnly ?? false) : true;
 }
 
 export async function dispatch(req: Request, env: Environment = processEnvironment): Promise<Response> {
@@ -157,10 +164,6 @@ export async function dispatch(req: Request, env: Environment = processEnvironme
   } catch (err) {
     // The program name can come from argv[0]; only known names are echoed.
     const name = Object.hasOwn(HELPERS, req.program) ? req.program : MULTICALL;
-    if (err instanceof SessionDbError) {
-      return { stdout: '', stderr: `${name}: ${err.message}\n`, exitCode: EXIT_CODES[err.code] };
-    }
-    const message = err instanceof Error ? err.message : String(err);
-    return { stdout: '', stderr: `${name}: internal error: ${message.split('\n')[0]}\n`, exitCode: 1 };
+    return { stdout: '', ...failure(name, err) };
   }
 }

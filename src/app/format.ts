@@ -3,6 +3,7 @@
 // because X2Go's shell and Perl tools parse exactly that. --json is for people and new scripts.
 
 import type { LegacyTraits, Reserved } from '../model/store.js';
+import { legacyFields } from '../model/session-columns.js';
 import type { Mount, ServerLoad, SessionRow } from '../model/types.js';
 
 export type Listing = 'sessions' | 'shadow' | 'root';
@@ -30,14 +31,9 @@ function field(value: Field): string {
   return value === null || value === undefined ? '' : String(value);
 }
 
-/** One listing row, in the reference's column order. */
+/** One listing row, in the reference's column order (model/session-columns.ts). */
 export function sessionFields(row: SessionRow, withTeki: boolean): Field[] {
-  const fields: Field[] = [
-    row.agentPid, row.sessionId, row.display, row.server, row.status, row.initTime, row.cookie, row.client,
-    row.grPort, row.soundPort, row.lastTime, row.uname, row.ageSeconds, row.fsPort,
-  ];
-  if (withTeki) fields.push(row.tekictrlPort, row.tekidataPort);
-  return fields;
+  return legacyFields(row, withTeki);
 }
 
 export function legacyLines(output: Output, traits: LegacyTraits): string[] {

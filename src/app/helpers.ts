@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { parseServer } from '../model/validate.js';
 import { COMMANDS, rootSessions, type CommandSpec } from './commands.js';
 import type { Output } from './format.js';
+import type { HelperName } from './helper-names.js';
 
 /**
  * How a helper prints: 'inserted' after a successful insert (x2gostartagent compares stdout to
@@ -40,14 +41,7 @@ export function agentRunning(pid: number | null, sessionId: string): boolean {
 
 const resume = command('resume');
 
-/** The reference's own helper names: the files a drop-in install takes over. */
-export const REFERENCE_HELPERS = [
-  'x2goinsertsession', 'x2goinsertshadowsession', 'x2goinsertport', 'x2gocreatesession', 'x2gocreateshadowsession',
-  'x2gochangestatus', 'x2gormport', 'x2gogetagent', 'x2gogetstatus', 'x2gogetdisplays', 'x2gogetports',
-  'x2gogetservers', 'x2goresume', 'x2golistsessions_sql',
-] as const;
-
-export const HELPERS: Readonly<Record<string, HelperSpec>> = {
+const DEFINED = {
   x2goinsertsession: like('insertsession', 'inserted'),
   x2goinsertshadowsession: like('insertshadowsession', 'inserted'),
   x2goinsertport: like('insertport', 'inserted'),
@@ -86,4 +80,7 @@ export const HELPERS: Readonly<Record<string, HelperSpec>> = {
       };
     },
   },
-};
+} satisfies Record<HelperName, HelperSpec>;
+
+/** Every helper, by name: exactly the names of helper-names.ts. */
+export const HELPERS: Readonly<Record<string, HelperSpec>> = DEFINED;

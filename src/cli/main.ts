@@ -10,6 +10,7 @@ import { userInfo } from 'node:os';
 import { basename } from 'node:path';
 import { CONFIG_DIR_ENV, DEFAULT_CONFIG_DIR } from '../config/config.js';
 import { dispatch, MULTICALL, type Request } from '../app/dispatch.js';
+import { exitOnFailure } from '../app/failure.js';
 import { writeAll } from './write-out.js';
 
 /** The setgid launcher's first argument; what follows is <config dir> <program> <args...>. */
@@ -54,13 +55,7 @@ export async function main(argv: readonly string[]): Promise<number> {
 export function run(argv: readonly string[]): void {
   // Exit as soon as the answer is written (write(2) is synchronous): a database client that
   // still retries a lost connection in the background must not keep a helper alive.
-  main(argv).then(
-    (code) => process.exit(code),
-    (err: unknown) => {
-      writeAll(2, `${MULTICALL}: internal error: ${String(err)}\n`);
-      process.exit(1);
-    },
-  );
+  main(argv).then((code) => process.exit(code), exitOnFailure(MULTICALL));
 }
 
 export { train } from './train.js';

@@ -5,7 +5,8 @@ import { parseArgs } from 'node:util';
 import { loadBackend } from '../backends/backend.js';
 import { CONFIG_DIR_ENV, DEFAULT_CONFIG_DIR, loadSettings } from '../config/config.js';
 import type { AdminBackend, AdminReport } from '../model/admin.js';
-import { EXIT_CODES, invalid, SessionDbError } from '../model/errors.js';
+import { exitOnFailure, failure } from '../app/failure.js';
+import { invalid } from '../model/errors.js';
 import { writeAll } from './write-out.js';
 
 const NAME = 'x2godbadmin';
@@ -76,13 +77,7 @@ export async function adminMain(argv: string[]): Promise<{ stdout: string; stder
           : await userAction(admin, action, values[action] as string | undefined);
     return { stdout: report.lines.map((l) => `${l}\n`).join(''), stderr: '', exitCode: 0 };
   } catch (err) {
-    if (err instanceof SessionDbError) return { stdout: '', stderr: `${NAME}: ${err.message}\n`, exitCode: EXIT_CODES[err.code] };
-    // parseArgs reports unknown or malformed options with a TypeError carrying an ERR_PARSE_ARGS_* code.
-    const code = (err as { code?: unknown }).code;
-    if (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS')) {
-      return { stdout: '', stderr: `${NAME}: ${(err as Error).message}; see ${NAME} --help\n`, exitCode: 2 };
-    }
-    return { stdout: '', stderr: `${NAME}: internal error: ${String(err).split('\n')[0]}\n`, exitCode: 1 };
+    return { stdout: '', ...failure(NAME, err) };
   }
 }
 
@@ -91,4 +86,4 @@ adminMain(process.argv.slice(2)).then((res) => {
   if (res.stderr) writeAll(2, res.stderr);
   // As x2godb: a client retrying a lost connection in the background must not keep us alive.
   process.exit(res.exitCode);
-});
+}, exitOnFailure(NAME));

@@ -13,7 +13,7 @@
 import { execFileSync } from 'node:child_process';
 import { chmodSync, chownSync, copyFileSync, lstatSync, mkdirSync, readFileSync, readlinkSync, renameSync, rmSync, statSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { REFERENCE_HELPERS } from '../app/helpers.js';
+import { REFERENCE_HELPERS } from '../app/helper-names.js';
 import { WRAPPER_NAME } from './install-launcher.js';
 
 export const PACKAGE = 'x2go-sessiondb';

@@ -19,6 +19,7 @@ import { status } from './status.js';
 import { installUnit, removeUnit, UNIT_NAME } from './service-unit.js';
 import { DEFAULT_SOCKET } from '../service/protocol.js';
 import { serviceStats } from '../service/client.js';
+import { exitOnFailure } from '../app/failure.js';
 import { writeAll } from '../cli/write-out.js';
 
 const NAME = 'x2go-sessiondb';
@@ -194,11 +195,5 @@ run(process.argv.slice(2)).then(
     writeAll(1, lines.map((l) => `${l}\n`).join(''));
     process.exit(code);
   },
-  (err: unknown) => {
-    const usage = err instanceof InstallError || String((err as { code?: unknown }).code).startsWith('ERR_PARSE_ARGS');
-    const stderr = (err as { stderr?: unknown }).stderr;
-    const detail = typeof stderr === 'string' && stderr ? `: ${stderr.trim().split('\n')[0]}` : '';
-    writeAll(2, `${NAME}: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}${detail}\n`);
-    process.exit(usage ? 2 : 1);
-  },
+  exitOnFailure(NAME, (err) => err instanceof InstallError),
 );

@@ -209,9 +209,20 @@ export class SessionDb {
 
   // --- client folders mounted into a session -------------------------------------------------
 
+  /**
+   * False when that client's path is already mounted: the reference reads a duplicate (path,
+   * client) as "already mounted" and answers not ok, without an error. The store reports the
+   * duplicate as a conflict; this is where it stops being one.
+   */
   async insertmount(sessionId: string, path: string, client: string): Promise<boolean> {
     assertMayActOn(this.#caller, sessionId);
-    return this.#store.insertMount(sessionId, path, client);
+    try {
+      await this.#store.insertMount(sessionId, path, client);
+      return true;
+    } catch (err) {
+      if (err instanceof SessionDbError && err.code === 'conflict') return false;
+      throw err;
+    }
   }
 
   async deletemount(sessionId: string, path: string): Promise<void> {

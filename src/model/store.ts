@@ -113,8 +113,8 @@ export interface SessionStore {
   deletePort(server: string, sessionId: string, port: number): Promise<void>;
 
   mounts(sessionId: string): Promise<Mount[]>;
-  /** False when that client's path is already mounted (the reference reports this as not ok). */
-  insertMount(sessionId: string, path: string, client: string): Promise<boolean>;
+  /** Fails with 'not-found' when the session does not exist, 'conflict' when that client's path is already mounted. */
+  insertMount(sessionId: string, path: string, client: string): Promise<void>;
   deleteMount(sessionId: string, path: string): Promise<void>;
   deleteMounts(sessionId: string): Promise<void>;
 

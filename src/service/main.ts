@@ -6,8 +6,9 @@
 import { fileURLToPath } from 'node:url';
 import { isMainThread } from 'node:worker_threads';
 import { DEFAULT_CONFIG_DIR, loadSettings } from '../config/config.js';
-import { EXIT_CODES, SessionDbError } from '../model/errors.js';
+import { EXIT_CODES } from '../model/errors.js';
 import { lookupGroupId } from '../system/accounts.js';
+import { exitOnFailure } from '../app/failure.js';
 import { writeAll } from '../cli/write-out.js';
 import { runDispatchWorker } from './dispatch-worker.js';
 import { inodeOf, listenOnSocket, removeSocket } from './listen.js';
@@ -99,9 +100,5 @@ else main(process.argv.slice(2)).then(
   (code) => {
     if (code >= 0) process.exit(code);
   },
-  (err: unknown) => {
-    const message = err instanceof Error ? err.message : String(err);
-    writeAll(2, `x2gosessiond: ${message}\n`);
-    process.exit(err instanceof SessionDbError ? EXIT_CODES[err.code] : 1);
-  },
+  exitOnFailure('x2gosessiond'),
 );

@@ -185,7 +185,7 @@ export class SessionService {
       buffered = Buffer.alloc(0);
       this.#busy.add(socket);
       const status = request.program === STATUS_PROGRAM;
-      socket.write(Buffer.of(status || readsOnly(request.program, request.args) ? ACCEPT_READ : ACCEPT_WRITE));
+      socket.write(Buffer.of(status || readsOnly({ program: request.program, args: request.args, mayChooseConfig: false }) ? ACCEPT_READ : ACCEPT_WRITE));
     };
     socket.on('data', onData);
   }

@@ -236,6 +236,10 @@ export function sessionDbContract(backend: string, open: () => Promise<StoreFixt
       assert.equal(await as(alice).insertmount(A1, '/tmp/.x2go-alice/media/disk/_home', '10.0.0.1'), true);
       assert.equal(await as(alice).insertmount(A1, '/tmp/.x2go-alice/media/disk/_home', '10.0.0.1'), false);
       assert.equal(await as(alice).insertmount(A1, '/tmp/.x2go-alice/media/disk/_data', '10.0.0.1'), true);
+      // The store reports the duplicate as a conflict; "not an error" is the model's policy.
+      const store = stores.get(alice);
+      assert.ok(store);
+      await rejectsWith(store.insertMount(A1, '/tmp/.x2go-alice/media/disk/_data', '10.0.0.1'), 'conflict', /already mounted|mount/);
       assert.deepEqual((await as(alice).getmounts(A1)).map((m) => `${m.client}|${m.path}`).sort(), [
         '10.0.0.1|/tmp/.x2go-alice/media/disk/_data',
         '10.0.0.1|/tmp/.x2go-alice/media/disk/_home',

@@ -10,21 +10,29 @@ import { MAX_PORT } from '../../model/validate.js';
 import type { Scope } from '../../config/config.js';
 import type { Mount, ServerLoad, SessionEndpoint, SessionRow, SessionStatus } from '../../model/types.js';
 import { SessionDbError } from '../../model/errors.js';
+import { SESSION_COLUMNS, sessionRowOf, type SessionColumn } from '../../model/session-columns.js';
+import { quoteIdent } from './identifiers.js';
 import type { PgSession, Sql, Tx } from './connection.js';
 import { mapPgError, type ConflictMessages } from './errors.js';
 
-type RawSession = [
-  number | null, string, number, string, string, string, string | null, string | null,
-  number | null, number | null, string, string, string | null, number | null, number | null, number | null,
-];
-
-function toSessionRow(r: RawSession): SessionRow {
-  return {
-    agentPid: r[0], sessionId: r[1], display: r[2], server: r[3], status: r[4], initTime: r[5],
-    cookie: r[6], client: r[7], grPort: r[8], soundPort: r[9], lastTime: r[10], uname: r[11],
-    ageSeconds: r[12] === null ? null : Number(r[12]), fsPort: r[13], tekictrlPort: r[14], tekidataPort: r[15],
-  };
+/** One session column as PostgreSQL selects it: the cookie without char(33)'s padding, age in whole seconds. */
+function selected(c: SessionColumn): string {
+  const column = quoteIdent(c.column);
+  switch (c.kind) {
+    case 'integer':
+    case 'text':
+      return column;
+    case 'padded-text':
+      return `rtrim(${column})`;
+    case 'time':
+      return `to_char(${column}, 'YYYY-MM-DD"T"HH24:MI:SS')`;
+    case 'age':
+      return `floor(extract(epoch from now() - ${column}))::int8`;
+  }
 }
+
+// The listing columns in the reference's order, from the model's one list (constant names, quoted).
+const SELECTED_COLUMNS = SESSION_COLUMNS.map(selected).join(', ');
 
 /** How many candidates a reservation may lose to other starters before giving up. */
 const MAX_RESERVATION_RETRIES = 1000;
@@ -56,12 +64,9 @@ export class PostgresStore implements SessionStore {
     }
   }
 
-  /** The listing columns, in the reference's order; cookie without char(33)'s padding; age in whole seconds. */
+  /** The listing columns (SELECTED_COLUMNS: constant text, no values in it). */
   #columns() {
-    return this.#sql`agent_pid, session_id, display, server, status,
-      to_char(init_time, 'YYYY-MM-DD"T"HH24:MI:SS'), rtrim(cookie), client, gr_port, sound_port,
-      to_char(last_time, 'YYYY-MM-DD"T"HH24:MI:SS'), uname,
-      floor(extract(epoch from now() - init_time))::int8, fs_port, tekictrl_port, tekidata_port`;
+    return this.#sql.unsafe(SELECTED_COLUMNS);
   }
 
   listSessions(f: SessionFilter): Promise<SessionRow[]> {
@@ -75,14 +80,14 @@ export class PostgresStore implements SessionStore {
         ${f.kind === 'desktop' ? sql`and session_id not like '%XSHAD%'` : none}
         ${f.kind === 'shadow' ? sql`and session_id like '%XSHAD%'` : none}
         order by status desc`.values();
-      return (rows as unknown as RawSession[]).map(toSessionRow);
+      return (rows as unknown as unknown[][]).map((r) => sessionRowOf(r));
     });
   }
 
   getSession(sessionId: string): Promise<SessionRow | undefined> {
     return this.#run('read session', async () => {
       const [raw] = await this.#sql`select ${this.#columns()} from sessions where session_id = ${sessionId}`.values();
-      return raw && toSessionRow(raw as unknown as RawSession);
+      return raw && sessionRowOf(raw as unknown as unknown[]);
     });
   }
 
@@ -279,23 +284,16 @@ export class PostgresStore implements SessionStore {
     );
   }
 
-  async insertMount(sessionId: string, path: string, client: string): Promise<boolean> {
-    try {
-      await this.#run(
-        'record mount',
-        () =>
-          this.#session.transaction(async (tx) => {
-            await this.#assertSessionExists(tx, sessionId);
-            await tx`insert into mounts (session_id, path, client) values (${sessionId}, ${path}, ${client})`;
-          }),
-        { mounts_pkey: 'already mounted' },
-      );
-      return true;
-    } catch (err) {
-      // The reference reads a duplicate (path, client) as "already mounted" and answers not ok.
-      if (err instanceof SessionDbError && err.code === 'conflict') return false;
-      throw err;
-    }
+  async insertMount(sessionId: string, path: string, client: string): Promise<void> {
+    await this.#run(
+      'record mount',
+      () =>
+        this.#session.transaction(async (tx) => {
+          await this.#assertSessionExists(tx, sessionId);
+          await tx`insert into mounts (session_id, path, client) values (${sessionId}, ${path}, ${client})`;
+        }),
+      { mounts_pkey: 'already mounted' },
+    );
   }
 
   deleteMount(sessionId: string, path: string): Promise<void> {

@@ -7,33 +7,29 @@ import { statSync } from 'node:fs';
 import { SessionDbError } from '../../model/errors.js';
 import { lowestFree } from '../../model/allocation.js';
 import { createdBy, type Holdings, type QuotaGuard } from '../../model/quota.js';
+import { SESSION_COLUMNS, sessionRowOf, type SessionColumn } from '../../model/session-columns.js';
 import type { AgentStart, LegacyTraits, NewSession, Reservation, Reserved, SessionFilter, SessionStore } from '../../model/store.js';
 import { MAX_PORT, MAX_PORTS_PER_SESSION } from '../../model/validate.js';
 import type { Mount, ServerLoad, SessionEndpoint, SessionRow, SessionStatus } from '../../model/types.js';
 import { openDatabase, retryWhileBusy, writeTransaction, type Database } from './connection.js';
 import { mapSqliteError, type ConflictMessages } from './errors.js';
 
-// The reference's listing columns, in its order; times in local time as it stores them.
-const SESSION_COLUMNS = `agent_pid, session_id, display, server, status,
-  strftime('%Y-%m-%dT%H:%M:%S', init_time),
-  cookie, client, gr_port, sound_port,
-  strftime('%Y-%m-%dT%H:%M:%S', last_time),
-  uname,
-  strftime('%s', 'now', 'localtime') - strftime('%s', init_time),
-  fs_port, tekictrl_port, tekidata_port`;
-
-type RawSession = [
-  number | null, string, number, string, string, string, string | null, string | number | null,
-  number | null, number | null, string, string, number | null, number | null, number | null, number | null,
-];
-
-function toSessionRow(r: RawSession): SessionRow {
-  return {
-    agentPid: r[0], sessionId: r[1], display: r[2], server: r[3], status: r[4], initTime: r[5],
-    cookie: r[6], client: r[7], grPort: r[8], soundPort: r[9], lastTime: r[10], uname: r[11],
-    ageSeconds: r[12], fsPort: r[13], tekictrlPort: r[14], tekidataPort: r[15],
-  };
+/** One session column as SQLite selects it; times in local time, as the reference stores them. */
+function selected(c: SessionColumn): string {
+  switch (c.kind) {
+    case 'integer':
+    case 'text':
+    case 'padded-text':
+      return c.column;
+    case 'time':
+      return `strftime('%Y-%m-%dT%H:%M:%S', ${c.column})`;
+    case 'age':
+      return `strftime('%s', 'now', 'localtime') - strftime('%s', ${c.column})`;
+  }
 }
+
+// The listing columns in the reference's order, from the model's one list (constant names only).
+const SELECTED_COLUMNS = SESSION_COLUMNS.map(selected).join(', ');
 
 const NOW = "datetime('now', 'localtime')";
 
@@ -116,20 +112,20 @@ export class SqliteStore implements SessionStore {
     }
     if (filter.kind === 'desktop') where.push("session_id not like '%XSHAD%'");
     if (filter.kind === 'shadow') where.push("session_id like '%XSHAD%'");
-    const sql = `select ${SESSION_COLUMNS} from sessions${where.length ? ` where ${where.join(' and ')}` : ''}
+    const sql = `select ${SELECTED_COLUMNS} from sessions${where.length ? ` where ${where.join(' and ')}` : ''}
       order by status desc`;
     return this.#read('list sessions', () =>
-      (this.#db.prepare(sql).raw().all(...params) as RawSession[]).map(toSessionRow),
+      (this.#db.prepare(sql).raw().all(...params) as unknown[][]).map(sessionRowOf),
     );
   }
 
   getSession(sessionId: string): Promise<SessionRow | undefined> {
     return this.#read('read session', () => {
       const raw = this.#db
-        .prepare(`select ${SESSION_COLUMNS} from sessions where session_id = ?`)
+        .prepare(`select ${SELECTED_COLUMNS} from sessions where session_id = ?`)
         .raw()
-        .get(sessionId) as RawSession | undefined;
-      return raw && toSessionRow(raw);
+        .get(sessionId) as unknown[] | undefined;
+      return raw && sessionRowOf(raw);
     });
   }
 
@@ -309,18 +305,11 @@ export class SqliteStore implements SessionStore {
     );
   }
 
-  async insertMount(sessionId: string, path: string, client: string): Promise<boolean> {
-    try {
-      await this.#write('record mount', () => {
-        this.#assertSessionExists(sessionId);
-        this.#db.prepare('insert into mounts (session_id, path, client) values (?, ?, ?)').run(sessionId, path, client);
-      });
-      return true;
-    } catch (err) {
-      // The reference reads a duplicate (path, client) as "already mounted" and answers not ok.
-      if (err instanceof SessionDbError && err.code === 'conflict') return false;
-      throw err;
-    }
+  insertMount(sessionId: string, path: string, client: string): Promise<void> {
+    return this.#write('record mount', () => {
+      this.#assertSessionExists(sessionId);
+      this.#db.prepare('insert into mounts (session_id, path, client) values (?, ?, ?)').run(sessionId, path, client);
+    });
   }
 
   deleteMount(sessionId: string, path: string): Promise<void> {
