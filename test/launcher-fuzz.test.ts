@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import fc from 'fast-check';
-import { HELPERS } from '../src/cli/helpers.js';
+import { HELPERS } from '../src/app/helpers.js';
 import { lookupGroupId, type Account } from '../src/system/accounts.js';
 import { commandArbitrary, othersRows, SRV, sid } from './support/fuzz.js';
 import { installLauncher, type Installed } from './support/launcher.js';

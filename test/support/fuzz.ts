@@ -4,8 +4,8 @@
 
 import Database from 'better-sqlite3';
 import fc from 'fast-check';
-import { COMMANDS } from '../../src/cli/commands.js';
-import { HELPERS } from '../../src/cli/helpers.js';
+import { COMMANDS } from '../../src/app/commands.js';
+import { HELPERS } from '../../src/app/helpers.js';
 import type { Account } from '../../src/system/accounts.js';
 
 export const SRV = 'x2go-test';
