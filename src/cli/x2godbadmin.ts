@@ -66,7 +66,7 @@ export async function adminMain(argv: string[]): Promise<{ stdout: string; stder
     if (values['no-perl-nodes'] && !values.updatedb) throw invalid('--no-perl-nodes goes with --updatedb only');
 
     const settings = loadSettings(values.config ?? (process.env[CONFIG_DIR_ENV] || DEFAULT_CONFIG_DIR));
-    const admin = await (await loadBackend(settings.backend)).openAdmin(settings);
+    const admin = await (await loadBackend(settings.backend.name)).openAdmin(settings);
     const action = chosen[0]!;
     const report =
       action === 'createdb'

@@ -5,7 +5,7 @@
 // and recorded as adopted (0001, and 0002 when it has the telekinesis columns).
 
 import type { MigrationResult, MigrationStatus } from '../../model/migrations.js';
-import type { Sql, Tx } from './connection.js';
+import type { ConnectionSql, Sql, Tx } from './connection.js';
 import referenceSchema from './migrations/0001_reference_schema.sql';
 import telekinesisPorts from './migrations/0002_telekinesis_ports.sql';
 import rowLevelSecurity from './migrations/0003_row_level_security.sql';
@@ -60,7 +60,7 @@ export async function schemaVersion(sql: Sql): Promise<number> {
   return Number(row?.v ?? 0);
 }
 
-export async function migrate(sql: Sql): Promise<MigrationResult[]> {
+export async function migrate(sql: ConnectionSql): Promise<MigrationResult[]> {
   await sql`select pg_advisory_lock(${MIGRATION_LOCK})`;
   try {
     await sql`create table if not exists x2go_schema_migrations (
