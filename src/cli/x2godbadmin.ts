@@ -74,7 +74,11 @@ export async function adminMain(argv: string[]): Promise<{ stdout: string; stder
         : action === 'updatedb'
           ? await admin.updatedb({ noPerlNodes: values['no-perl-nodes'] ?? false })
           : await userAction(admin, action, values[action] as string | undefined);
-    return { stdout: report.lines.map((l) => `${l}\n`).join(''), stderr: '', exitCode: 0 };
+    const stdout = report.lines.map((l) => `${l}\n`).join('');
+    // What was done before a failure is printed too: it stays done (a migration run reports
+    // each migration as applied, failed or not run).
+    if (report.failure) return { stdout, stderr: `${NAME}: ${report.failure.message}\n`, exitCode: EXIT_CODES[report.failure.code] };
+    return { stdout, stderr: '', exitCode: 0 };
   } catch (err) {
     if (err instanceof SessionDbError) return { stdout: '', stderr: `${NAME}: ${err.message}\n`, exitCode: EXIT_CODES[err.code] };
     // parseArgs reports unknown or malformed options with a TypeError carrying an ERR_PARSE_ARGS_* code.

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import type { AdminBackend, AdminReport } from '../../model/admin.js';
 import type { Settings } from '../../model/backend.js';
 import { invalid, SessionDbError } from '../../model/errors.js';
-import { describeMigrations } from '../../model/migrations.js';
+import { describeMigrations, failedMigration, migrationLabel } from '../../model/migrations.js';
 import { groupMembers, lookupGroupId, lookupUser, type Account } from '../../system/accounts.js';
 import { asUser } from '../../system/privileges.js';
 import { connect, describeTarget, type ConnectionSql, type Sql } from './connection.js';
@@ -107,7 +107,10 @@ export class PostgresAdmin implements AdminBackend {
       await sql.unsafe(`CREATE DATABASE ${quoteIdent(this.#database)}`);
     });
     lines.push(`created database ${this.#database} at ${this.#target}`);
-    return { lines: [...lines, ...(await this.#migrate()), await this.#ensureServiceRole(true)] };
+    const migrated = await this.#migrate();
+    lines.push(...migrated.lines);
+    if (migrated.failure) return { lines, failure: migrated.failure };
+    return { lines: [...lines, await this.#ensureServiceRole(true)] };
   }
 
   /**
@@ -143,18 +146,23 @@ export class PostgresAdmin implements AdminBackend {
     });
   }
 
-  async #migrate(): Promise<string[]> {
+  /** The migrations' report; a failed one ends it, with what was applied before it. */
+  async #migrate(): Promise<AdminReport> {
     return this.#with(this.#database, 'update the schema', async (sql) => {
-      const results = await migrate(sql);
-      // Users added before: they must be members of the group that holds the privileges.
-      return [...describeMigrations(results), `${this.#database}: schema version ${await schemaVersion(sql)}`];
+      const run = await migrate(sql);
+      const lines = describeMigrations(run.results);
+      const failed = failedMigration(run);
+      if (failed) return { lines, failure: mapPgError(run.error, `apply ${migrationLabel(failed)}`, this.#target) };
+      return { lines: [...lines, `${this.#database}: schema version ${await schemaVersion(sql)}`] };
     });
   }
 
   async updatedb(options: { noPerlNodes?: boolean } = {}): Promise<AdminReport> {
     // As the reference: updating a database that is not there creates it.
     if (!(await this.#databaseExists())) return this.createdb({ force: false });
-    const lines = await this.#migrate();
+    const migrated = await this.#migrate();
+    if (migrated.failure) return migrated;
+    const lines = migrated.lines;
     lines.push(...(await this.#with(this.#database, 'apply the scope', (sql) => this.#applyScope(sql, options.noPerlNodes ?? false))));
     lines.push(await this.#ensureServiceRole(false));
     // The reference wrote root's password file world-readable.
