@@ -176,5 +176,28 @@ describe('x2godbadmin (PostgreSQL)', needs.options, () => {
     assert.match(refused.stderr, /^x2godbadmin: database x2go_admin at localhost:5432 holds 1 session\(s\); --createdb would delete them\. Use --updatedb .* or --force to start empty\n$/);
     ok(box.admin(['--createdb', '--force']), /^dropped database x2go_admin with 1 session\(s\)\n/);
   });
+
+  test('a migration that fails after a good one: the report shows the good one applied (and it stays), the failed one, exit 1', async () => {
+    // A database whose record lost 0004 and 0005 (as if edited by hand): 0004 applies again
+    // cleanly, 0005 fails on the policy it finds already there.
+    const sql = superuser(DB);
+    try {
+      await sql`delete from x2go_schema_migrations where version >= 4`;
+    } finally {
+      await sql.end();
+    }
+    const r = box.admin(['--updatedb']);
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stdout, /^migration 0001 reference_schema: already applied\n(.*already applied\n){2}migration 0004 status_grants: applied\nmigration 0005 quota_locks: FAILED\n$/);
+    assert.match(r.stderr, /^x2godbadmin: apply migration 0005 quota_locks: PostgreSQL at localhost:5432 reported error 42710\n$/);
+    const check = superuser(DB);
+    try {
+      assert.deepEqual((await check`select version from x2go_schema_migrations order by version`).map((row) => row.version), [1, 2, 3, 4]);
+    } finally {
+      await check.end();
+    }
+    // Nothing else is left half-done: --createdb --force starts clean again.
+    ok(box.admin(['--createdb', '--force']), /schema version 5\n/);
+  });
 });
 

@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { statSync } from 'node:fs';
 import { hostname, userInfo } from 'node:os';
 import { after, before, describe, test } from 'node:test';
+import Database from 'better-sqlite3';
 import { createSandbox, type Sandbox } from './support/sandbox.js';
 
 const me = userInfo().username;
@@ -71,6 +72,41 @@ describe('x2godbadmin (SQLite)', () => {
 
   test('a broken configuration is one clear line', () => {
     fails(box.admin(['--updatedb'], { env: { X2GO_CONFIG_DIR: '/nonexistent' } }), 4, /cannot read \/nonexistent\/x2gosql\/sql: no such file/);
+  });
+
+  test('a migration that fails after a good one: the report shows the good one applied (and it stays), the failed one, the rest not run', () => {
+    const broken = createSandbox();
+    try {
+      ok(broken.admin(['--createdb']), /schema version 5/);
+      // Back to version 3 without 0004's triggers (0004 applies again), and a table where 0005's
+      // index goes (0005 fails): a file edited by hand.
+      const db = new Database(broken.dbPath);
+      try {
+        for (const name of db.prepare("select name from sqlite_master where type = 'trigger' and name like 'x2go_check_%'").pluck().all() as string[]) {
+          db.exec(`drop trigger "${name}"`);
+        }
+        db.exec('drop index x2go_used_ports_session_id; create table x2go_used_ports_session_id (x)');
+        db.pragma('user_version = 3');
+      } finally {
+        db.close();
+      }
+      const r = broken.admin(['--updatedb']);
+      assert.equal(r.code, 1, r.stderr);
+      assert.equal(
+        r.stdout,
+        'migration 0001 reference_schema: already applied\nmigration 0002 tekictrl_port: already applied\nmigration 0003 tekidata_port: already applied\n' +
+          'migration 0004 row_checks: applied\nmigration 0005 used_ports_session_index: FAILED\n',
+      );
+      assert.match(r.stderr, /^x2godbadmin: apply migration 0005 used_ports_session_index to \S+: SQLite error SQLITE_ERROR\n$/);
+      const after = new Database(broken.dbPath, { readonly: true });
+      try {
+        assert.equal(after.pragma('user_version', { simple: true }), 4);
+      } finally {
+        after.close();
+      }
+    } finally {
+      broken.remove();
+    }
   });
 });
 

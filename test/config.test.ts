@@ -40,19 +40,32 @@ describe('configuration files', () => {
   test('settings: sqlite path relative to the config directory, telekinesis from x2goserver.conf', () => {
     const d = configDir('ok', 'backend=sqlite\n[sqlite]\npath=db/x2go_sessions\n', '[telekinesis]\nenable=yes\n[log]\nloglevel=debug\n');
     const s = loadSettings(d);
-    assert.equal(s.backend, 'sqlite');
-    assert.equal(s.sqlitePath, join(d, 'db/x2go_sessions'));
-    assert.equal(s.sqlitePathIsDefault, false);
+    assert.equal(s.backend.name, 'sqlite');
+    assert.ok(s.backend.name === 'sqlite');
+    assert.equal(s.backend.path, join(d, 'db/x2go_sessions'));
+    assert.equal(s.backend.pathIsDefault, false);
     assert.equal(s.telekinesis, true);
     assert.equal(s.logLevel, 'debug');
-    assert.deepEqual(s.postgres, { host: 'localhost', port: 5432, dbadmin: 'postgres', ssl: 'prefer', database: 'x2go_sessions' });
+    // The [postgres] defaults, now read for backend=postgres only (issue 11: backends own their settings).
+    const pg = loadSettings(configDir('pg-defaults', 'backend=postgres\n')).backend;
+    assert.deepEqual(pg, { name: 'postgres', host: 'localhost', port: 5432, dbadmin: 'postgres', ssl: 'prefer', database: 'x2go_sessions', scope: 'farm' });
+  });
+
+  test("each backend reads its own section only: PostgreSQL's settings are PostgreSQL's, SQLite ignores [postgres]", () => {
+    // The flat record read every backend's section: a broken [postgres] stopped a SQLite server.
+    const sqlite = loadSettings(configDir('own-sqlite', 'backend=sqlite\n[sqlite]\npath=x\n[postgres]\nssl=maybe\nport=99999\n'));
+    assert.deepEqual(sqlite.backend, { name: 'sqlite', path: join(dir, 'own-sqlite', 'x'), pathIsDefault: false });
+    // No SQLite path (and no x2gouser account looked up) on PostgreSQL.
+    const pg = loadSettings(configDir('own-pg', 'backend=postgres\n[sqlite]\npath=x\n[postgres]\nhost=db1,db2\ndatabase=farm\n'));
+    assert.deepEqual(pg.backend, { name: 'postgres', host: 'db1,db2', port: 5432, dbadmin: 'postgres', ssl: 'prefer', database: 'farm', scope: 'farm' });
   });
 
   test('without [sqlite] path the file is x2go_sessions in the home of x2gouser, as in the reference', () => {
-    const s = loadSettings(configDir('default', 'backend=sqlite\n'));
-    assert.equal(s.sqlitePathIsDefault, true);
+    const s = loadSettings(configDir('default', 'backend=sqlite\n')).backend;
+    assert.ok(s.name === 'sqlite');
+    assert.equal(s.pathIsDefault, true);
     // x2gouser exists where x2goserver is installed; elsewhere there is no default.
-    assert.ok(s.sqlitePath === undefined || s.sqlitePath.endsWith('/x2go_sessions'));
+    assert.ok(s.path === undefined || s.path.endsWith('/x2go_sessions'));
   });
 
   test('is_true is a substring match, as in X2Go::Utils', () => {
@@ -71,8 +84,12 @@ describe('configuration files', () => {
 
 describe('the display and port scope', () => {
   test('farm by default; per-server only for PostgreSQL; anything else is an error', () => {
-    assert.equal(loadSettings(configDir('scope-default', 'backend=postgres\n')).scope, 'farm');
-    assert.equal(loadSettings(configDir('scope-pg', 'backend=postgres\nscope=per-server\n')).scope, 'per-server');
+    const scopeOf = (d: string) => {
+      const backend = loadSettings(d).backend;
+      return backend.name === 'postgres' ? backend.scope : undefined;
+    };
+    assert.equal(scopeOf(configDir('scope-default', 'backend=postgres\n')), 'farm');
+    assert.equal(scopeOf(configDir('scope-pg', 'backend=postgres\nscope=per-server\n')), 'per-server');
     configError(() => loadSettings(configDir('scope-sqlite', 'backend=sqlite\nscope=per-server\n[sqlite]\npath=x\n')), /scope=per-server needs backend=postgres/);
     configError(() => loadSettings(configDir('scope-bad', 'backend=postgres\nscope=global\n')), /scope=global is not one of farm, per-server/);
   });

@@ -3,7 +3,7 @@
 
 import assert from 'node:assert/strict';
 import { after, before, describe } from 'node:test';
-import { postgresBackend } from '../src/backends/postgres/index.js';
+import { loadBackend } from '../src/backends/backend.js';
 import { loadSettings } from '../src/config/config.js';
 import { lookupUser } from '../src/system/accounts.js';
 import { sessionDbContract } from './contract/session-db.js';
@@ -35,6 +35,7 @@ describe('PostgreSQL store', needs.options, () => {
     await su`truncate sessions, used_ports, mounts`;
     await su.end();
     const settings = loadSettings(box.configDir);
+    const postgresBackend = await loadBackend(settings.backend.name);
     return {
       // The contract's callers are plain values; here they are the real accounts of the same names.
       storeFor: (caller) =>

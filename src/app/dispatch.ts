@@ -7,6 +7,7 @@ import { loadBackend } from '../backends/backend.js';
 import { loadSettings, type Settings } from '../config/config.js';
 import { invalid } from '../model/errors.js';
 import { SessionDb } from '../model/session-db.js';
+import type { LegacyTraits } from '../model/backend.js';
 import type { SessionStore } from '../model/store.js';
 import type { Caller } from '../model/types.js';
 import { shown } from '../model/validate.js';
@@ -46,7 +47,7 @@ export interface Environment {
 export const processEnvironment: Environment = {
   settings: loadSettings,
   withStore: async (settings, caller, work) => {
-    const store = await (await loadBackend(settings.backend)).openStore(settings, caller);
+    const store = await (await loadBackend(settings.backend.name)).openStore(settings, caller);
     try {
       return await work(store);
     } finally {
@@ -109,7 +110,7 @@ function plan(req: Request): Plan | Response {
   return { spec: helper, name: req.program, args: req.args, configDir: req.configDir, print: helper.print };
 }
 
-function render(output: Output, print: Plan['print'], db: SessionDb): string {
+function render(output: Output, print: Plan['print'], traits: LegacyTraits): string {
   switch (print) {
     case 'json':
       return jsonText(output);
@@ -118,9 +119,9 @@ function render(output: Output, print: Plan['print'], db: SessionDb): string {
     case 'nothing':
       return '';
     case 'output':
-      return legacyText(output, db.traits);
+      return legacyText(output, traits);
     case 'lines':
-      return legacyLines(output, db.traits).map((line) => `${line}\n`).join('');
+      return legacyLines(output, traits).map((line) => `${line}\n`).join('');
   }
 }
 
@@ -133,11 +134,13 @@ async function execute(req: Request, p: Plan, env: Environment): Promise<Respons
   // Every argument is validated here, before the database is opened.
   const work = p.spec.prepare(p.args);
   const settings = env.settings(p.configDir);
+  // How the reference printed rows is the backend's, not the store's.
+  const traits = (await loadBackend(settings.backend.name)).legacyTraits(settings);
   return env.withStore(settings, req.caller, async (store) => {
     const db = new SessionDb(store, req.caller, userExists, { quota: { limits: settings.quota, file: settings.sqlFile } });
     const output = await work(db);
     const stderr = notesOf(output).map((note) => `${p.name}: ${note}\n`).join('');
-    return { stdout: render(output, p.print, db), stderr, exitCode: 0 };
+    return { stdout: render(output, p.print, traits), stderr, exitCode: 0 };
   });
 }
 

@@ -2,7 +2,8 @@
 // reference's wrapper prints (pipe-separated fields, lines joined by "\n", no final newline),
 // because X2Go's shell and Perl tools parse exactly that. --json is for people and new scripts.
 
-import type { LegacyTraits, Reserved } from '../model/store.js';
+import type { LegacyTraits } from '../model/backend.js';
+import type { Reserved } from '../model/store.js';
 import { legacyFields } from '../model/session-columns.js';
 import type { Mount, ServerLoad, SessionRow } from '../model/types.js';
 

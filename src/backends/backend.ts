@@ -1,36 +1,44 @@
-// What a backend module provides, and the one place that picks a backend by name. Each backend
-// is loaded only when configured, so a SQLite server never loads a PostgreSQL client.
+// The registry of backends: one line each, the one place that picks a backend by name. A
+// backend's settings parser is light and read on every call; the backend itself (its driver) is
+// loaded only when configured, so a SQLite server never loads a PostgreSQL client. The contract
+// a backend fulfils is the model's (src/model/backend.ts).
 
-import type { BackendName, Settings } from '../config/config.js';
-import type { AdminBackend } from '../model/admin.js';
-import type { SessionStore } from '../model/store.js';
-import type { Caller } from '../model/types.js';
+import type { Backend, BackendSettings, Settings as SettingsOf, SettingsParser } from '../model/backend.js';
+import { parsePostgresSettings } from './postgres/settings.js';
+import { parseSqliteSettings } from './sqlite/settings.js';
 
-export interface Backend {
-  /** The store as `caller` sees it (PostgreSQL connects as the caller's own role). */
-  openStore(settings: Settings, caller: Caller): Promise<SessionStore>;
-  openAdmin(settings: Settings): Promise<AdminBackend>;
-  /** What the resident service keeps open, serving many callers. */
-  openShared(settings: Settings): Promise<SharedStores>;
-  /**
-   * The driver blocks the calling thread while it works or waits for a lock (better-sqlite3), so
-   * the resident service runs this backend's requests in a worker thread, away from its socket.
-   */
-  readonly blocksThread?: boolean;
+interface Registered<S extends BackendSettings> {
+  parseSettings: SettingsParser<S>;
+  load(): Promise<Backend<S>>;
 }
 
-/** A backend's stores as the resident service holds them: opened once, used per request. */
-export interface SharedStores {
-  /** Runs one request as `caller`; what it changes is committed when this resolves. */
-  withStore<T>(caller: Caller, work: (store: SessionStore) => Promise<T>): Promise<T>;
-  close(): Promise<void>;
-}
+/** Checks that a backend's parser and module agree on its settings type. */
+const register = <S extends BackendSettings>(backend: Registered<S>): Registered<S> => backend;
 
-const loaders: Record<BackendName, () => Promise<Backend>> = {
-  sqlite: async () => (await import('./sqlite/index.js')).sqliteBackend,
-  postgres: async () => (await import('./postgres/index.js')).postgresBackend,
+const BACKENDS = {
+  sqlite: register({ parseSettings: parseSqliteSettings, load: async () => (await import('./sqlite/index.js')).sqliteBackend }),
+  postgres: register({ parseSettings: parsePostgresSettings, load: async () => (await import('./postgres/index.js')).postgresBackend }),
 };
 
-export function loadBackend(name: BackendName): Promise<Backend> {
-  return loaders[name]();
+export type BackendName = keyof typeof BACKENDS;
+/** Every backend's settings, told apart by `name`. */
+export type AnyBackendSettings = ReturnType<(typeof BACKENDS)[BackendName]['parseSettings']>;
+export type Settings = SettingsOf<AnyBackendSettings>;
+
+export const BACKEND_NAMES = Object.keys(BACKENDS) as BackendName[];
+
+export function isBackendName(name: string | undefined): name is BackendName {
+  return name !== undefined && Object.hasOwn(BACKENDS, name);
+}
+
+export function backendSettingsParser(name: BackendName): SettingsParser<AnyBackendSettings> {
+  return BACKENDS[name].parseSettings;
+}
+
+/**
+ * The backend of these settings' name. Each backend accepts only its own settings; the name in
+ * the settings is the one its parser wrote, so the backend picked here is always theirs.
+ */
+export function loadBackend(name: BackendName): Promise<Backend<AnyBackendSettings>> {
+  return BACKENDS[name].load() as Promise<Backend<AnyBackendSettings>>;
 }

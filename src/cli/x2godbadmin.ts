@@ -67,7 +67,7 @@ export async function adminMain(argv: string[]): Promise<{ stdout: string; stder
     if (values['no-perl-nodes'] && !values.updatedb) throw invalid('--no-perl-nodes goes with --updatedb only');
 
     const settings = loadSettings(values.config ?? (process.env[CONFIG_DIR_ENV] || DEFAULT_CONFIG_DIR));
-    const admin = await (await loadBackend(settings.backend)).openAdmin(settings);
+    const admin = await (await loadBackend(settings.backend.name)).openAdmin(settings);
     const action = chosen[0]!;
     const report =
       action === 'createdb'
@@ -75,7 +75,11 @@ export async function adminMain(argv: string[]): Promise<{ stdout: string; stder
         : action === 'updatedb'
           ? await admin.updatedb({ noPerlNodes: values['no-perl-nodes'] ?? false })
           : await userAction(admin, action, values[action] as string | undefined);
-    return { stdout: report.lines.map((l) => `${l}\n`).join(''), stderr: '', exitCode: 0 };
+    const stdout = report.lines.map((l) => `${l}\n`).join('');
+    // What was done before a failure is printed too: it stays done (a migration run reports
+    // each migration as applied, failed or not run).
+    if (report.failure) return { stdout, ...failure(NAME, report.failure) };
+    return { stdout, stderr: '', exitCode: 0 };
   } catch (err) {
     return { stdout: '', ...failure(NAME, err) };
   }

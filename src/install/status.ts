@@ -33,9 +33,9 @@ export async function status(prefix: string, configDir: string, socket: string):
   let reachable = false;
   try {
     const settings = loadSettings(configDir);
-    const where = settings.backend === 'sqlite' ? ` (${settings.sqlitePath ?? 'no path'})` : ` (${settings.postgres.host}:${settings.postgres.port}/${settings.postgres.database})`;
-    lines.push(`backend: ${settings.backend}${where}`);
-    const store = await (await loadBackend(settings.backend)).openStore(settings, { uid: 0, name: 'root' });
+    const backend = await loadBackend(settings.backend.name);
+    lines.push(`backend: ${settings.backend.name} (${backend.describe(settings.backend)})`);
+    const store = await backend.openStore(settings, { uid: 0, name: 'root' });
     try {
       const servers = await store.servers();
       const version = store.schemaVersion ? await store.schemaVersion() : undefined;

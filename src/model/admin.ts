@@ -2,9 +2,16 @@
 // managing database users exists only where the database has users of its own (PostgreSQL),
 // so those are optional methods: a backend without them answers with the reference's message.
 
+import type { SessionDbError } from './errors.js';
+
 export interface AdminReport {
   /** One line per action taken, for stdout. */
   lines: string[];
+  /**
+   * Set when the action stopped part-way (a migration failed): `lines` then say what was done
+   * before it, which stays done. Errors before anything changed are thrown instead.
+   */
+  failure?: SessionDbError;
 }
 
 export interface AdminBackend {

@@ -59,10 +59,6 @@ export class SessionDb {
     return quotaGuard(this.#uname, this.#quota.limits, adding, this.#quota.file);
   }
 
-  get traits() {
-    return this.#store.traits;
-  }
-
   get #uname(): string {
     return storedUserName(this.#caller);
   }

@@ -62,14 +62,6 @@ export interface AgentStart {
   endpoint: SessionEndpoint;
 }
 
-/** How the reference printed this backend's rows; the CLI keeps it so that parsers keep working. */
-export interface LegacyTraits {
-  /** Whether user listings, desktop-sharing listings and root listings end with the two telekinesis ports. */
-  tekiColumns: { sessions: boolean; shadow: boolean; root: boolean };
-  /** getservers prints "server count" lines (PostgreSQL) rather than bare "server" lines (SQLite). */
-  serverCounts: boolean;
-}
-
 /**
  * Quotas (model/quota.ts): a store that gets a QuotaGuard counts, inside the transaction that
  * inserts and serialised against every other writer for the same user (on every node of a farm),
@@ -77,8 +69,6 @@ export interface LegacyTraits {
  * Stores that record the creator (PostgreSQL's creator_id) count by it; others use createdBy().
  */
 export interface SessionStore {
-  readonly traits: LegacyTraits;
-
   /** Ordered by status descending, as every reference listing is. */
   listSessions(filter: SessionFilter): Promise<SessionRow[]>;
   getSession(sessionId: string): Promise<SessionRow | undefined>;

@@ -2,7 +2,8 @@
 // kernel named. The same class serves in the main thread (backends whose driver never blocks:
 // PostgreSQL) and in the worker thread (dispatch-worker.ts: SQLite); see server.ts.
 
-import { loadBackend, type SharedStores } from '../backends/backend.js';
+import { loadBackend } from '../backends/backend.js';
+import type { SharedStores } from '../model/backend.js';
 import type { Settings } from '../config/config.js';
 import { dispatch, type Environment, type Response } from '../app/dispatch.js';
 import { EXIT_CODES } from '../model/errors.js';
@@ -37,7 +38,7 @@ export class DispatchHost implements Runner {
 
   /** Opened on first use with the settings of that request, and again after a failed open. */
   #stores(settings: Settings): Promise<SharedStores> {
-    const opening = (this.#shared ??= loadBackend(settings.backend)
+    const opening = (this.#shared ??= loadBackend(settings.backend.name)
       .then((backend) => backend.openShared(settings))
       .catch((err: unknown) => {
         if (this.#shared === opening) this.#shared = undefined;

@@ -70,7 +70,7 @@ async function main(argv: readonly string[]): Promise<number> {
   await listenOnSocket(service.server, options.socket, gid);
   const inode = inodeOf(options.socket);
   await service.warm();
-  log.log('notice', `listening on ${options.socket} (backend ${settings.backend}, configuration ${options.configDir})`);
+  log.log('notice', `listening on ${options.socket} (backend ${settings.backend.name}, configuration ${options.configDir})`);
 
   let stopping = false;
   const stop = (signal: string) => {

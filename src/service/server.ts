@@ -87,7 +87,7 @@ export class SessionService {
 
   /** Where requests for these settings' backend run. */
   async #runner(settings: Settings): Promise<Runner> {
-    if (!(await loadBackend(settings.backend)).blocksThread) return this.#here;
+    if (!(await loadBackend(settings.backend.name)).blocksThread) return this.#here;
     this.#thread ??= new DispatchThread(this.#script, (level, message) => this.#log.log(level, message));
     return this.#thread;
   }
@@ -99,7 +99,7 @@ export class SessionService {
   stats(): ServiceStats {
     return {
       pid: process.pid,
-      backend: this.#watch.settings.backend,
+      backend: this.#watch.settings.backend.name,
       startedAt: this.#startedAt.toISOString(),
       uptimeSeconds: Math.round((Date.now() - this.#startedAt.getTime()) / 1000),
       ...this.#counts,

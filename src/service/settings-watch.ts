@@ -46,7 +46,7 @@ export class SettingsWatch {
       return this.#settings;
     }
     this.#changed(this.#settings);
-    this.#log('notice', `configuration changed: backend ${this.#settings.backend}, reopening the session database`);
+    this.#log('notice', `configuration changed: backend ${this.#settings.backend.name}, reopening the session database`);
     return this.#settings;
   }
 }

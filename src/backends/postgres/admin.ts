@@ -6,47 +6,51 @@
 
 import { chmodSync, chownSync, mkdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Settings } from '../../config/config.js';
 import type { AdminBackend, AdminReport } from '../../model/admin.js';
+import type { Settings } from '../../model/backend.js';
 import { invalid, SessionDbError } from '../../model/errors.js';
-import { describeMigrations } from '../../model/migrations.js';
+import { describeMigrations, failedMigration, migrationLabel } from '../../model/migrations.js';
 import { groupMembers, lookupGroupId, lookupUser, type Account } from '../../system/accounts.js';
 import { asUser } from '../../system/privileges.js';
-import { connect, describeTarget, type Sql, type Tx } from './connection.js';
+import { connect, describeTarget, type ConnectionSql, type Sql } from './connection.js';
 import { passwordsDir, readPasswordFile, type Login } from './credentials.js';
 import { mapPgError } from './errors.js';
+import { SQLSTATE, sqlStateOf } from './sqlstate.js';
 import {
   ADMIN_ROLE, generatePassword, quoteIdent, quoteVerifier, scramVerifier, SERVICE_ROLE, USER_ROLE_PREFIX, USERS_GROUP_ROLE, userRole,
 } from './identifiers.js';
 import { migrate, schemaVersion } from './migrate.js';
+import type { PostgresSettings } from './settings.js';
 
 /** The maintenance database to connect to when the session database is created or dropped. */
 const MAINTENANCE_DB = 'postgres';
 
 export class PostgresAdmin implements AdminBackend {
-  readonly #settings: Settings;
+  readonly #settings: Settings<PostgresSettings>;
+  readonly #pg: PostgresSettings;
   readonly #target: string;
 
-  constructor(settings: Settings) {
+  constructor(settings: Settings<PostgresSettings>) {
     this.#settings = settings;
-    this.#target = describeTarget(settings.postgres);
+    this.#pg = settings.backend;
+    this.#target = describeTarget(settings.backend);
   }
 
   get #database(): string {
-    return this.#settings.postgres.database;
+    return this.#pg.database;
   }
 
   #login(): Login {
     const path = join(passwordsDir(this.#settings.configDir), 'pgadmin');
     return {
-      user: this.#settings.postgres.dbadmin,
+      user: this.#pg.dbadmin,
       password: readPasswordFile(path, 0, `put the password of [postgres] dbadmin there (root-owned, mode 600)`),
     };
   }
 
   /** Runs `work` on a connection as dbadmin, mapping errors and closing the connection. */
-  async #with<T>(database: string, action: string, work: (sql: Sql) => Promise<T>): Promise<T> {
-    const connection = connect(this.#settings.postgres, this.#login(), database);
+  async #with<T>(database: string, action: string, work: (sql: ConnectionSql) => Promise<T>): Promise<T> {
+    const connection = connect(this.#pg, this.#login(), database);
     try {
       return await connection.guard(() => work(connection.sql));
     } catch (err) {
@@ -72,7 +76,7 @@ export class PostgresAdmin implements AdminBackend {
   }
 
   /** Gives x2godbuser a fresh password and stores it for root, 0600. */
-  async #resetAdminRole(sql: Sql): Promise<string> {
+  async #resetAdminRole(sql: ConnectionSql): Promise<string> {
     const password = generatePassword();
     const file = join(passwordsDir(this.#settings.configDir), 'x2gopgadmin');
     mkdirSync(passwordsDir(this.#settings.configDir), { recursive: true, mode: 0o700 });
@@ -103,7 +107,10 @@ export class PostgresAdmin implements AdminBackend {
       await sql.unsafe(`CREATE DATABASE ${quoteIdent(this.#database)}`);
     });
     lines.push(`created database ${this.#database} at ${this.#target}`);
-    return { lines: [...lines, ...(await this.#migrate()), await this.#ensureServiceRole(true)] };
+    const migrated = await this.#migrate();
+    lines.push(...migrated.lines);
+    if (migrated.failure) return { lines, failure: migrated.failure };
+    return { lines: [...lines, await this.#ensureServiceRole(true)] };
   }
 
   /**
@@ -139,18 +146,23 @@ export class PostgresAdmin implements AdminBackend {
     });
   }
 
-  async #migrate(): Promise<string[]> {
+  /** The migrations' report; a failed one ends it, with what was applied before it. */
+  async #migrate(): Promise<AdminReport> {
     return this.#with(this.#database, 'update the schema', async (sql) => {
-      const results = await migrate(sql);
-      // Users added before: they must be members of the group that holds the privileges.
-      return [...describeMigrations(results), `${this.#database}: schema version ${await schemaVersion(sql)}`];
+      const run = await migrate(sql);
+      const lines = describeMigrations(run.results);
+      const failed = failedMigration(run);
+      if (failed) return { lines, failure: mapPgError(run.error, `apply ${migrationLabel(failed)}`, this.#target) };
+      return { lines: [...lines, `${this.#database}: schema version ${await schemaVersion(sql)}`] };
     });
   }
 
   async updatedb(options: { noPerlNodes?: boolean } = {}): Promise<AdminReport> {
     // As the reference: updating a database that is not there creates it.
     if (!(await this.#databaseExists())) return this.createdb({ force: false });
-    const lines = await this.#migrate();
+    const migrated = await this.#migrate();
+    if (migrated.failure) return migrated;
+    const lines = migrated.lines;
     lines.push(...(await this.#with(this.#database, 'apply the scope', (sql) => this.#applyScope(sql, options.noPerlNodes ?? false))));
     lines.push(await this.#ensureServiceRole(false));
     // The reference wrote root's password file world-readable.
@@ -169,8 +181,8 @@ export class PostgresAdmin implements AdminBackend {
    * one session in the whole farm (its getdisplays and getports read every server's), so the
    * switch waits for the administrator's word that no server runs it any more.
    */
-  async #applyScope(sql: Sql, noPerlNodes: boolean): Promise<string[]> {
-    const want = this.#settings.scope;
+  async #applyScope(sql: ConnectionSql, noPerlNodes: boolean): Promise<string[]> {
+    const want = this.#pg.scope;
     const [row] = await sql`select exists (select 1 from pg_constraint where conname = 'sessions_server_display_key') as per_server`;
     const have = row?.per_server ? 'per-server' : 'farm';
     const meaning = (s: string) => `display numbers and ports unique ${s === 'farm' ? 'across the farm' : 'per server'}`;
@@ -223,7 +235,7 @@ export class PostgresAdmin implements AdminBackend {
 
   /** Whether a role can log in with a password: the only proof that a stored password still works. */
   async #canLogIn(login: Login): Promise<boolean> {
-    const connection = connect(this.#settings.postgres, login);
+    const connection = connect(this.#pg, login);
     try {
       await connection.guard(() => connection.sql`select 1`);
       return true;
@@ -269,7 +281,7 @@ export class PostgresAdmin implements AdminBackend {
   }
 
   /** Lets the resident service act as `role` (SET ROLE); dropping the role ends it. */
-  async #grantToService(sql: Sql | Tx, role: string): Promise<void> {
+  async #grantToService(sql: Sql, role: string): Promise<void> {
     const [service] = await sql`select 1 from pg_roles where rolname = ${SERVICE_ROLE}`;
     if (service) await sql.unsafe(`GRANT ${quoteIdent(role)} TO ${quoteIdent(SERVICE_ROLE)}`);
   }
@@ -294,8 +306,8 @@ export class PostgresAdmin implements AdminBackend {
         await sql.unsafe(`DROP ROLE ${id}`);
         return `${role}: removed`;
       } catch (err) {
-        // 2BP01: the role still holds privileges in another database of the cluster.
-        if ((err as { code?: unknown }).code === '2BP01') return `${role}: removed from ${this.#database}; role kept (used in other databases)`;
+        // The role still holds privileges in another database of the cluster.
+        if (sqlStateOf(err) === SQLSTATE.dependentObjectsStillExist) return `${role}: removed from ${this.#database}; role kept (used in other databases)`;
         throw err;
       }
     });

@@ -6,10 +6,16 @@
 import { readFileSync } from 'node:fs';
 import { connect as netConnect, type Socket } from 'node:net';
 import postgres from 'postgres';
-import type { PostgresSettings } from '../../config/config.js';
 import type { LiveLogin, Login } from './credentials.js';
+import type { PostgresSettings } from './settings.js';
 
-export type Sql = postgres.Sql;
+/**
+ * What statements run on: a connection of our own or a transaction (the driver's common part).
+ * The store needs no more, so it runs alike on a helper's connection and in a service request.
+ */
+export type Sql = postgres.ISql;
+/** A connection of our own: it also begins transactions and ends. */
+export type ConnectionSql = postgres.Sql;
 
 /** How long a server may stay silent while we connect before it counts as unreachable. */
 export const CONNECT_TIMEOUT_S = 5;
@@ -43,6 +49,11 @@ export interface PgSession {
   close(): Promise<void>;
 }
 
+/** A process's own connection (connect() below): its statements may also begin transactions. */
+export interface PgConnection extends PgSession {
+  sql: ConnectionSql;
+}
+
 interface Target {
   host: string;
   port: number;
@@ -59,7 +70,7 @@ interface Target {
  * counts from the start and would fail those logins, and after a peer that accepts and closes
  * it reconnects without end; so it is only a backstop here, and we make its sockets.
  */
-export function connect(settings: PostgresSettings, login: Login, database = settings.database): PgSession {
+export function connect(settings: PostgresSettings, login: Login, database = settings.database): PgConnection {
   const targets: Target[] = settings.host.split(',').map((entry) => {
     const [host = '', port] = entry.trim().split(':');
     return { host: address(host), port: port === undefined ? settings.port : Number(port) };
@@ -130,7 +141,7 @@ export function connect(settings: PostgresSettings, login: Login, database = set
  * Ends the connection without waiting for the server to acknowledge: every answer the caller
  * got was already committed, and waiting for the goodbye costs a helper call about 3 ms.
  */
-function close(sql: Sql): Promise<void> {
+function close(sql: ConnectionSql): Promise<void> {
   void sql.end({ timeout: 0 });
   return Promise.resolve();
 }
@@ -167,7 +178,7 @@ function address(host: string): string {
  * return is noticed at once. The password is asked for at each connection: one rewritten since
  * (x2godbadmin --createdb) is used from the next connection on, while those made before go on.
  */
-export function connectPool(settings: PostgresSettings, login: LiveLogin, max: number): Sql {
+export function connectPool(settings: PostgresSettings, login: LiveLogin, max: number): ConnectionSql {
   const targets = settings.host.split(',').map((entry) => {
     const [host = '', port] = entry.trim().split(':');
     return { host: address(host), port: port === undefined ? settings.port : Number(port) };
@@ -197,7 +208,7 @@ function pg(
   socket: () => Socket,
   shape: PoolShape = { max: 1, connectTimeoutS: BACKSTOP_TIMEOUT_S },
   onLogin?: () => void,
-): Sql {
+): ConnectionSql {
   const multiHost = settings.host.includes(',');
   // `socket` (a function returning the connection's socket) is postgres.js API its types omit.
   const options: postgres.Options<Record<string, never>> & { socket: () => Socket } = {

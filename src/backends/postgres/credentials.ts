@@ -8,7 +8,7 @@ import { readFileSync, renameSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { SessionDbError } from '../../model/errors.js';
 import type { Caller } from '../../model/types.js';
-import { ADMIN_ROLE, SERVICE_ROLE, userRole } from './identifiers.js';
+import { callerRole, SERVICE_ROLE } from './identifiers.js';
 
 export interface Login {
   user: string;
@@ -76,7 +76,7 @@ export function callerLogin(caller: Caller, home: string, configDir: string): Lo
         };
   moveLegacy(file);
   return {
-    user: caller.uid === 0 ? ADMIN_ROLE : userRole(caller.name),
+    user: callerRole(caller),
     password: readPasswordFile(file.path, caller.uid, file.remedy),
   };
 }

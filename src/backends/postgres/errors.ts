@@ -1,7 +1,9 @@
 // The one place where PostgreSQL's and the network's errors become SessionDbErrors: one line
-// that names the server and the cause, never SQL text or bound values.
+// that names the server and the cause, never SQL text or bound values. SQLSTATE codes are named
+// in sqlstate.ts; the others here are the network's and postgres.js's.
 
 import { SessionDbError } from '../../model/errors.js';
+import { SQLSTATE } from './sqlstate.js';
 
 export type ConflictMessages = Readonly<Record<string, string>>;
 
@@ -36,33 +38,33 @@ export function mapPgError(err: unknown, action: string, target: string, conflic
     case 'CONNECTION_DESTROYED':
     case 'ECONNRESET':
       return wrap('unavailable', `${action}: the connection to ${at} was lost`);
-    case '28P01':
+    case SQLSTATE.invalidPassword:
       return wrap('unavailable', `${at} refused the password (check the password file, or run x2godbadmin --adduser again)`);
-    case '28000':
+    case SQLSTATE.invalidAuthorizationSpecification:
       return wrap('unavailable', `${at} refused the login (role missing or not allowed by pg_hba.conf; x2godbadmin --adduser)`);
-    case '3D000':
+    case SQLSTATE.invalidCatalogName:
       return wrap('unavailable', `${at} has no session database (run x2godbadmin --createdb)`);
-    case '42501':
+    case SQLSTATE.insufficientPrivilege:
       return wrap('denied', `${action}: ${at} denied it (missing grant, or not your row)`);
-    case '42P01':
-    case '42703':
-    case '42704':
+    case SQLSTATE.undefinedTable:
+    case SQLSTATE.undefinedColumn:
+    case SQLSTATE.undefinedObject:
       return wrap('unavailable', `${action}: ${at} lacks the session tables (run x2godbadmin --updatedb)`);
-    case 'X2P01':
+    case SQLSTATE.tooManyPorts:
       return wrap('conflict', `${action}: the session holds 16 ports already`);
-    case '23505':
+    case SQLSTATE.uniqueViolation:
       return wrap('conflict', conflicts[constraint] ?? `${action}: the change conflicts with a stored row`);
-    case '23503':
+    case SQLSTATE.foreignKeyViolation:
       return wrap('not-found', `${action}: the session does not exist`);
-    case '23514':
-    case '22P02':
+    case SQLSTATE.checkViolation:
+    case SQLSTATE.invalidTextRepresentation:
       return wrap('invalid', `${action}: ${at} refused a value (${constraint || 'format'})`);
-    case '57P01':
-    case '57P02':
-    case '57P03':
+    case SQLSTATE.adminShutdown:
+    case SQLSTATE.crashShutdown:
+    case SQLSTATE.cannotConnectNow:
       return wrap('unavailable', `${action}: ${at} is shutting down or starting up`);
     default:
-      if (code.startsWith('08')) return wrap('unavailable', `cannot connect to ${at} (${code})`);
+      if (code.startsWith(SQLSTATE.connectionExceptionClass)) return wrap('unavailable', `cannot connect to ${at} (${code})`);
       return wrap('failed', `${action}: ${at} reported error ${code || 'unknown'}`);
   }
 }

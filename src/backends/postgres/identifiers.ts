@@ -4,6 +4,7 @@
 
 import { createHash, createHmac, pbkdf2Sync, randomBytes } from 'node:crypto';
 import { invalid } from '../../model/errors.js';
+import type { Caller } from '../../model/types.js';
 import { shown } from '../../model/validate.js';
 
 export const USER_ROLE_PREFIX = 'x2gouser_';
@@ -32,6 +33,14 @@ export function userRole(user: string): string {
   const role = `${USER_ROLE_PREFIX}${user}`;
   quoteIdent(role);
   return role;
+}
+
+/**
+ * The role a caller acts as, whichever way in: the helper's own login (credentials.ts) and the
+ * resident service's SET LOCAL ROLE (shared.ts). Root is x2godbuser; a user is x2gouser_<name>.
+ */
+export function callerRole(caller: Caller): string {
+  return caller.uid === 0 ? ADMIN_ROLE : userRole(caller.name);
 }
 
 /** A password for a database role: 32 characters from 24 random bytes. */

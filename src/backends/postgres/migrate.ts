@@ -2,10 +2,11 @@
 // Each runs in its own transaction, and the whole run holds an advisory lock, so two
 // administrators (or two farm nodes) running --updatedb at once apply each migration once.
 // A database made by the reference has no record table; what it already holds is recognised
-// and recorded as adopted (0001, and 0002 when it has the telekinesis columns).
+// and recorded as adopted (0001, and 0002 when it has the telekinesis columns). A run stops at
+// the first migration that fails and reports each one: applied before it, failed, not run after.
 
-import type { MigrationResult, MigrationStatus } from '../../model/migrations.js';
-import type { Sql, Tx } from './connection.js';
+import { stoppedAt, type MigrationResult, type MigrationRun, type MigrationStatus } from '../../model/migrations.js';
+import type { ConnectionSql, Sql, Tx } from './connection.js';
 import referenceSchema from './migrations/0001_reference_schema.sql';
 import telekinesisPorts from './migrations/0002_telekinesis_ports.sql';
 import rowLevelSecurity from './migrations/0003_row_level_security.sql';
@@ -60,26 +61,34 @@ export async function schemaVersion(sql: Sql): Promise<number> {
   return Number(row?.v ?? 0);
 }
 
-export async function migrate(sql: Sql): Promise<MigrationResult[]> {
+/**
+ * Runs what is missing, in order; stops at the first migration that fails (see MigrationRun).
+ * Throws only when the run cannot start (no lock, no record table): then nothing ran.
+ */
+export async function migrate(sql: ConnectionSql, migrations: readonly Migration[] = MIGRATIONS): Promise<MigrationRun> {
   await sql`select pg_advisory_lock(${MIGRATION_LOCK})`;
   try {
     await sql`create table if not exists x2go_schema_migrations (
       version integer primary key, name text not null, applied_at timestamptz not null default now())`;
     const results: MigrationResult[] = [];
-    for (const m of MIGRATIONS) {
-      results.push(
-        (await sql.begin(async (tx): Promise<MigrationResult> => {
-          const done = await exists(tx`select 1 from x2go_schema_migrations where version = ${m.version}`);
-          if (done) return { version: m.version, name: m.name, status: 'already-applied' };
-          const status: MigrationStatus = (await m.inPlace(tx)) ? 'adopted' : 'applied';
-          // The migration's own text: constant SQL from this package, several statements.
-          if (status === 'applied') await tx.unsafe(m.sql);
-          await tx`insert into x2go_schema_migrations (version, name) values (${m.version}, ${m.name})`;
-          return { version: m.version, name: m.name, status };
-        })) as MigrationResult,
-      );
+    for (const [i, m] of migrations.entries()) {
+      try {
+        results.push(
+          (await sql.begin(async (tx): Promise<MigrationResult> => {
+            const done = await exists(tx`select 1 from x2go_schema_migrations where version = ${m.version}`);
+            if (done) return { version: m.version, name: m.name, status: 'already-applied' };
+            const status: MigrationStatus = (await m.inPlace(tx)) ? 'adopted' : 'applied';
+            // The migration's own text: constant SQL from this package, several statements.
+            if (status === 'applied') await tx.unsafe(m.sql);
+            await tx`insert into x2go_schema_migrations (version, name) values (${m.version}, ${m.name})`;
+            return { version: m.version, name: m.name, status };
+          })) as MigrationResult,
+        );
+      } catch (error) {
+        return { results: [...results, ...stoppedAt(migrations, i)], error };
+      }
     }
-    return results;
+    return { results };
   } finally {
     await sql`select pg_advisory_unlock(${MIGRATION_LOCK})`;
   }

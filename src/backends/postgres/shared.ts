@@ -8,14 +8,15 @@
 // it is then (credentials.ts); a login refused anyway reads it once more and the request is
 // tried again, so the service never stays broken while the database is fine.
 
-import type { Settings } from '../../config/config.js';
+import type { Settings, SharedStores } from '../../model/backend.js';
 import { SessionDbError } from '../../model/errors.js';
 import { storedUserName } from '../../model/ownership.js';
-import type { SharedStores } from '../backend.js';
-import { connectPool, describeTarget, type PgSession, type Sql, type Tx } from './connection.js';
+import { connectPool, describeTarget, type PgSession, type Tx } from './connection.js';
 import { liveServiceLogin } from './credentials.js';
 import { mapPgError } from './errors.js';
-import { ADMIN_ROLE, quoteIdent, userRole } from './identifiers.js';
+import { callerRole, quoteIdent } from './identifiers.js';
+import type { PostgresSettings } from './settings.js';
+import { SQLSTATE, sqlStateOf } from './sqlstate.js';
 import { PostgresStore } from './store.js';
 
 /** Connections the service keeps; requests beyond wait for one. */
@@ -23,18 +24,22 @@ const POOL_SIZE = 8;
 /** A request that gets no answer from the database in this time is answered with an error. */
 const REQUEST_TIMEOUT_MS = 10_000;
 
-/** PostgreSQL's invalid_password: a login refused before anything of the request ran. */
+/** A login refused before anything of the request ran. */
 function refusedPassword(err: unknown): boolean {
-  return (err as { code?: unknown } | null)?.code === '28P01';
+  return sqlStateOf(err) === SQLSTATE.invalidPassword;
 }
 
-export async function sharedPostgres(settings: Settings): Promise<SharedStores> {
+/** SET ROLE refused: the role is missing, or the service's login is not a member of it. */
+const ROLE_NOT_SET_UP: readonly string[] = [SQLSTATE.undefinedObject, SQLSTATE.insufficientPrivilege, SQLSTATE.invalidParameterValue];
+
+export async function sharedPostgres(settings: Settings<PostgresSettings>): Promise<SharedStores> {
+  const pg = settings.backend;
   const login = liveServiceLogin(settings.configDir);
-  const pool = connectPool(settings.postgres, login, POOL_SIZE);
-  const target = describeTarget(settings.postgres);
+  const pool = connectPool(pg, login, POOL_SIZE);
+  const target = describeTarget(pg);
   return {
     withStore: async (caller, work) => {
-      const role = caller.uid === 0 ? ADMIN_ROLE : userRole(caller.name);
+      const role = callerRole(caller);
       let timer: NodeJS.Timeout | undefined;
       const timeout = new Promise<never>((_, reject) => {
         timer = setTimeout(
@@ -46,8 +51,7 @@ export async function sharedPostgres(settings: Settings): Promise<SharedStores> 
         try {
           await tx.unsafe(`SET LOCAL ROLE ${quoteIdent(role)}`);
         } catch (err) {
-          const code = (err as { code?: unknown }).code;
-          if (code === '42704' || code === '42501' || code === '22023') {
+          if (ROLE_NOT_SET_UP.includes(sqlStateOf(err))) {
             throw new SessionDbError('unavailable', `${role} is not set up for the session service; run: x2godbadmin --adduser ${storedUserName(caller)}`);
           }
           throw err;
@@ -55,12 +59,12 @@ export async function sharedPostgres(settings: Settings): Promise<SharedStores> 
         const session: PgSession = {
           // The request's transaction serves as the store's connection; a store's own
           // transactions become savepoints in it.
-          sql: tx as unknown as Sql,
+          sql: tx,
           transaction: <R>(w: (t: Tx) => Promise<R>) => tx.savepoint(w) as Promise<R>,
           guard: (operation) => operation(),
           close: async () => {},
         };
-        return work(new PostgresStore(session, target, settings.telekinesis, settings.scope));
+        return work(new PostgresStore(session, target, settings.telekinesis, pg.scope));
       });
       // Nothing ran on a connection whose login was refused, so the request may run again.
       const request = attempt().catch((err: unknown) => {

@@ -5,15 +5,16 @@
 
 import { freeNumbers } from '../../model/allocation.js';
 import type { QuotaGuard } from '../../model/quota.js';
-import type { AgentStart, LegacyTraits, NewSession, Reservation, Reserved, SessionFilter, SessionStore } from '../../model/store.js';
+import type { AgentStart, NewSession, Reservation, Reserved, SessionFilter, SessionStore } from '../../model/store.js';
 import { MAX_PORT } from '../../model/validate.js';
-import type { Scope } from '../../config/config.js';
+import type { Scope } from '../../model/backend.js';
 import type { Mount, ServerLoad, SessionEndpoint, SessionRow, SessionStatus } from '../../model/types.js';
 import { SessionDbError } from '../../model/errors.js';
 import { SESSION_COLUMNS, sessionRowOf, type SessionColumn } from '../../model/session-columns.js';
 import { quoteIdent } from './identifiers.js';
 import type { PgSession, Sql, Tx } from './connection.js';
 import { mapPgError, type ConflictMessages } from './errors.js';
+import { SQLSTATE } from './sqlstate.js';
 
 /** One session column as PostgreSQL selects it: the cookie without char(33)'s padding, age in whole seconds. */
 function selected(c: SessionColumn): string {
@@ -38,7 +39,6 @@ const SELECTED_COLUMNS = SESSION_COLUMNS.map(selected).join(', ');
 const MAX_RESERVATION_RETRIES = 1000;
 
 export class PostgresStore implements SessionStore {
-  readonly traits: LegacyTraits;
   readonly #session: PgSession;
   readonly #sql: Sql;
   readonly #target: string;
@@ -53,7 +53,6 @@ export class PostgresStore implements SessionStore {
     this.#target = target;
     this.#telekinesis = telekinesis;
     this.#perServer = scope === 'per-server';
-    this.traits = { tekiColumns: { sessions: telekinesis, shadow: false, root: telekinesis }, serverCounts: true };
   }
 
   async #run<T>(action: string, work: () => Promise<T>, conflicts?: ConflictMessages): Promise<T> {
@@ -211,7 +210,7 @@ export class PostgresStore implements SessionStore {
             return true;
           } catch (err) {
             const e = err as { code?: unknown; constraint_name?: unknown };
-            if (e.code !== '23505' || !constraints.includes(String(e.constraint_name))) throw err;
+            if (e.code !== SQLSTATE.uniqueViolation || !constraints.includes(String(e.constraint_name))) throw err;
             if (++retries > MAX_RESERVATION_RETRIES) {
               throw new SessionDbError('conflict', `no free display or port after ${retries} attempts; try again`);
             }

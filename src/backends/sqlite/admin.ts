@@ -10,7 +10,7 @@ import { lookupGroupId } from '../../system/accounts.js';
 import { exists, openDatabase, type Database } from './connection.js';
 import { mapSqliteError } from './errors.js';
 import { migrate, schemaVersion } from './migrate.js';
-import { describeMigrations } from '../../model/migrations.js';
+import { describeMigrations, failedMigration, migrationLabel } from '../../model/migrations.js';
 
 const COMPANION_SUFFIXES = ['-wal', '-shm', '-journal'];
 
@@ -105,13 +105,17 @@ function useWal(db: Database): string {
   return String(db.pragma('journal_mode = WAL', { simple: true }));
 }
 
+/** The migrations' report; a failed one ends it, with what was applied before it. */
 function upgrade(path: string, create: boolean): AdminReport {
   const db = openDatabase(path, { create });
   try {
-    const results = migrate(db);
+    const run = migrate(db);
+    const lines = describeMigrations(run.results);
+    const failed = failedMigration(run);
+    if (failed) return { lines, failure: mapSqliteError(run.error, `apply ${migrationLabel(failed)} to ${path}`) };
     const journal = useWal(db);
     return {
-      lines: [...describeMigrations(results), `${path}: schema version ${schemaVersion(db)}, journal mode ${journal}`],
+      lines: [...lines, `${path}: schema version ${schemaVersion(db)}, journal mode ${journal}`],
     };
   } catch (err) {
     throw mapSqliteError(err, `update ${path}`);
@@ -148,6 +152,7 @@ export class SqliteAdmin implements AdminBackend {
     const createdDirectory = mkdirSync(dirname(path), { recursive: true, mode: 0o770 }) !== undefined;
     createEmpty(path);
     const report = upgrade(path, true);
+    if (report.failure) return Promise.resolve({ lines: [...lines, ...report.lines], failure: report.failure });
     const warnings = protect(path, this.#ownDirectory || createdDirectory);
     return Promise.resolve({ lines: [...lines, ...report.lines, `created ${path}`, ...warnings] });
   }

@@ -1,26 +1,34 @@
-// The SQLite backend, as the factory in ../index.ts loads it.
+// The SQLite backend, as the registry in ../backend.ts loads it.
 
-import type { Settings } from '../../config/config.js';
+import type { Backend, LegacyTraits, Settings } from '../../model/backend.js';
 import { SessionDbError } from '../../model/errors.js';
-import type { Backend } from '../backend.js';
+import type { SqliteSettings } from './settings.js';
 import { sharedSqlite } from './shared.js';
 import { SqliteStore } from './store.js';
 
-function pathOf(settings: Settings): string {
-  if (settings.sqlitePath === undefined) {
+/** The reference prints telekinesis ports in every SQLite listing but the desktop-sharing ones. */
+const SQLITE_TRAITS: LegacyTraits = {
+  tekiColumns: { sessions: true, shadow: false, root: true },
+  serverCounts: false,
+};
+
+function pathOf(settings: Settings<SqliteSettings>): string {
+  if (settings.backend.path === undefined) {
     throw new SessionDbError(
       'config',
       `no x2gouser account to hold x2go_sessions; set [sqlite] path=... in ${settings.sqlFile}`,
     );
   }
-  return settings.sqlitePath;
+  return settings.backend.path;
 }
 
-export const sqliteBackend: Backend = {
+export const sqliteBackend: Backend<SqliteSettings> = {
   openStore: (settings) => Promise.resolve(SqliteStore.open(pathOf(settings))),
   openShared: async (settings) => sharedSqlite(pathOf(settings)),
   blocksThread: true,
   // Migrations and file handling are x2godbadmin's alone: kept out of the helpers' start-up.
   openAdmin: async (settings) =>
-    new (await import('./admin.js')).SqliteAdmin(pathOf(settings), settings.sqlitePathIsDefault),
+    new (await import('./admin.js')).SqliteAdmin(pathOf(settings), settings.backend.pathIsDefault),
+  legacyTraits: () => SQLITE_TRAITS,
+  describe: (settings) => settings.path ?? 'no path',
 };

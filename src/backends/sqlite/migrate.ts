@@ -6,9 +6,10 @@
 // migrations would create; each migration therefore says how to recognise itself in place, and
 // is then recorded as adopted instead of run. Each migration runs in its own BEGIN IMMEDIATE
 // transaction that re-reads the version first, so two administrators running --updatedb at once
-// cannot apply one twice.
+// cannot apply one twice. A run stops at the first migration that fails and reports each one:
+// applied before it, failed, not run after.
 
-import type { MigrationResult, MigrationStatus } from '../../model/migrations.js';
+import { stoppedAt, type MigrationResult, type MigrationRun, type MigrationStatus } from '../../model/migrations.js';
 import type { Database } from './connection.js';
 import { writeTransaction } from './connection.js';
 import referenceSchema from './migrations/0001_reference_schema.sql';
@@ -51,15 +52,24 @@ export function schemaVersion(db: Database): number {
   return db.pragma('user_version', { simple: true }) as number;
 }
 
-export function migrate(db: Database): MigrationResult[] {
-  return MIGRATIONS.map((m) =>
-    writeTransaction(db, (): MigrationResult => {
-      if (schemaVersion(db) >= m.version) return { version: m.version, name: m.name, status: 'already-applied' };
-      const status: MigrationStatus = m.inPlace(db) ? 'adopted' : 'applied';
-      if (status === 'applied') db.exec(m.sql);
-      // A literal, not a parameter: PRAGMA takes none. The value is a number from the table above.
-      db.pragma(`user_version = ${m.version}`);
-      return { version: m.version, name: m.name, status };
-    }),
-  );
+/** Runs what is missing, in order; stops at the first failure (see MigrationRun), throws nothing of a migration's. */
+export function migrate(db: Database, migrations: readonly Migration[] = MIGRATIONS): MigrationRun {
+  const results: MigrationResult[] = [];
+  for (const [i, m] of migrations.entries()) {
+    try {
+      results.push(
+        writeTransaction(db, (): MigrationResult => {
+          if (schemaVersion(db) >= m.version) return { version: m.version, name: m.name, status: 'already-applied' };
+          const status: MigrationStatus = m.inPlace(db) ? 'adopted' : 'applied';
+          if (status === 'applied') db.exec(m.sql);
+          // A literal, not a parameter: PRAGMA takes none. The value is a number from the table above.
+          db.pragma(`user_version = ${m.version}`);
+          return { version: m.version, name: m.name, status };
+        }),
+      );
+    } catch (error) {
+      return { results: [...results, ...stoppedAt(migrations, i)], error };
+    }
+  }
+  return { results };
 }

@@ -12,7 +12,7 @@
 // file that is open, and opens the new one if not.
 
 import { statSync } from 'node:fs';
-import type { SharedStores } from '../backend.js';
+import type { SharedStores } from '../../model/backend.js';
 import { SqliteStore, type YieldingWait } from './store.js';
 
 /**

@@ -8,7 +8,7 @@ import { SessionDbError } from '../../model/errors.js';
 import { lowestFree } from '../../model/allocation.js';
 import { createdBy, type Holdings, type QuotaGuard } from '../../model/quota.js';
 import { SESSION_COLUMNS, sessionRowOf, type SessionColumn } from '../../model/session-columns.js';
-import type { AgentStart, LegacyTraits, NewSession, Reservation, Reserved, SessionFilter, SessionStore } from '../../model/store.js';
+import type { AgentStart, NewSession, Reservation, Reserved, SessionFilter, SessionStore } from '../../model/store.js';
 import { MAX_PORT, MAX_PORTS_PER_SESSION } from '../../model/validate.js';
 import type { Mount, ServerLoad, SessionEndpoint, SessionRow, SessionStatus } from '../../model/types.js';
 import { openDatabase, retryWhileBusy, writeTransaction, type Database } from './connection.js';
@@ -33,12 +33,6 @@ const SELECTED_COLUMNS = SESSION_COLUMNS.map(selected).join(', ');
 
 const NOW = "datetime('now', 'localtime')";
 
-/** The reference prints telekinesis ports in every SQLite listing but the desktop-sharing ones. */
-const SQLITE_TRAITS: LegacyTraits = {
-  tekiColumns: { sessions: true, shadow: false, root: true },
-  serverCounts: false,
-};
-
 /**
  * How a store waits for a lock held by another process. By default (a helper process, which has
  * nothing else to do) it blocks in SQLite's busy wait. A thread that serves others (the resident
@@ -51,7 +45,6 @@ export interface YieldingWait {
 }
 
 export class SqliteStore implements SessionStore {
-  readonly traits = SQLITE_TRAITS;
   readonly #db: Database;
   readonly #path: string;
   readonly #yielding: YieldingWait | undefined;
