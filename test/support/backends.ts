@@ -82,10 +82,12 @@ export const SQLITE: BackendUnderTest = {
       backend: SQLITE,
       database: box.dbPath,
       query: async <Row>(statement: string, params: readonly unknown[] = []) => {
-        const db = new Database(box.dbPath);
+        // Reads open the file read-only, as a census must not change it.
+        const reads = /^\s*select\b/i.test(statement);
+        const db = new Database(box.dbPath, { readonly: reads });
         try {
           const prepared = db.prepare(statement);
-          if (!prepared.reader) {
+          if (!reads) {
             prepared.run(...params);
             return [];
           }
