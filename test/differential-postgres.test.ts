@@ -12,21 +12,21 @@ import { after, before, describe, test } from 'node:test';
 import { WRAPPER_NAME } from '../src/install/install-launcher.js';
 import { installLauncher, type Installed } from './support/launcher.js';
 import {
-  createPgSandbox, ensurePostgres, hasPostgres, PG_ADMIN_PASSWORD, superuser, writePgConfig, type PgSandbox,
+  createPgSandbox, ensurePostgres, PG_ADMIN_PASSWORD, superuser, writePgConfig, type PgSandbox,
 } from './support/postgres.js';
 import { normalizeUnordered } from './support/listing.js';
 import { REFERENCE_PASSWORDS, runReference, runReferenceDbpm, useReferencePostgres } from './support/reference.js';
-import { hasCompiler, hasReference, isRoot, requires } from './support/requirements.js';
+import { NEEDS_ROOT, POSTGRES } from './support/backends.js';
+import { hasCompiler, hasReference } from './support/requirements.js';
 import {
   A, A2_RDP, B, COOKIE, DATA, HOME, runOurs, runReferencePostgres, scenarioUsers, SHARE, SRV, type Step, type Users,
 } from './support/scenario.js';
 import { run, type Result } from './support/system.js';
 
-const needs = requires(
-  [isRoot, 'root'],
+const needs = POSTGRES.needs(
+  NEEDS_ROOT,
   [hasReference, 'the reference (apt-get install x2goserver libdbd-pg-perl pwgen)'],
   [hasCompiler, '/usr/bin/cc'],
-  [hasPostgres, 'PostgreSQL (apt-get install postgresql)'],
 );
 
 const A2 = A2_RDP;

@@ -16,14 +16,15 @@ import { lookupGroupId } from '../src/system/accounts.js';
 import { installLauncher, type Installed } from './support/launcher.js';
 import { LISTED_TIME } from './support/listing.js';
 import { installReferenceDb, preserveReferenceDb, REFERENCE_DB, runReference } from './support/reference.js';
-import { hasCompiler, hasReference, isRoot, requires } from './support/requirements.js';
+import { NEEDS_ROOT, SQLITE } from './support/backends.js';
+import { hasCompiler, hasReference } from './support/requirements.js';
 import { createSandbox, dumpDatabase, writeConfig, type Sandbox } from './support/sandbox.js';
 import {
   A, A2_RDP, B, COOKIE, runOurs, runReferenceSqlite, scenarioUsers, SHARE, SRV, type Step, type Users,
 } from './support/scenario.js';
 import { run, type Result } from './support/system.js';
 
-const needs = requires([isRoot, 'root'], [hasReference, 'the reference (apt-get install x2goserver)'], [hasCompiler, '/usr/bin/cc']);
+const needs = SQLITE.needs(NEEDS_ROOT, [hasReference, 'the reference (apt-get install x2goserver)'], [hasCompiler, '/usr/bin/cc']);
 
 const A2 = A2_RDP;
 
