@@ -8,13 +8,12 @@ import { after, before, describe, test } from 'node:test';
 import { COMMANDS } from '../src/app/commands.js';
 import { dispatch } from '../src/app/dispatch.js';
 import { HELPERS } from '../src/app/helpers.js';
-import { ARGUMENTS, argumentNames, INJECTIONS, isRoot, LONG, me, server, SID, validArguments } from './support/arguments.js';
-import { createPgSandbox, ensurePostgres, hasPostgres, pgDump, type PgSandbox } from './support/postgres.js';
-import { requires } from './support/requirements.js';
-import { createSandbox, type Sandbox } from './support/sandbox.js';
+import { ARGUMENTS, argumentNames, INJECTIONS, LONG, me, server, SID, validArguments } from './support/arguments.js';
+import { POSTGRES, SQLITE, type TestDatabase } from './support/backends.js';
+import { pgDump } from './support/postgres.js';
 import { ensureUser } from './support/system.js';
 
-const pgNeeds = requires([isRoot, 'root'], [hasPostgres, 'PostgreSQL (apt-get install postgresql)']);
+const pgNeeds = POSTGRES.needs();
 
 interface Case {
   program: string;
@@ -44,17 +43,16 @@ function cases(program: string, usage: string): Case[] {
 }
 
 describe('bad input: exit 2, one line, nothing written', () => {
-  let box: Sandbox;
+  let box: TestDatabase;
   let dump: string;
-  before(() => {
-    box = createSandbox();
-    box.admin(['--createdb']);
+  before(async () => {
+    box = await SQLITE.createDatabase({ database: 'x2go_badinput' });
     box.x2godb(['insertsession', '51', server, SID]);
     box.x2godb(['insertport', server, SID, '30001']);
     box.x2godb(['insertmount', SID, '/tmp/.x2go-u/media/disk/_home', '10.0.0.1']);
     dump = box.dump();
   });
-  after(() => box.remove());
+  after(async () => box.drop());
 
   const all: Case[] = [
     ...Object.entries(COMMANDS).flatMap(([name, spec]) => cases(name, spec.usage).map((c) => ({ ...c, program: `x2godb ${c.program}` }))),
@@ -110,13 +108,10 @@ describe('bad input: exit 2, one line, nothing written', () => {
 });
 
 describe('bad input on PostgreSQL: the same matrix, and tricky values stored as they are', pgNeeds.options, () => {
-  let box: PgSandbox;
-  before(() => {
+  let box: TestDatabase;
+  before(async () => {
     pgNeeds.check();
-    ensurePostgres();
-    ensureUser('alice');
-    box = createPgSandbox('x2go_badinput');
-    for (const args of [['--createdb', '--force'], ['--adduser', 'alice']]) assert.equal(box.admin(args).code, 0);
+    box = await POSTGRES.createDatabase({ database: 'x2go_badinput', users: ['alice'] });
   });
   after(async () => box?.drop());
 

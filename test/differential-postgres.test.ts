@@ -10,37 +10,30 @@ import { copyFileSync, chmodSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { WRAPPER_NAME } from '../src/install/install-launcher.js';
-import type { Account } from '../src/system/accounts.js';
 import { installLauncher, type Installed } from './support/launcher.js';
 import {
-  createPgSandbox, ensurePostgres, hasPostgres, PG_ADMIN_PASSWORD, superuser, writePgConfig, type PgSandbox,
+  createPgSandbox, ensurePostgres, PG_ADMIN_PASSWORD, superuser, writePgConfig, type PgSandbox,
 } from './support/postgres.js';
 import { normalizeUnordered } from './support/listing.js';
 import { REFERENCE_PASSWORDS, runReference, runReferenceDbpm, useReferencePostgres } from './support/reference.js';
-import { hasCompiler, hasReference, isRoot, requires } from './support/requirements.js';
-import { ensureUser, run, type Result } from './support/system.js';
+import { NEEDS_ROOT, POSTGRES } from './support/backends.js';
+import { hasCompiler, hasReference } from './support/requirements.js';
+import {
+  A, A2_RDP, B, COOKIE, DATA, HOME, runOurs, runReferencePostgres, scenarioUsers, SHARE, SRV, type Step, type Users,
+} from './support/scenario.js';
+import { run, type Result } from './support/system.js';
 
-const needs = requires(
-  [isRoot, 'root'],
+const needs = POSTGRES.needs(
+  NEEDS_ROOT,
   [hasReference, 'the reference (apt-get install x2goserver libdbd-pg-perl pwgen)'],
   [hasCompiler, '/usr/bin/cc'],
-  [hasPostgres, 'PostgreSQL (apt-get install postgresql)'],
 );
 
-const SRV = 'x2go-test';
-const COOKIE = '378b0cdbb51fe1b8147f43a2bccb514d';
-const A = 'alice-51-1700000051_stDxfce_dp24';
-const A2 = 'alice-52-1700000052_stRrdp_dp24';
-const B = 'bob-61-1700000061_stDxfce_dp24';
-const SHARE = 'bob-71-1700000071_stS1XSHADaliceXSHADPP51_dp24';
-const HOME = '/tmp/.x2go-alice/media/disk/_home_alice';
-const DATA = '/tmp/.x2go-alice/media/disk/_data';
+const A2 = A2_RDP;
 const REFERENCE_DB = 'x2go_sessions';
 const OUR_COPY = 'x2go_ours';
 
-type Who = 'alice' | 'bob' | 'root';
-/** [user, program, ...args]; 'wrapper' is our wrapper-compatible CLI and the reference's DB.pm. */
-type Step = [Who, string, ...string[]];
+// Steps: 'wrapper' is our wrapper-compatible CLI and the reference's DB.pm (support/scenario.ts).
 
 // As on SQLite, minus what the reference cannot do on PostgreSQL (getstatus, desktop-sharing
 // listings for the viewer, root reading the views): those are in the differences test below.
@@ -120,14 +113,10 @@ describe('differential and mixed farm: the reference and ours on PostgreSQL', ne
   let restoreReference: () => void = () => {};
   let box: PgSandbox;
   let inst: Installed;
-  let users: Record<Who, Account | undefined>;
+  let users: Users;
 
-  function reference([who, program, ...args]: Step): Result {
-    return program === 'wrapper' ? runReferenceDbpm(args[0] ?? '', args.slice(1), users[who]) : runReference(program, args, users[who]);
-  }
-  function ours([who, program, ...args]: Step): Result {
-    return inst.helper(program === 'wrapper' ? WRAPPER_NAME : program, args, users[who]);
-  }
+  const reference = (step: Step): Result => runReferencePostgres(users, step);
+  const ours = (step: Step): Result => runOurs(inst, users, step);
   /** Our programs against another database of the cluster (the configuration is read per call). */
   function pointOursAt(database: string): void {
     writePgConfig(box.configDir, database);
@@ -139,7 +128,7 @@ describe('differential and mixed farm: the reference and ours on PostgreSQL', ne
     needs.check();
     ensurePostgres();
     restoreReference = useReferencePostgres(PG_ADMIN_PASSWORD);
-    users = { alice: ensureUser('alice'), bob: ensureUser('bob'), root: undefined };
+    users = scenarioUsers();
     const su = superuser();
     for (const db of [OUR_COPY, REFERENCE_DB]) await su.unsafe(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`);
     await su.end();

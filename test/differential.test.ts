@@ -12,25 +12,21 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import Database from 'better-sqlite3';
 import { WRAPPER_NAME } from '../src/install/install-launcher.js';
-import { lookupGroupId, type Account } from '../src/system/accounts.js';
+import { lookupGroupId } from '../src/system/accounts.js';
 import { installLauncher, type Installed } from './support/launcher.js';
+import { LISTED_TIME } from './support/listing.js';
 import { installReferenceDb, preserveReferenceDb, REFERENCE_DB, runReference } from './support/reference.js';
-import { hasCompiler, hasReference, isRoot, requires } from './support/requirements.js';
+import { NEEDS_ROOT, SQLITE } from './support/backends.js';
+import { hasCompiler, hasReference } from './support/requirements.js';
 import { createSandbox, dumpDatabase, writeConfig, type Sandbox } from './support/sandbox.js';
-import { ensureUser, run, type Result } from './support/system.js';
+import {
+  A, A2_RDP, B, COOKIE, runOurs, runReferenceSqlite, scenarioUsers, SHARE, SRV, type Step, type Users,
+} from './support/scenario.js';
+import { run, type Result } from './support/system.js';
 
-const needs = requires([isRoot, 'root'], [hasReference, 'the reference (apt-get install x2goserver)'], [hasCompiler, '/usr/bin/cc']);
+const needs = SQLITE.needs(NEEDS_ROOT, [hasReference, 'the reference (apt-get install x2goserver)'], [hasCompiler, '/usr/bin/cc']);
 
-const SRV = 'x2go-test';
-const COOKIE = '378b0cdbb51fe1b8147f43a2bccb514d';
-const A = 'alice-51-1700000051_stDxfce_dp24';
-const A2 = 'alice-52-1700000052_stRrdp_dp24';
-const B = 'bob-61-1700000061_stDxfce_dp24';
-const SHARE = 'bob-71-1700000071_stS1XSHADaliceXSHADPP51_dp24';
-
-type Who = 'alice' | 'bob' | 'root';
-/** [user, program, ...args]; 'wrapper' is libx2go-server-db-sqlite3-wrapper. */
-type Step = [Who, string, ...string[]];
+const A2 = A2_RDP;
 
 const SCENARIO: Step[] = [
   ['alice', 'x2goinsertsession', '51', SRV, A],
@@ -93,7 +89,7 @@ const SCENARIO: Step[] = [
   ['alice', 'wrapper', 'insertsession', '71', SRV, 'alice-71-1700000099_stDxfce_dp24'],
 ];
 
-const TIME = /\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d/g;
+const TIME = LISTED_TIME;
 
 /** Timestamps become <time>; in session rows (14 or 16 fields) the age column becomes <age>. */
 export function normalize(stdout: string): string {
@@ -115,14 +111,14 @@ describe('differential: the reference and ours on the same scenario (SQLite)', n
   let restore: () => void = () => {};
   let box: Sandbox;
   let inst: Installed;
-  let users: Record<Who, Account | undefined>;
+  let users: Users;
   let initial: string;
   let scratch: string;
 
   before(() => {
     needs.check();
     restore = preserveReferenceDb();
-    users = { alice: ensureUser('alice'), bob: ensureUser('bob'), root: undefined };
+    users = scenarioUsers();
     scratch = mkdtempSync(join(tmpdir(), 'x2godb-diff-'));
     // The starting point: an empty database made by the reference's own x2godbadmin.
     const made = run('/usr/sbin/x2godbadmin', ['--createdb']);
@@ -143,15 +139,8 @@ describe('differential: the reference and ours on the same scenario (SQLite)', n
     if (scratch) rmSync(scratch, { recursive: true, force: true });
   });
 
-  function reference(step: Step): Result {
-    const [who, program, ...args] = step;
-    return runReference(program === 'wrapper' ? 'libx2go-server-db-sqlite3-wrapper' : program, args, users[who]);
-  }
-
-  function ours(step: Step): Result {
-    const [who, program, ...args] = step;
-    return inst.helper(program === 'wrapper' ? WRAPPER_NAME : program, args, users[who]);
-  }
+  const reference = (step: Step): Result => runReferenceSqlite(users, step);
+  const ours = (step: Step): Result => runOurs(inst, users, step);
 
   test(`${SCENARIO.length} steps print the same, and leave the same database`, () => {
     installReferenceDb(initial);

@@ -16,24 +16,21 @@ import { DB_PM, REPLACEMENTS } from '../src/install/dropin.js';
 import { DEFAULT_PREFIX } from '../src/install/install-launcher.js';
 import type { Account } from '../src/system/accounts.js';
 import { DEFAULT_SOCKET } from '../src/service/protocol.js';
-import { hasPostgres, shareServiceLogin, superuser } from './support/postgres.js';
+import { BACKENDS, NEEDS_ROOT, type BackendKind } from './support/backends.js';
+import { shareServiceLogin, superuser } from './support/postgres.js';
 import { normalizeUnordered } from './support/listing.js';
-import { freshReferenceDb, installReferenceDb, REFERENCE_DB, runReference, runReferenceDbpm } from './support/reference.js';
-import { hasCompiler, hasReference, isRoot, requires } from './support/requirements.js';
+import { freshReferenceDb, installReferenceDb, REFERENCE_DB, runReferenceDbpm } from './support/reference.js';
+import { hasCompiler, hasReference } from './support/requirements.js';
+import { A, A2_DESKTOP, B, COOKIE, HOME, REFERENCE_STEP, scenarioUsers, SHARE, type Step, type Users, type Who } from './support/scenario.js';
 import { DIST } from './support/sandbox.js';
 import { serviceMode, startService, type RunningService } from './support/service.js';
-import { ensureUser, run, type Result } from './support/system.js';
+import { run, type Result } from './support/system.js';
 
 const SRV = hostname();
-const COOKIE = '378b0cdbb51fe1b8147f43a2bccb514d';
-const A = 'alice-51-1700000051_stDxfce_dp24';
-const A2 = 'alice-52-1700000052_stDxfce_dp24';
-const B = 'bob-61-1700000061_stDxfce_dp24';
-const SHARE = 'bob-71-1700000071_stS1XSHADaliceXSHADPP51_dp24';
-const MOUNT = '/tmp/.x2go-alice/media/disk/_home_alice';
+const A2 = A2_DESKTOP;
+const MOUNT = HOME;
 
-type Who = 'alice' | 'bob' | 'root';
-type Backend = 'sqlite' | 'postgres';
+type Backend = BackendKind;
 
 const x2goSessiondb = (args: string[]): Result => run(join(DIST, 'x2go-sessiondb.cjs'), args);
 
@@ -55,16 +52,15 @@ function installedState(): string {
   return [...paths, ...diversions, ...prefix].join('\n');
 }
 
-for (const backend of ['sqlite', 'postgres'] as const) {
-  const needs = requires(
-    [isRoot, 'root'],
+for (const { kind: backend, needs: backendNeeds } of BACKENDS) {
+  const needs = backendNeeds(
+    NEEDS_ROOT,
     [hasReference, 'the reference (apt-get install x2goserver libdbd-pg-perl pwgen)'],
     [hasCompiler, '/usr/bin/cc'],
-    ...(backend === 'postgres' ? [[hasPostgres, 'PostgreSQL (apt-get install postgresql)'] as [boolean, string]] : []),
   );
 
   describe(`drop-in under x2goserver (${backend})`, needs.options, () => {
-    const users: Record<Who, Account | undefined> = { alice: undefined, bob: undefined, root: undefined };
+    let users: Users = { alice: undefined, bob: undefined, root: undefined };
     let restoreReference: () => void = () => {};
     let snapshot: () => Promise<void> = async () => {};
     let restoreSnapshot: () => Promise<void> = async () => {};
@@ -107,8 +103,7 @@ for (const backend of ['sqlite', 'postgres'] as const) {
       needs.check();
       // A run that died half-way must not leave us installed.
       if (run('/usr/bin/dpkg-divert', ['--list']).stdout.includes('x2go-sessiondb')) x2goSessiondb(['uninstall']);
-      users.alice = ensureUser('alice');
-      users.bob = ensureUser('bob');
+      users = scenarioUsers();
       restoreReference = await freshReferenceDb(backend, ['alice', 'bob']);
       if (backend === 'sqlite') {
         const saved = `${REFERENCE_DB}.dropin-s0`;
@@ -131,7 +126,7 @@ for (const backend of ['sqlite', 'postgres'] as const) {
         };
       }
       // The sessions of a server that ran the reference: alice's two, bob's, one sharing alice's desktop.
-      const setup: [Who, string, ...string[]][] = [
+      const setup: Step[] = [
         ['alice', 'x2goinsertsession', '51', SRV, A],
         ['alice', 'x2goinsertport', SRV, A, '30001'],
         ['alice', 'x2gocreatesession', A, COOKIE, '3999991', '10.0.0.1', '30001', '30002', '30003', '-1', '-1'],
@@ -143,9 +138,9 @@ for (const backend of ['sqlite', 'postgres'] as const) {
         ['alice', 'x2goinsertshadowsession', '71', SRV, SHARE, 'bob'],
         ['alice', 'x2gocreateshadowsession', SHARE, COOKIE, '3999994', '10.0.0.3', '30031', '30032', '30033', 'bob'],
       ];
-      for (const [who, program, ...args] of setup) {
-        const r = runReference(program, args, users[who]);
-        assert.equal(r.code, 0, `${program}: ${r.stderr}`);
+      for (const step of setup) {
+        const r = REFERENCE_STEP[backend](users, step);
+        assert.equal(r.code, 0, `${step[1]}: ${r.stderr}`);
       }
       assert.equal(runReferenceDbpm('insertmount', [A, MOUNT, '10.0.0.1'], users.alice).stdout, 'ok');
       await snapshot();

@@ -5,19 +5,12 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type postgres from 'postgres';
-import { lookupGroupId } from '../src/system/accounts.js';
-import {
-  connectAs, createPgSandbox, ensurePostgres, hasPostgres, pgDump, userPassword, type PgSandbox,
-} from './support/postgres.js';
-import { hasCompiler, isRoot, requires } from './support/requirements.js';
+import { NEEDS_ROOT, NEEDS_X2GOUSER, POSTGRES } from './support/backends.js';
+import { connectAs, pgDump, userPassword } from './support/postgres.js';
+import { hasCompiler } from './support/requirements.js';
 import { A, B, isolationSuite } from './suites/isolation.js';
 
-const needs = requires(
-  [isRoot, 'root'],
-  [hasCompiler, '/usr/bin/cc'],
-  [lookupGroupId('x2gouser') !== undefined, 'group x2gouser (x2goserver)'],
-  [hasPostgres, 'PostgreSQL (apt-get install postgresql)'],
-);
+const needs = POSTGRES.needs(NEEDS_ROOT, [hasCompiler, '/usr/bin/cc'], NEEDS_X2GOUSER);
 const DB = 'x2go_isolation';
 
 type Expect = 'no rows' | 'denied' | 'refused value';
@@ -70,21 +63,9 @@ async function outcome(sql: postgres.Sql, statement: string): Promise<string> {
 }
 
 isolationSuite(
-  'PostgreSQL',
+  POSTGRES,
   needs,
-  {
-    setup: async () => {
-      ensurePostgres();
-      const box: PgSandbox = createPgSandbox(DB);
-      for (const args of [['--createdb', '--force'], ['--adduser', 'alice'], ['--adduser', 'bob']]) {
-        const r = box.admin(args);
-        assert.equal(r.code, 0, r.stderr);
-      }
-      return box;
-    },
-    dump: () => pgDump(DB),
-    teardown: (box) => (box as PgSandbox).drop(),
-  },
+  DB,
   () => {
     test("raw SQL as x2gouser_alice reads none of bob's identities: sessions, ports, mounts, views", async () => {
       const sql = connectAs('x2gouser_alice', userPassword('alice'), DB);

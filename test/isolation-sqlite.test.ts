@@ -5,25 +5,18 @@ import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { lookupGroupId } from '../src/system/accounts.js';
-import { hasCompiler, isRoot, requires } from './support/requirements.js';
-import { createSandbox, DIST } from './support/sandbox.js';
+import { NEEDS_ROOT, NEEDS_X2GOUSER, SQLITE } from './support/backends.js';
+import { hasCompiler } from './support/requirements.js';
+import { DIST } from './support/sandbox.js';
 import { run } from './support/system.js';
 import { isolationSuite, refused } from './suites/isolation.js';
 
-const needs = requires([isRoot, 'root'], [hasCompiler, '/usr/bin/cc'], [lookupGroupId('x2gouser') !== undefined, 'group x2gouser (x2goserver)']);
+const needs = SQLITE.needs(NEEDS_ROOT, [hasCompiler, '/usr/bin/cc'], NEEDS_X2GOUSER);
 
 isolationSuite(
-  'SQLite',
+  SQLITE,
   needs,
-  {
-    setup: async () => {
-      const box = createSandbox();
-      assert.equal(box.admin(['--createdb']).code, 0);
-      return box;
-    },
-    dump: async (box) => box.dump(),
-    teardown: async (box) => box.remove(),
-  },
+  'x2go_isolation',
   (ctx) => {
     test('the launcher is root:x2gouser 2755, the database root:x2gouser 0660 in a 0770 directory', () => {
       const { box, inst } = ctx();

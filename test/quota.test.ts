@@ -8,121 +8,61 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import Database from 'better-sqlite3';
-import { lookupGroupId, type Account } from '../src/system/accounts.js';
+import type { Account } from '../src/system/accounts.js';
+import { BACKENDS, NEEDS_ROOT, NEEDS_X2GOUSER, type BackendKind, type TestDatabase } from './support/backends.js';
 import { installLauncher, type Installed } from './support/launcher.js';
-import { createPgSandbox, ensurePostgres, hasPostgres, shareServiceLogin, superuser, type PgSandbox } from './support/postgres.js';
-import { hasCompiler, isRoot, requires } from './support/requirements.js';
-import { createSandbox, DIST, setQuota, type Sandbox } from './support/sandbox.js';
+import { hasCompiler } from './support/requirements.js';
+import { DIST, setQuota } from './support/sandbox.js';
 import { ensureUser, runAsync, type Result } from './support/system.js';
 
 const SERVER = 'vm';
-const base = requires([isRoot, 'root'], [hasCompiler, '/usr/bin/cc'], [lookupGroupId('x2gouser') !== undefined, 'group x2gouser (x2goserver)']);
+const QUOTA_DB = 'x2go_quota';
 
 interface Holdings {
   sessions: number;
   ports: number;
 }
 
-interface Backend {
-  name: string;
-  needs: ReturnType<typeof requires>;
-  setup(): Promise<Sandbox>;
-  /** Whether half the callers go through a resident service. */
-  service: boolean;
-  /** Sessions and ports stored in a user's name (not desktop-sharing rows). */
-  held(box: Sandbox, user: string): Promise<Holdings>;
-  /** Root's purge of every row. */
-  clear(box: Sandbox): Promise<void>;
-  teardown(box: Sandbox): Promise<void>;
+/** Whether half the callers go through a resident service (pooled connections, SET LOCAL ROLE). */
+const HALF_THROUGH_SERVICE: Record<BackendKind, boolean> = { sqlite: false, postgres: true };
+
+/** Ports stored in a user's name: on PostgreSQL the rows say who created them. */
+const HELD_PORTS: Record<BackendKind, string> = {
+  sqlite: "select count(*) as n from used_ports where session_id in (select session_id from sessions where uname = ? and session_id not like '%XSHAD%')",
+  postgres: "select count(*) as n from used_ports where creator_id = 'x2gouser_' || ?",
+};
+
+/** Sessions and ports stored in a user's name (not desktop-sharing rows). */
+async function held(box: TestDatabase, user: string): Promise<Holdings> {
+  const [sessions] = await box.query<{ n: unknown }>("select count(*) as n from sessions where uname = ? and session_id not like '%XSHAD%'", [user]);
+  const [ports] = await box.query<{ n: unknown }>(HELD_PORTS[box.backend.kind], [user]);
+  return { sessions: Number(sessions?.n), ports: Number(ports?.n) };
 }
 
-const backends: Backend[] = [
-  {
-    name: 'SQLite',
-    needs: base,
-    service: false,
-    setup: async () => {
-      const box = createSandbox();
-      assert.equal(box.admin(['--createdb']).code, 0);
-      return box;
-    },
-    held: async (box, user) => {
-      const db = new Database(box.dbPath, { readonly: true });
-      try {
-        const sessions = db.prepare("select count(*) from sessions where uname = ? and session_id not like '%XSHAD%'").pluck().get(user) as number;
-        const ports = db.prepare("select count(*) from used_ports where session_id in (select session_id from sessions where uname = ? and session_id not like '%XSHAD%')").pluck().get(user) as number;
-        return { sessions, ports };
-      } finally {
-        db.close();
-      }
-    },
-    clear: async (box) => {
-      const db = new Database(box.dbPath);
-      try {
-        db.exec('delete from mounts; delete from used_ports; delete from sessions;');
-      } finally {
-        db.close();
-      }
-    },
-    teardown: async (box) => box.remove(),
-  },
-  {
-    name: 'PostgreSQL',
-    needs: requires([isRoot, 'root'], [hasCompiler, '/usr/bin/cc'], [hasPostgres, 'PostgreSQL (apt-get install postgresql)']),
-    service: true,
-    setup: async () => {
-      ensurePostgres();
-      const box = createPgSandbox('x2go_quota');
-      for (const args of [['--createdb', '--force'], ['--adduser', 'alice'], ['--adduser', 'bob']]) {
-        const r = box.admin(args);
-        assert.equal(r.code, 0, r.stderr);
-      }
-      shareServiceLogin(box.configDir);
-      return box;
-    },
-    held: async (box, user) => {
-      const sql = superuser((box as PgSandbox).database);
-      try {
-        const [row] = await sql`select
-          (select count(*) from sessions where uname = ${user} and session_id not like '%XSHAD%')::int as sessions,
-          (select count(*) from used_ports where creator_id = ${`x2gouser_${user}`})::int as ports`;
-        return { sessions: Number(row?.sessions), ports: Number(row?.ports) };
-      } finally {
-        await sql.end();
-      }
-    },
-    clear: async (box) => {
-      const sql = superuser((box as PgSandbox).database);
-      try {
-        await sql`delete from mounts`;
-        await sql`delete from used_ports`;
-        await sql`delete from sessions`;
-      } finally {
-        await sql.end();
-      }
-    },
-    teardown: (box) => (box as PgSandbox).drop(),
-  },
-];
+/** Root's purge of every row. */
+async function clear(box: TestDatabase): Promise<void> {
+  for (const table of ['mounts', 'used_ports', 'sessions']) await box.query(`delete from ${table}`);
+}
 
-for (const backend of backends) {
-  describe(`per-user quotas (${backend.name})`, backend.needs.options, () => {
-    let box: Sandbox;
+for (const backend of BACKENDS) {
+  const needs = backend.needs(NEEDS_ROOT, [hasCompiler, '/usr/bin/cc'], NEEDS_X2GOUSER);
+  const throughService = HALF_THROUGH_SERVICE[backend.kind];
+  describe(`per-user quotas (${backend.name})`, needs.options, () => {
+    let box: TestDatabase;
     let inst: Installed;
     let alice: Account;
     let bob: Account;
 
     before(async () => {
-      backend.needs.check();
+      needs.check();
       alice = ensureUser('alice');
       bob = ensureUser('bob');
-      box = await backend.setup();
-      inst = installLauncher(box, { service: backend.service });
+      box = await backend.createDatabase({ database: QUOTA_DB, users: ['alice', 'bob'], serviceLogin: throughService });
+      inst = installLauncher(box, { service: throughService });
     });
     after(async () => {
       await inst?.service?.stop();
-      if (box) await backend.teardown(box);
+      if (box) await box.drop();
     });
 
     /** A helper as `user`: through the launcher, or (second half on PostgreSQL) in its own process with its own connection. */
@@ -138,7 +78,7 @@ for (const backend of backends) {
           const out: Result[] = [];
           for (let i = 0; i < times; i++) {
             const [name, args] = make(loop, i);
-            out.push(await call(name, args, user, backend.service && loop % 2 === 1));
+            out.push(await call(name, args, user, throughService && loop % 2 === 1));
           }
           return out;
         }),
@@ -157,14 +97,14 @@ for (const backend of backends) {
         assert.equal(r.stdout, '');
         assert.match(r.stderr, /^x2goreservesession: alice holds 96 ports and asks for 16 more, and 100 is the limit per user; .*ports_per_user= in \[quota\] of \S+x2gosql\/sql\n$/);
       }
-      assert.deepEqual(await backend.held(box, 'alice'), { sessions: 6, ports: 96 });
+      assert.deepEqual(await held(box, 'alice'), { sessions: 6, ports: 96 });
       const login = await call('x2goreservesession', [SERVER, '_stDxfce_dp24', '50', '3', '30000'], bob);
       assert.equal(login.code, 0, login.stderr);
       assert.match(login.stdout, /^bob-50-\d+_stDxfce_dp24 50 30000 30001 30002\n$/);
     });
 
     test('concurrent creations on every path never exceed sessions_per_user; desktop sharing counts against the sharer, not the viewer', async () => {
-      await backend.clear(box);
+      await clear(box);
       setQuota(box.configDir, 'sessions_per_user=5\nports_per_user=12\n');
       // Alice shares her desktop with bob three times: stored in bob's name, counted as alice's.
       for (let i = 0; i < 3; i++) {
@@ -183,7 +123,7 @@ for (const backend of backends) {
           : ['x2goinsertsession', [String(40 + loop * 3 + i), SERVER, `alice-${40 + loop * 3 + i}-1700000040_stDxfce_dp24`]], alice);
       assert.equal(alices.filter((r) => r.code === 0).length, 2, alices.map((r) => r.stderr).join(''));
       for (const r of alices.filter((x) => x.code !== 0)) assert.match(r.stderr, /alice holds 5 sessions, and 5 is the limit per user/);
-      assert.equal((await backend.held(box, 'alice')).sessions, 2);
+      assert.equal((await held(box, 'alice')).sessions, 2);
       // A shared desktop is one more session for alice: refused too.
       const share = await call('x2goinsertshadowsession', ['79', SERVER, 'bob-79-1700000079_stS1XSHADaliceXSHADPP51_dp24', 'bob'], alice);
       assert.equal(share.code, 1, share.stderr);
@@ -191,14 +131,14 @@ for (const backend of backends) {
     });
 
     test('ports by x2goinsertport stop at ports_per_user, concurrently', async () => {
-      await backend.clear(box);
+      await clear(box);
       setQuota(box.configDir, 'sessions_per_user=5\nports_per_user=12\n');
       const sids = [0, 1].map((i) => `alice-${60 + i}-1700000060_stDxfce_dp24`);
       for (const [i, sid] of sids.entries()) assert.equal((await call('x2goinsertsession', [String(60 + i), SERVER, sid], alice)).code, 0);
       const results = await squat(4, 8, (loop, i) => ['x2goinsertport', [SERVER, sids[loop % 2] ?? '', String(32000 + loop * 100 + i)]], alice);
       assert.equal(results.filter((r) => r.code === 0).length, 12);
       for (const r of results.filter((x) => x.code !== 0)) assert.match(r.stderr, /^x2goinsertport: alice holds 12 ports, and 12 is the limit per user/);
-      assert.deepEqual(await backend.held(box, 'alice'), { sessions: 2, ports: 12 });
+      assert.deepEqual(await held(box, 'alice'), { sessions: 2, ports: 12 });
     });
   });
 }

@@ -7,9 +7,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import Database from 'better-sqlite3';
-import { createPgSandbox, ensurePostgres, hasPostgres, superuser, type PgSandbox } from './support/postgres.js';
-import { isRoot, requires } from './support/requirements.js';
-import { createSandbox, type Sandbox } from './support/sandbox.js';
+import { POSTGRES, SQLITE, type TestDatabase } from './support/backends.js';
+import { superuser } from './support/postgres.js';
+import type { Sandbox } from './support/sandbox.js';
 
 const SRV = 'x2go-test';
 const GOOD = 'alice-51-1700000051_stDxfce_dp24';
@@ -47,12 +47,13 @@ function assertRootListingsRefuse(box: Sandbox): void {
   }
 }
 
-describe('root listings and planted rows (SQLite)', requires().options, () => {
-  let box: Sandbox;
-  before(() => {
-    box = createSandbox();
+const sqliteNeeds = SQLITE.needs();
+describe('root listings and planted rows (SQLite)', sqliteNeeds.options, () => {
+  let box: TestDatabase;
+  before(async () => {
+    sqliteNeeds.check();
     // A file from before the row checks (schema version 3, as our 0001-0003 or the reference make it).
-    assert.equal(box.admin(['--createdb']).code, 0);
+    box = await SQLITE.createDatabase({ database: 'x2go_root_listing' });
     const db = new Database(box.dbPath);
     try {
       // Back to version 3: the file as it was before migration 0004.
@@ -68,7 +69,7 @@ describe('root listings and planted rows (SQLite)', requires().options, () => {
       db.close();
     }
   });
-  after(() => box?.remove());
+  after(async () => box?.drop());
 
   test('before the migration: planted rows are left out of every root listing, each with one escaped line', () => {
     assertRootListingsRefuse(box);
@@ -105,12 +106,12 @@ describe('root listings and planted rows (SQLite)', requires().options, () => {
   });
 });
 
-describe('root listings and planted rows (PostgreSQL)', requires([isRoot, 'root'], [hasPostgres, 'PostgreSQL (apt-get install postgresql)']).options, () => {
-  let box: PgSandbox;
+const pgNeeds = POSTGRES.needs();
+describe('root listings and planted rows (PostgreSQL)', pgNeeds.options, () => {
+  let box: TestDatabase;
   before(async () => {
-    ensurePostgres();
-    box = createPgSandbox('x2go_root_listing');
-    assert.equal(box.admin(['--createdb', '--force']).code, 0);
+    pgNeeds.check();
+    box = await POSTGRES.createDatabase({ database: 'x2go_root_listing' });
     const sql = superuser(box.database);
     try {
       await sql`insert into sessions (session_id, display, uname, server) values (${GOOD}, 51, 'alice', ${SRV})`;

@@ -9,21 +9,21 @@ import { readFileSync, statSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import Database from 'better-sqlite3';
 import { WRAPPER_NAME } from '../src/install/install-launcher.js';
 import { unitText } from '../src/install/service-unit.js';
 import { exchange } from '../src/service/client.js';
 import { encodeRequest, MAX_REQUEST, STATUS_PROGRAM } from '../src/service/protocol.js';
 import { lookupGroupId, type Account } from '../src/system/accounts.js';
+import { BACKENDS, NEEDS_ROOT, NEEDS_X2GOUSER, POSTGRES, type BackendUnderTest, type TestDatabase } from './support/backends.js';
+import { takeCensus } from './support/census.js';
 import { installLauncher, type Installed } from './support/launcher.js';
-import { createPgSandbox, ensurePostgres, hasPostgres, shareServiceLogin, superuser, type PgSandbox } from './support/postgres.js';
 import { hasCompiler, isRoot, requires } from './support/requirements.js';
 import { createSandbox, DIST, LOAD_TEST_QUOTA, ROOT, setQuota, type Sandbox } from './support/sandbox.js';
 import { startService, type RunningService } from './support/service.js';
 import { ensureUser, run, type Result } from './support/system.js';
 
 const needs = requires([isRoot, 'root'], [hasCompiler, '/usr/bin/cc'], [lookupGroupId('x2gouser') !== undefined, 'group x2gouser (x2goserver)']);
-const needsPg = requires([isRoot, 'root'], [hasCompiler, '/usr/bin/cc'], [hasPostgres, 'PostgreSQL (apt-get install postgresql)']);
+const needsPg = POSTGRES.needs(NEEDS_ROOT, [hasCompiler, '/usr/bin/cc']);
 const SRV = 'x2go-test';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -267,82 +267,35 @@ interface Census {
   orphans: number;
 }
 
-interface FaultBackend {
-  name: string;
-  needs: ReturnType<typeof requires>;
-  setup(): Promise<Sandbox>;
-  census(box: Sandbox): Promise<Census>;
-  teardown(box: Sandbox): Promise<void>;
-}
-
 const PG_DB = 'x2go_service_faults';
 
-const faultBackends: FaultBackend[] = [
-  {
-    name: 'SQLite',
-    needs,
-    setup: async () => {
-      const box = createSandbox();
-      assert.equal(box.admin(['--createdb']).code, 0);
-      return box;
-    },
-    census: async (box) => {
-      const db = new Database(box.dbPath, { readonly: true });
-      try {
-        const rows = db.prepare('select session_id, (select count(*) from used_ports p where p.session_id = s.session_id) from sessions s').raw().all() as [string, number][];
-        const orphans = db.prepare('select count(*) from used_ports where session_id not in (select session_id from sessions)').pluck().get() as number;
-        return { sessions: new Map(rows), orphans };
-      } finally {
-        db.close();
-      }
-    },
-    teardown: async (box) => box.remove(),
-  },
-  {
-    name: 'PostgreSQL',
-    needs: needsPg,
-    setup: async () => {
-      ensurePostgres();
-      ensureUser('alice');
-      const box = createPgSandbox(PG_DB);
-      for (const args of [['--createdb', '--force'], ['--adduser', 'alice']]) {
-        const r = box.admin(args);
-        assert.equal(r.code, 0, r.stderr);
-      }
-      shareServiceLogin(box.configDir);
-      return box;
-    },
-    census: async () => {
-      const sql = superuser(PG_DB);
-      try {
-        const rows = await sql`select session_id, (select count(*) from used_ports p where p.session_id = s.session_id)::int as n from sessions s`;
-        const [orphans] = await sql`select count(*)::int as n from used_ports where session_id not in (select session_id from sessions)`;
-        return { sessions: new Map(rows.map((r) => [String(r.session_id), Number(r.n)])), orphans: Number(orphans?.n ?? 0) };
-      } finally {
-        await sql.end();
-      }
-    },
-    teardown: (box) => (box as PgSandbox).drop(),
-  },
-];
+/** The faults' database: alice's reservations, through a service (PostgreSQL: its login shared). */
+const faultDatabase = (backend: BackendUnderTest): Promise<TestDatabase> =>
+  backend.createDatabase({ database: PG_DB, users: ['alice'], serviceLogin: true });
 
-for (const backend of faultBackends) {
-  describe(`x2gosessiond killed with SIGKILL in a storm of writes (${backend.name})`, backend.needs.options, () => {
-    let box: Sandbox;
+async function censusOf(box: TestDatabase): Promise<Census> {
+  const { sessions, orphans } = await takeCensus(box);
+  return { sessions: new Map(sessions.map(([session, , ports]) => [session, ports])), orphans };
+}
+
+for (const backend of BACKENDS) {
+  const faultNeeds = backend.needs(NEEDS_ROOT, [hasCompiler, '/usr/bin/cc'], NEEDS_X2GOUSER);
+  describe(`x2gosessiond killed with SIGKILL in a storm of writes (${backend.name})`, faultNeeds.options, () => {
+    let box: TestDatabase;
     let inst: Installed;
     let alice: Account;
 
     before(async () => {
-      backend.needs.check();
+      faultNeeds.check();
       alice = ensureUser('alice');
-      box = await backend.setup();
+      box = await faultDatabase(backend);
       // A storm of 120 reservations by alice: more than the default per-user quota (test/quota.test.ts).
       setQuota(box.configDir, LOAD_TEST_QUOTA);
       inst = installLauncher(box, { service: true });
     });
     after(async () => {
       await inst?.service?.stop();
-      if (box) await backend.teardown(box);
+      if (box) await box.drop();
     });
 
     test('every acknowledged reservation is in the database with all its ports; the others failed clearly or fell back', async () => {
@@ -353,7 +306,7 @@ for (const backend of faultBackends) {
       await sleep(150);
       service.child.kill('SIGKILL');
       const results: Result[] = await Promise.all(calls);
-      const census = await backend.census(box);
+      const census = await censusOf(box);
       const acknowledged = results.filter((r) => r.code === 0);
       const failed = results.filter((r) => r.code !== 0);
       assert.ok(acknowledged.length > 0);
@@ -372,7 +325,7 @@ for (const backend of faultBackends) {
 }
 
 describe('x2gosessiond while PostgreSQL is stopped for 10 s', needsPg.options, () => {
-  let box: PgSandbox;
+  let box: TestDatabase;
   let inst: Installed;
   let alice: Account;
   const cluster = () => execFileSync('/usr/bin/pg_lsclusters', ['--no-header'], { encoding: 'utf8' }).trim().split(/\s+/).slice(0, 2);
@@ -380,7 +333,7 @@ describe('x2gosessiond while PostgreSQL is stopped for 10 s', needsPg.options, (
   before(async () => {
     needsPg.check();
     alice = ensureUser('alice');
-    box = (await faultBackends[1]?.setup()) as PgSandbox;
+    box = await faultDatabase(POSTGRES);
     inst = installLauncher(box, { service: true });
   });
   after(async () => {

@@ -9,12 +9,10 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import Database from 'better-sqlite3';
-import { lookupGroupId, type Account } from '../src/system/accounts.js';
+import type { Account } from '../src/system/accounts.js';
+import { BACKENDS, NEEDS_ROOT, NEEDS_X2GOUSER, type TestDatabase } from './support/backends.js';
 import { installLauncher, type Installed } from './support/launcher.js';
-import { createPgSandbox, ensurePostgres, hasPostgres, superuser, type PgSandbox } from './support/postgres.js';
-import { hasCompiler, hasReference, isRoot, requires } from './support/requirements.js';
-import { createSandbox, type Sandbox } from './support/sandbox.js';
+import { hasCompiler, hasReference } from './support/requirements.js';
 import type { RunningService } from './support/service.js';
 import { makeStarters, type Starters } from './support/startagent.js';
 import { ensureUser, runAsync } from './support/system.js';
@@ -27,89 +25,49 @@ const USERS = ['alice', 'bob'];
 /** Per session: display, cookie (set by x2gocreatesession; PostgreSQL pads its char(33)), status, its ports. */
 type Census = Map<string, { display: number; cookie: string | null; status: string; ports: number[] }>;
 
-interface Backend {
-  name: string;
-  needs: ReturnType<typeof requires>;
-  setup(): Promise<Sandbox>;
-  census(box: Sandbox): Promise<Census>;
-  teardown(box: Sandbox): Promise<void>;
-}
-
 const base = [
-  [isRoot, 'root'],
+  NEEDS_ROOT,
   [hasCompiler, '/usr/bin/cc'],
   [hasReference, "the reference's x2gostartagent (apt-get install x2goserver)"],
   [existsSync('/usr/bin/patch'), '/usr/bin/patch (apt-get install patch)'],
-  [lookupGroupId('x2gouser') !== undefined, 'group x2gouser (x2goserver)'],
+  NEEDS_X2GOUSER,
 ] as [boolean, string][];
 
-function censusOf(rows: { session_id: string; display: number; cookie: string | null; status: string }[], ports: { session_id: string; port: number }[]): Census {
+type StoredSession = { session_id: string; display: number; cookie: string | null; status: string };
+
+function censusOf(rows: StoredSession[], ports: { session_id: string; port: number }[]): Census {
   const census: Census = new Map(rows.map((r) => [r.session_id, { display: Number(r.display), cookie: r.cookie?.trim() ?? null, status: r.status.trim(), ports: [] as number[] }]));
   for (const p of ports) census.get(p.session_id)?.ports.push(Number(p.port));
   return census;
 }
 
-const backends: Backend[] = [
-  {
-    name: 'SQLite',
-    needs: requires(...base),
-    setup: async () => {
-      const box = createSandbox();
-      assert.equal(box.admin(['--createdb']).code, 0);
-      return box;
-    },
-    census: async (box) => {
-      const db = new Database(box.dbPath, { readonly: true });
-      try {
-        return censusOf(db.prepare('select session_id, display, cookie, status from sessions').all() as never, db.prepare('select session_id, port from used_ports').all() as never);
-      } finally {
-        db.close();
-      }
-    },
-    teardown: async (box) => box.remove(),
-  },
-  {
-    name: 'PostgreSQL',
-    needs: requires(...base, [hasPostgres, 'PostgreSQL (apt-get install postgresql)']),
-    setup: async () => {
-      ensurePostgres();
-      const box = createPgSandbox('x2go_storm');
-      for (const args of [['--createdb', '--force'], ...USERS.map((u) => ['--adduser', u])]) {
-        const r = box.admin(args);
-        assert.equal(r.code, 0, r.stderr);
-      }
-      return box;
-    },
-    census: async (box) => {
-      const sql = superuser((box as PgSandbox).database);
-      try {
-        return censusOf(await sql`select session_id, display, cookie, status from sessions` as never, await sql`select session_id, port from used_ports` as never);
-      } finally {
-        await sql.end();
-      }
-    },
-    teardown: (box) => (box as PgSandbox).drop(),
-  },
-];
+/** Sessions and ports as the storm left them, on either backend. */
+async function stormCensus(box: TestDatabase): Promise<Census> {
+  return censusOf(
+    await box.query<StoredSession>('select session_id, display, cookie, status from sessions'),
+    await box.query<{ session_id: string; port: number }>('select session_id, port from used_ports'),
+  );
+}
 
-for (const backend of backends) {
-  describe(`a login storm through the patched x2gostartagent, the launcher and the service (${backend.name})`, backend.needs.options, () => {
-    let box: Sandbox;
+for (const backend of BACKENDS) {
+  const needs = backend.needs(...base);
+  describe(`a login storm through the patched x2gostartagent, the launcher and the service (${backend.name})`, needs.options, () => {
+    let box: TestDatabase;
     let inst: Installed;
     let starters: Starters;
     let users: Account[];
 
     before(async () => {
-      backend.needs.check();
+      needs.check();
       users = USERS.map((u) => ensureUser(u));
-      box = await backend.setup();
+      box = await backend.createDatabase({ database: 'x2go_storm', users: USERS });
       inst = installLauncher(box, { service: true });
       starters = makeStarters();
     });
     after(async () => {
       await inst?.service?.stop();
       starters?.remove();
-      if (box) await backend.teardown(box);
+      if (box) await box.drop();
     });
 
     test(`${STARTERS} logins at once: every one gets its session, no display or port twice, all answered by the service`, async () => {
@@ -124,7 +82,7 @@ for (const backend of backends) {
       );
       for (const r of results) assert.deepEqual([r.code, r.stderr], [0, ''], r.stdout);
       const started = results.map((r) => r.stdout.trim().split(' '));
-      const census = await backend.census(box);
+      const census = await stormCensus(box);
       assert.equal(census.size, STARTERS);
       for (const [display, session, ...ports] of started) {
         const row = census.get(session ?? '');

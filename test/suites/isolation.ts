@@ -5,27 +5,18 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Account } from '../../src/system/accounts.js';
+import type { BackendUnderTest, TestDatabase } from '../support/backends.js';
 import { installLauncher, type Installed } from '../support/launcher.js';
 import type { Requirement } from '../support/requirements.js';
-import { writeConfig, type Sandbox } from '../support/sandbox.js';
+import { writeConfig } from '../support/sandbox.js';
+import { A, B, COOKIE, SHARE, SRV as SERVER } from '../support/scenario.js';
 import { ensureUser, type Result } from '../support/system.js';
 
-export const SERVER = 'x2go-test';
-export const COOKIE = '378b0cdbb51fe1b8147f43a2bccb514d';
-export const A = 'alice-51-1700000051_stDxfce_dp24';
-export const B = 'bob-61-1700000061_stDxfce_dp24';
-const SHARE = 'bob-71-1700000071_stS1XSHADaliceXSHADPP51_dp24';
-
-export interface IsolationBackend {
-  /** A sandbox with a created, empty database that alice and bob may use. */
-  setup(): Promise<Sandbox>;
-  /** Every stored row, to show that a refused command changed nothing. */
-  dump(box: Sandbox): Promise<string>;
-  teardown(box: Sandbox): Promise<void>;
-}
+export { A, B, COOKIE, SERVER };
 
 export interface IsolationContext {
-  box: Sandbox;
+  /** A created, empty database that alice and bob may use. */
+  box: TestDatabase;
   inst: Installed;
   alice: Account;
   bob: Account;
@@ -39,19 +30,19 @@ export function refused(r: Result, code: number, pattern: RegExp): void {
 
 /** Runs the shared suite; `more` adds the backend's own tests with the same context. */
 export function isolationSuite(
-  name: string,
+  backend: BackendUnderTest,
   needs: Requirement,
-  backend: IsolationBackend,
+  database: string,
   more: (ctx: () => IsolationContext) => void = () => {},
 ): void {
-  describe(`isolation between users, through the setgid launcher (${name})`, needs.options, () => {
+  describe(`isolation between users, through the setgid launcher (${backend.name})`, needs.options, () => {
     let ctx: IsolationContext;
 
     before(async () => {
       needs.check();
       const alice = ensureUser('alice');
       const bob = ensureUser('bob');
-      const box = await backend.setup();
+      const box = await backend.createDatabase({ database, users: ['alice', 'bob'] });
       const inst = installLauncher(box);
       ctx = { box, inst, alice, bob };
       for (const [user, sid, display, port] of [[alice, A, '51', 30001], [bob, B, '61', 30011]] as const) {
@@ -63,7 +54,7 @@ export function isolationSuite(
       }
     });
     after(async () => {
-      if (ctx) await backend.teardown(ctx.box);
+      if (ctx) await ctx.box.drop();
     });
 
     test('each user lists only their own sessions', () => {
@@ -77,7 +68,7 @@ export function isolationSuite(
 
     test("alice can neither see nor change bob's session, ports or mounts", async () => {
       const { box, inst, alice } = ctx;
-      const before = await backend.dump(box);
+      const before = await box.rows();
       const attempts: string[][] = [
         ['changestatus', 'F', B],
         ['resume', '10.6.6.6', B, '1', '2', '3', '-1', '-1'],
@@ -95,17 +86,17 @@ export function isolationSuite(
       ];
       for (const args of attempts) refused(inst.x2godb(args, alice), 2, /not one of alice's sessions|not a desktop-sharing session/);
       refused(inst.helper('x2gochangestatus', ['F', B], alice), 2, /not one of alice's sessions/);
-      assert.equal(await backend.dump(box), before);
+      assert.equal(await box.rows(), before);
     });
 
     test('only root runs the root-only commands', async () => {
       const { box, inst, alice, bob } = ctx;
-      const before = await backend.dump(box);
+      const before = await box.rows();
       for (const args of [['listsessionsroot', SERVER], ['listsessionsroot_all'], ['rmsessionsroot', B], ['deletemounts', B]]) {
         refused(inst.x2godb(args, alice), 3, /is for root only; alice may not run it/);
       }
       refused(inst.helper('x2golistsessions_sql', ['--all-servers'], bob), 3, /root only/);
-      assert.equal(await backend.dump(box), before);
+      assert.equal(await box.rows(), before);
       const all = inst.x2godb(['listsessionsroot_all']);
       assert.equal(all.code, 0, all.stderr);
       assert.deepEqual(all.stdout.split('\n').map((l) => l.split('|')[1]).sort(), [A, B]);
