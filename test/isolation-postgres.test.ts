@@ -34,7 +34,9 @@ const WRITES: [string, Expect][] = [
   [`insert into sessions (session_id, display, uname, server) values ('bob-62-1700000062_stDxfce_dp24', 62, 'bob', 'x2go-test')`, 'denied'],
   [`insert into sessions (session_id, display, uname, server) values ('bob-62-1700000062_stDxfce_dp24', 62, 'alice', 'x2go-test')`, 'denied'],
   [`insert into sessions (session_id, display, uname, server, creator_id) values ('alice-63-1700000063_stDxfce_dp24', 63, 'alice', 'x2go-test', 'x2gouser_bob')`, 'denied'],
-  [`insert into sessions (session_id, display, uname, server) values ('carol-64-1700000064_stS1XSHADaliceXSHADPP51_dp24', 64, 'carol', 'x2go-test')`, 'denied'],
+  // A desktop-sharing row for a viewer who has no database role (no test creates x2gouser_norole:
+  // roles are cluster-wide, and another suite's carol may still have one).
+  [`insert into sessions (session_id, display, uname, server) values ('norole-64-1700000064_stS1XSHADaliceXSHADPP51_dp24', 64, 'norole', 'x2go-test')`, 'denied'],
   [`insert into used_ports (server, session_id, port) values ('x2go-test', '${B}', 40000)`, 'denied'],
   [`insert into mounts (session_id, path, client) values ('${B}', '/x', '10.0.0.1')`, 'denied'],
   [`insert into sessions_view (session_id, display, uname, server) values ('alice-65-1700000065_stDxfce_dp24', 65, 'alice', 'x2go-test')`, 'denied'],
