@@ -3,5 +3,8 @@
 // when the server speaks plain TCP; this loads it on first use instead.
 let tls;
 module.exports = {
-  connect: (...args) => (tls ??= require('node:tls')).connect(...args),
+  connect: (...args) => {
+    tls ??= require('node:tls');
+    return tls.connect(...args);
+  },
 };

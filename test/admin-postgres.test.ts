@@ -51,7 +51,10 @@ describe('x2godbadmin (PostgreSQL)', needs.options, () => {
   });
 
   test('--createdb: the database, x2godbuser with a SCRAM verifier, its password file 0600, every migration', async () => {
-    ok(box.admin(['--createdb', '--force']), /^(dropped .*\n)?x2godbuser: (created|new password), stored in .*x2gopgadmin \(mode 600\)\ncreated database x2go_admin at localhost:5432\nmigration 0001 reference_schema: applied\n.*\nmigration 0003 row_level_security: applied\nmigration 0004 status_grants: applied\nmigration 0005 quota_locks: applied\nx2go_admin: schema version 5\nx2gosessiond: (created|new password), password in .*x2gosessiond \(mode 600\); member of x2godbuser and \d+ user role\(s\)\n$/);
+    ok(
+      box.admin(['--createdb', '--force']),
+      /^(dropped .*\n)?x2godbuser: (created|new password), stored in .*x2gopgadmin \(mode 600\)\ncreated database x2go_admin at localhost:5432\nmigration 0001 reference_schema: applied\n.*\nmigration 0003 row_level_security: applied\nmigration 0004 status_grants: applied\nmigration 0005 quota_locks: applied\nx2go_admin: schema version 5\nx2gosessiond: (created|new password), password in .*x2gosessiond \(mode 600\); member of x2godbuser and \d+ user role\(s\)\n$/,
+    );
     const file = join(box.configDir, 'x2gosql', 'passwords', 'x2gopgadmin');
     assert.equal(statSync(file).mode & 0o777, 0o600);
     assert.match((await role('x2godbuser'))?.password ?? '', /^SCRAM-SHA-256\$256:/);
@@ -61,7 +64,10 @@ describe('x2godbadmin (PostgreSQL)', needs.options, () => {
     const file = join(box.configDir, 'x2gosql', 'passwords', 'x2gopgadmin');
     chmodSync(file, 0o644);
     const r = box.admin(['--updatedb']);
-    ok(r, /migration 0001 reference_schema: already applied\n(.*already applied\n){4}x2go_admin: schema version 5\nscope: farm .*\nx2gosessiond: present, password file in place; .*\n.*x2gopgadmin: was readable by others, now mode 600\n$/);
+    ok(
+      r,
+      /migration 0001 reference_schema: already applied\n(.*already applied\n){4}x2go_admin: schema version 5\nscope: farm .*\nx2gosessiond: present, password file in place; .*\n.*x2gopgadmin: was readable by others, now mode 600\n$/,
+    );
     assert.equal(statSync(file).mode & 0o777, 0o600);
   });
 
@@ -86,7 +92,7 @@ describe('x2godbadmin (PostgreSQL)', needs.options, () => {
   });
 
   test('names with quotes, spaces, SQL or non-ASCII letters become exactly those roles, nothing more', async () => {
-    for (const name of ODD_NAMES) ok(box.admin(['--adduser', name]), new RegExp(`^x2gouser_.*: (created|new password)`));
+    for (const name of ODD_NAMES) ok(box.admin(['--adduser', name]), /^x2gouser_.*: (created|new password)/);
     for (const name of ODD_NAMES) assert.equal((await role(`x2gouser_${name}`))?.member, true, name);
     assert.ok(await role('postgres'), 'the injected DROP ROLE did not run');
   });
@@ -141,8 +147,7 @@ describe('x2godbadmin (PostgreSQL)', needs.options, () => {
     ok(box.admin(['--adduser', 'alice']), /x2gouser_alice/);
     const password = readFileSync(join(box.configDir, 'x2gosql', 'passwords', 'x2gosessiond'), 'utf8').trim();
     const service = connectAs('x2gosessiond', password, DB);
-    const member = async (r: string) =>
-      (await service`select pg_has_role('x2gosessiond', ${r}, 'member') as m`)[0]?.m as boolean;
+    const member = async (r: string) => (await service`select pg_has_role('x2gosessiond', ${r}, 'member') as m`)[0]?.m as boolean;
     try {
       assert.equal(await member('x2gouser_alice'), true);
       assert.equal(await member('x2godbuser'), true);
@@ -173,7 +178,10 @@ describe('x2godbadmin (PostgreSQL)', needs.options, () => {
     assert.equal(r.code, 0, r.stderr);
     const refused = box.admin(['--createdb']);
     assert.equal(refused.code, 1);
-    assert.match(refused.stderr, /^x2godbadmin: database x2go_admin at localhost:5432 holds 1 session\(s\); --createdb would delete them\. Use --updatedb .* or --force to start empty\n$/);
+    assert.match(
+      refused.stderr,
+      /^x2godbadmin: database x2go_admin at localhost:5432 holds 1 session\(s\); --createdb would delete them\. Use --updatedb .* or --force to start empty\n$/,
+    );
     ok(box.admin(['--createdb', '--force']), /^dropped database x2go_admin with 1 session\(s\)\n/);
   });
 
@@ -188,11 +196,17 @@ describe('x2godbadmin (PostgreSQL)', needs.options, () => {
     }
     const r = box.admin(['--updatedb']);
     assert.equal(r.code, 1, r.stderr);
-    assert.match(r.stdout, /^migration 0001 reference_schema: already applied\n(.*already applied\n){2}migration 0004 status_grants: applied\nmigration 0005 quota_locks: FAILED\n$/);
+    assert.match(
+      r.stdout,
+      /^migration 0001 reference_schema: already applied\n(.*already applied\n){2}migration 0004 status_grants: applied\nmigration 0005 quota_locks: FAILED\n$/,
+    );
     assert.match(r.stderr, /^x2godbadmin: apply migration 0005 quota_locks: PostgreSQL at localhost:5432 reported error 42710\n$/);
     const check = superuser(DB);
     try {
-      assert.deepEqual((await check`select version from x2go_schema_migrations order by version`).map((row) => row.version), [1, 2, 3, 4]);
+      assert.deepEqual(
+        (await check`select version from x2go_schema_migrations order by version`).map((row) => row.version),
+        [1, 2, 3, 4],
+      );
     } finally {
       await check.end();
     }
@@ -200,4 +214,3 @@ describe('x2godbadmin (PostgreSQL)', needs.options, () => {
     ok(box.admin(['--createdb', '--force']), /schema version 5\n/);
   });
 });
-

@@ -21,7 +21,19 @@ import { shareServiceLogin, superuser } from './support/postgres.js';
 import { normalizeUnordered } from './support/listing.js';
 import { freshReferenceDb, installReferenceDb, REFERENCE_DB, runReferenceDbpm } from './support/reference.js';
 import { hasCompiler, hasReference } from './support/requirements.js';
-import { A, A2_DESKTOP, B, COOKIE, HOME, REFERENCE_STEP, scenarioUsers, SHARE, type Step, type Users, type Who } from './support/scenario.js';
+import {
+  A,
+  A2_DESKTOP,
+  B,
+  COOKIE,
+  HOME,
+  REFERENCE_STEP,
+  scenarioUsers,
+  SHARE,
+  type Step,
+  type Users,
+  type Who,
+} from './support/scenario.js';
 import { DIST } from './support/sandbox.js';
 import { serviceMode, startService, type RunningService } from './support/service.js';
 import { run, type Result } from './support/system.js';
@@ -41,7 +53,10 @@ function installedState(): string {
     const what = st.isSymbolicLink() ? `-> ${readlinkSync(r.path)}` : `${st.mode.toString(8)} ${readFileSync(r.path, 'utf8').length}`;
     return `${r.path} ${what}`;
   });
-  const diversions = run('/usr/bin/dpkg-divert', ['--list']).stdout.split('\n').filter((l) => l.includes('x2go-sessiondb')).sort();
+  const diversions = run('/usr/bin/dpkg-divert', ['--list'])
+    .stdout.split('\n')
+    .filter((l) => l.includes('x2go-sessiondb'))
+    .sort();
   const prefix = readdirSync(DEFAULT_PREFIX, { recursive: true })
     .map(String)
     .sort()
@@ -76,7 +91,10 @@ for (const { kind: backend, needs: backendNeeds } of BACKENDS) {
         // On PostgreSQL the reference lists a desktop-sharing session to its creator instead of its
         // viewer (a bug we fix; differential-postgres.test.ts shows it), so these run on SQLite only.
         ...(b === 'sqlite'
-          ? ([['alice', 'x2golistshadowsessions'], ['bob', 'x2golistshadowsessions']] as [Who, string][])
+          ? ([
+              ['alice', 'x2golistshadowsessions'],
+              ['bob', 'x2golistshadowsessions'],
+            ] as [Who, string][])
           : []),
         ['alice', 'x2golistmounts', A],
         ['alice', 'x2gogetservers'],
@@ -94,7 +112,13 @@ for (const { kind: backend, needs: backendNeeds } of BACKENDS) {
 
     function runScript(b: Backend): string[] {
       return script(b).map(([who, program, ...args]) => {
-        const r = run(program.startsWith('/') ? program : `/usr/bin/${program}`.replace('/usr/bin/x2golistsessions_root', '/usr/sbin/x2golistsessions_root'), args, users[who] ? { as: users[who] } : {});
+        const r = run(
+          program.startsWith('/')
+            ? program
+            : `/usr/bin/${program}`.replace('/usr/bin/x2golistsessions_root', '/usr/sbin/x2golistsessions_root'),
+          args,
+          users[who] ? { as: users[who] } : {},
+        );
         return normalizeUnordered(r.stdout);
       });
     }
@@ -172,10 +196,13 @@ for (const { kind: backend, needs: backendNeeds } of BACKENDS) {
         service = await startService('/etc/x2go', DEFAULT_SOCKET);
       }
       const after = runScript(backend);
-      script(backend).forEach((step, i) => assert.equal(after[i], before[i], step.join(' ')));
+      for (const [i, step] of script(backend).entries()) assert.equal(after[i], before[i], step.join(' '));
       const status = x2goSessiondb(['status']);
       assert.equal(status.code, 0, status.stdout);
-      assert.match(status.stdout, new RegExp(`implementation: x2go-sessiondb\\nbackend: ${backend}.*\\nschema version: 5\\ndatabase: reachable`));
+      assert.match(
+        status.stdout,
+        new RegExp(`implementation: x2go-sessiondb\\nbackend: ${backend}.*\\nschema version: 5\\ndatabase: reachable`),
+      );
       if (service) {
         // Each step made one database call or more, through DB.pm or a helper, all answered here.
         const stats = await service.stats();

@@ -41,7 +41,7 @@ for (const backend of BACKENDS) {
       setQuota(box.configDir, LOAD_TEST_QUOTA);
       as = isRoot && AS_ALICE[backend.kind] ? ensureUser('alice') : undefined;
     });
-    after(async () => box && box.drop());
+    after(async () => box?.drop());
 
     test(`${STARTERS} reservations at once: all succeed, no display or port twice`, async () => {
       const results = await Promise.all(
@@ -56,7 +56,11 @@ for (const backend of BACKENDS) {
       const ports = lines.flatMap((l) => l.slice(2).map(Number));
       assert.equal(new Set(displays).size, STARTERS);
       assert.equal(new Set(ports).size, STARTERS * 3);
-      assert.deepEqual([...displays].sort((a, b) => a - b), Array.from({ length: STARTERS }, (_, i) => 50 + i), 'the lowest free ones');
+      assert.deepEqual(
+        [...displays].sort((a, b) => a - b),
+        Array.from({ length: STARTERS }, (_, i) => 50 + i),
+        'the lowest free ones',
+      );
       const census = await takeCensus(box);
       assert.equal(census.sessions.length, STARTERS);
       assert.ok(census.sessions.every(([, , n]) => n === 3));

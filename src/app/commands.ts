@@ -64,7 +64,6 @@ function endpoint(client: string, ports: readonly string[], teki: readonly [stri
 }
 
 // Arguments are indexed after the arity check in dispatch, so `a[i]!` below always exists.
-/* eslint-disable @typescript-eslint/no-non-null-assertion */
 export const COMMANDS: Readonly<Record<string, CommandSpec>> = {
   listsessions: {
     readOnly: true,

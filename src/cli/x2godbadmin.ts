@@ -61,14 +61,14 @@ export async function adminMain(argv: string[]): Promise<{ stdout: string; stder
       },
     });
     const chosen = ACTIONS.filter((a) => values[a] !== undefined);
-    if (values.help || chosen.length === 0) return { stdout: USAGE, stderr: '', exitCode: 0 };
+    const action = chosen[0];
+    if (values.help || action === undefined) return { stdout: USAGE, stderr: '', exitCode: 0 };
     if (chosen.length > 1) throw invalid(`give one action at a time, not ${chosen.map((a) => `--${a}`).join(' and ')}`);
     if (values.force && !values.createdb) throw invalid('--force goes with --createdb only');
     if (values['no-perl-nodes'] && !values.updatedb) throw invalid('--no-perl-nodes goes with --updatedb only');
 
     const settings = loadSettings(values.config ?? (process.env[CONFIG_DIR_ENV] || DEFAULT_CONFIG_DIR));
     const admin = await (await loadBackend(settings.backend.name)).openAdmin(settings);
-    const action = chosen[0]!;
     const report =
       action === 'createdb'
         ? await admin.createdb({ force: values.force ?? false })

@@ -42,8 +42,14 @@ function md5(data: string | Buffer): string {
 /** The md5sum dpkg recorded for `path` of x2goserver (what `dpkg --verify` compares with). */
 function packageMd5(path: string): string | undefined {
   try {
-    const sums = execFileSync('/usr/bin/dpkg-query', ['--control-show', 'x2goserver', 'md5sums'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
-    return sums.split('\n').find((l) => l.endsWith(`  ${path.slice(1)}`))?.split(' ')[0];
+    const sums = execFileSync('/usr/bin/dpkg-query', ['--control-show', 'x2goserver', 'md5sums'], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
+    return sums
+      .split('\n')
+      .find((l) => l.endsWith(`  ${path.slice(1)}`))
+      ?.split(' ')[0];
   } catch {
     return undefined;
   }
@@ -75,7 +81,7 @@ function readOrUndefined(path: string): Buffer | undefined {
 }
 
 function isPatchedCopy(content: Buffer | undefined): boolean {
-  return content !== undefined && content.includes(MARKER);
+  return content?.includes(MARKER) ?? false;
 }
 
 /** Writes a file root:root 0755 in one rename: a login never runs half a script. */
@@ -91,7 +97,8 @@ function placeScript(path: string, text: string): void {
 /** Removes our copy (refusing anything else) and lets dpkg move the reference's back. */
 function restoreReference(): void {
   if (exists(STARTAGENT)) {
-    if (!isPatchedCopy(readOrUndefined(STARTAGENT))) throw new Error(`${STARTAGENT} is neither ours nor the reference's; remove it by hand first`);
+    if (!isPatchedCopy(readOrUndefined(STARTAGENT)))
+      throw new Error(`${STARTAGENT} is neither ours nor the reference's; remove it by hand first`);
     rmSync(STARTAGENT);
   }
   undivertFromReferenceDir(STARTAGENT);
@@ -113,7 +120,9 @@ export function syncStartagent(prefix: string, quiet: boolean): string[] {
     // Patched by hand (the README's former step): undone when that gives x2goserver's file back.
     const unpatched = applyPatch(original.toString('utf8'), reservePatch, true);
     if (!unpatched.ok || md5(unpatched.text) !== packageMd5(STARTAGENT)) {
-      return say(`${STARTAGENT}: patched by hand, and undoing the patch does not give x2goserver's file; left as it is (not kept up to date)`);
+      return say(
+        `${STARTAGENT}: patched by hand, and undoing the patch does not give x2goserver's file; left as it is (not kept up to date)`,
+      );
     }
     placeScript(STARTAGENT, unpatched.text);
     return [`${STARTAGENT}: undid the patch applied by hand (x2goserver's file again)`, ...syncStartagent(prefix, quiet)];
@@ -132,10 +141,15 @@ export function syncStartagent(prefix: string, quiet: boolean): string[] {
   }
   const made = patchedStartagent(original.toString('utf8'), prefix);
   if (!made.ok) {
-    if (!diverted) return say(`${STARTAGENT}: contrib/x2gostartagent-reserve.patch does not apply to this x2gostartagent (${made.why}); the reference's stays in place, without atomic reservation`);
+    if (!diverted)
+      return say(
+        `${STARTAGENT}: contrib/x2gostartagent-reserve.patch does not apply to this x2gostartagent (${made.why}); the reference's stays in place, without atomic reservation`,
+      );
     restoreReference();
     rmSync(stateFile(prefix), { force: true });
-    return [`${STARTAGENT}: contrib/x2gostartagent-reserve.patch does not apply to the new x2gostartagent (${made.why}); the reference's is back in place, without atomic reservation`];
+    return [
+      `${STARTAGENT}: contrib/x2gostartagent-reserve.patch does not apply to the new x2gostartagent (${made.why}); the reference's is back in place, without atomic reservation`,
+    ];
   }
   if (diverted && current !== undefined && !isPatchedCopy(current)) {
     throw new Error(`${STARTAGENT} is neither ours nor the reference's; remove it by hand first`);
@@ -149,7 +163,10 @@ export function syncStartagent(prefix: string, quiet: boolean): string[] {
   placeScript(STARTAGENT, made.text);
   writeFileSync(stateFile(prefix), `original ${sha256(original)}\npatched ${sha256(made.text)}\n`, { mode: 0o644 });
   const why = diverted ? 're-made from the changed' : 'made from';
-  return [...repaired, `${STARTAGENT}: the patched copy, ${why} ${trueName(STARTAGENT)} (sha256 ${sha256(original).slice(0, 12)}), reserving through ${reserveHelper(prefix)}${moved}`];
+  return [
+    ...repaired,
+    `${STARTAGENT}: the patched copy, ${why} ${trueName(STARTAGENT)} (sha256 ${sha256(original).slice(0, 12)}), reserving through ${reserveHelper(prefix)}${moved}`,
+  ];
 }
 
 /** uninstall: the reference's x2gostartagent back, exactly as dpkg had it. */
@@ -163,11 +180,13 @@ export function removeStartagent(prefix: string): string[] {
 /** status: which x2gostartagent runs; ok is false when our copy is not what the original makes. */
 export function startagentStatus(prefix: string): { line: string; ok: boolean } {
   const owner = divertedBy(STARTAGENT);
-  if (owner !== undefined && owner !== PACKAGE) return { line: `${STARTAGENT}: diverted by ${owner} (not ours; no atomic reservation)`, ok: true };
+  if (owner !== undefined && owner !== PACKAGE)
+    return { line: `${STARTAGENT}: diverted by ${owner} (not ours; no atomic reservation)`, ok: true };
   if (owner === undefined) {
     const original = readOrUndefined(STARTAGENT);
     if (original === undefined) return { line: `${STARTAGENT}: not there`, ok: true };
-    if (isPatchedCopy(original)) return { line: `${STARTAGENT}: the reference's, patched by hand (not kept up to date by ${PACKAGE})`, ok: true };
+    if (isPatchedCopy(original))
+      return { line: `${STARTAGENT}: the reference's, patched by hand (not kept up to date by ${PACKAGE})`, ok: true };
     const made = patchedStartagent(original.toString('utf8'), prefix);
     const why = made.ok ? '`x2go-sessiondb install` patches it' : `contrib/x2gostartagent-reserve.patch does not apply to it: ${made.why}`;
     return { line: `${STARTAGENT}: the reference's (display and ports by read, pick, insert, retry; ${why})`, ok: true };
@@ -175,7 +194,11 @@ export function startagentStatus(prefix: string): { line: string; ok: boolean } 
   const originalPath = trueName(STARTAGENT);
   const original = readOrUndefined(originalPath);
   const current = readOrUndefined(STARTAGENT);
-  if (!isPatchedCopy(current)) return { line: `${STARTAGENT}: MISSING: diverted to ${originalPath} but our patched copy is not there; run x2go-sessiondb refresh`, ok: false };
+  if (!isPatchedCopy(current))
+    return {
+      line: `${STARTAGENT}: MISSING: diverted to ${originalPath} but our patched copy is not there; run x2go-sessiondb refresh`,
+      ok: false,
+    };
   const state = readState(prefix);
   const fresh = original !== undefined && current !== undefined && state.original === sha256(original) && state.patched === sha256(current);
   const made = `the patched copy of ${originalPath}${original ? ` (sha256 ${sha256(original).slice(0, 12)})` : ''}, reserving through ${reserveHelper(prefix)}`;

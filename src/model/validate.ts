@@ -23,15 +23,13 @@ export const MAX_PID = 4194304;
 
 /** What is safe to show of a rejected value: printable ASCII, shortened. */
 export function shown(value: string): string {
-  // eslint-disable-next-line no-control-regex
   const printable = value.replace(/[^\x20-\x7e]/g, '?');
   return printable.length > 60 ? `${printable.slice(0, 57)}...` : printable;
 }
 
 const SID_CHARS = /^[a-zA-Z0-9._\-@]+$/;
 // The reference's `x2gosid` format: <user>-<display>-<unix time>_st<type><command>_dp<depth>[...]
-const SID_FORMAT =
-  /^([a-zA-Z0-9._][a-zA-Z0-9._\-@]*)-(\d{2,4})-(\d{9,12})_[a-zA-Z0-9._-]*_dp\d{1,2}[a-zA-Z0-9._-]*$/;
+const SID_FORMAT = /^([a-zA-Z0-9._][a-zA-Z0-9._\-@]*)-(\d{2,4})-(\d{9,12})_[a-zA-Z0-9._-]*_dp\d{1,2}[a-zA-Z0-9._-]*$/;
 
 export function parseSessionId(value: string, name = 'session_id'): string {
   if (value.length === 0) throw invalid(`${name} is empty`);
@@ -133,7 +131,7 @@ export function parseCookie(value: string, name = 'cookie'): string {
 export function parseMountPath(value: string, name = 'path'): string {
   if (value.length === 0) throw invalid(`${name} is empty`);
   if (value.length > MAX_MOUNT_PATH) throw invalid(`${name} is longer than ${MAX_MOUNT_PATH} characters`);
-  // eslint-disable-next-line no-control-regex
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it refuses
   if (/[\x00-\x1f\x7f|]/.test(value)) throw invalid(`${name} contains a control character or '|'`);
   if (!value.startsWith('/')) throw invalid(`${name} '${shown(value)}' is not an absolute path`);
   return value;

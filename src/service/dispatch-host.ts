@@ -38,12 +38,14 @@ export class DispatchHost implements Runner {
 
   /** Opened on first use with the settings of that request, and again after a failed open. */
   #stores(settings: Settings): Promise<SharedStores> {
-    const opening = (this.#shared ??= loadBackend(settings.backend.name)
+    if (this.#shared) return this.#shared;
+    const opening = loadBackend(settings.backend.name)
       .then((backend) => backend.openShared(settings))
       .catch((err: unknown) => {
         if (this.#shared === opening) this.#shared = undefined;
         throw err;
-      }));
+      });
+    this.#shared = opening;
     return opening;
   }
 
@@ -83,7 +85,7 @@ export class DispatchHost implements Runner {
       return response;
     } catch (err) {
       // dispatch answers every error itself; this is a bug, and must not end the service.
-      this.#log('err', `internal error: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
+      this.#log('err', `internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
       return INTERNAL_ERROR;
     }
   }

@@ -33,7 +33,15 @@ export function installLauncher(box: Sandbox, options: { service?: boolean } = {
   chmodSync(socketDir, 0o755);
   const socket = join(socketDir, 'sessiond.sock');
   const r = run(process.execPath, [
-    join(DIST, 'x2go-sessiondb.cjs'), 'install', '--no-divert', '--prefix', prefix, '--config', box.configDir, '--socket', socket,
+    join(DIST, 'x2go-sessiondb.cjs'),
+    'install',
+    '--no-divert',
+    '--prefix',
+    prefix,
+    '--config',
+    box.configDir,
+    '--socket',
+    socket,
   ]);
   if (r.code !== 0) throw new Error(`x2go-sessiondb install failed: ${r.stderr}`);
   const withService = options.service ?? serviceMode();
@@ -51,8 +59,17 @@ export function installLauncher(box: Sandbox, options: { service?: boolean } = {
     prefix,
     socket,
     service,
-    helper: (name, args, user, env) => (count(), run(join(prefix, 'helpers', name), args, opts(user, env))),
-    helperAsync: (name, args, user) => (count(), runAsync(join(prefix, 'helpers', name), args, opts(user))),
-    x2godb: (args, user, env) => (count(), run(join(prefix, 'bin', 'x2godb'), args, opts(user, env))),
+    helper: (name, args, user, env) => {
+      count();
+      return run(join(prefix, 'helpers', name), args, opts(user, env));
+    },
+    helperAsync: (name, args, user) => {
+      count();
+      return runAsync(join(prefix, 'helpers', name), args, opts(user));
+    },
+    x2godb: (args, user, env) => {
+      count();
+      return run(join(prefix, 'bin', 'x2godb'), args, opts(user, env));
+    },
   };
 }

@@ -20,7 +20,7 @@ export const MAX_IDENTIFIER_BYTES = 63;
 
 export function quoteIdent(name: string): string {
   if (name.length === 0) throw invalid('an empty name cannot be a PostgreSQL role');
-  // eslint-disable-next-line no-control-regex
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it refuses
   if (/[\x00-\x1f\x7f]/.test(name)) throw invalid(`'${shown(name)}' contains control characters`);
   if (Buffer.byteLength(name, 'utf8') > MAX_IDENTIFIER_BYTES) {
     throw invalid(`'${shown(name)}' is longer than ${MAX_IDENTIFIER_BYTES} bytes, PostgreSQL would cut it`);
