@@ -38,11 +38,23 @@ import { installLauncher, type Installed } from '../test/support/launcher.js';
 import { startService, type RunningService } from '../test/support/service.js';
 import { DEFAULT_SOCKET } from '../src/service/protocol.js';
 import {
-  createPgSandbox, ensurePostgres, hasPostgres, PG_ADMIN_PASSWORD, shareServiceLogin, superuser, writePgConfig,
+  createPgSandbox,
+  ensurePostgres,
+  hasPostgres,
+  PG_ADMIN_PASSWORD,
+  shareServiceLogin,
+  superuser,
+  writePgConfig,
 } from '../test/support/postgres.js';
 import {
-  freshReferenceDb, installReferenceDb, preserveReferenceDb, REFERENCE_DB, REFERENCE_PASSWORDS, runReference,
-  runReferenceDbpm, useReferencePostgres,
+  freshReferenceDb,
+  installReferenceDb,
+  preserveReferenceDb,
+  REFERENCE_DB,
+  REFERENCE_PASSWORDS,
+  runReference,
+  runReferenceDbpm,
+  useReferencePostgres,
 } from '../test/support/reference.js';
 import { hasCompiler, hasReference, isRoot } from '../test/support/requirements.js';
 import { createSandbox, LOAD_TEST_QUOTA, setQuota } from '../test/support/sandbox.js';
@@ -84,10 +96,28 @@ const sid = (display: number) => `alice-${display}-17${String(display).padStart(
 const share = (display: number) => `bob-${display}-17${String(display).padStart(8, '0')}_stS1XSHADaliceXSHADPP51_dp24`;
 
 const CALLS: Call[] = [
-  { label: 'x2goinsertsession', kind: 'helper', program: 'x2goinsertsession', user: 'alice', args: (i) => [String(100 + i), SRV, sid(100 + i)] },
+  {
+    label: 'x2goinsertsession',
+    kind: 'helper',
+    program: 'x2goinsertsession',
+    user: 'alice',
+    args: (i) => [String(100 + i), SRV, sid(100 + i)],
+  },
   // Each round's port goes to that round's new session (a session holds at most 16 ports).
-  { label: 'x2goinsertport', kind: 'helper', program: 'x2goinsertport', user: 'alice', args: (i) => [SRV, sid(100 + i), String(31000 + i)] },
-  { label: 'x2gocreatesession', kind: 'helper', program: 'x2gocreatesession', user: 'alice', args: () => [A, COOKIE, '3999991', '10.1.2.3', '30001', '30002', '30003', '-1', '-1'] },
+  {
+    label: 'x2goinsertport',
+    kind: 'helper',
+    program: 'x2goinsertport',
+    user: 'alice',
+    args: (i) => [SRV, sid(100 + i), String(31000 + i)],
+  },
+  {
+    label: 'x2gocreatesession',
+    kind: 'helper',
+    program: 'x2gocreatesession',
+    user: 'alice',
+    args: () => [A, COOKIE, '3999991', '10.1.2.3', '30001', '30002', '30003', '-1', '-1'],
+  },
   { label: 'x2gogetdisplays', kind: 'helper', program: 'x2gogetdisplays', user: 'alice', args: () => [SRV] },
   { label: 'x2gogetports', kind: 'helper', program: 'x2gogetports', user: 'alice', args: () => [SRV] },
   { label: 'x2gogetservers', kind: 'helper', program: 'x2gogetservers', user: 'alice', args: () => [] },
@@ -96,11 +126,29 @@ const CALLS: Call[] = [
   { label: 'x2gochangestatus', kind: 'helper', program: 'x2gochangestatus', user: 'alice', args: (i) => [i % 2 ? 'R' : 'S', A] },
   { label: 'x2goresume', kind: 'helper', program: 'x2goresume', user: 'alice', args: () => ['10.1.2.4', A, '30001', '30002', '30003'] },
   { label: 'x2gormport', kind: 'helper', program: 'x2gormport', user: 'alice', args: (i) => [SRV, sid(100 + i), String(31000 + i)] },
-  { label: 'x2goinsertshadowsession', kind: 'helper', program: 'x2goinsertshadowsession', user: 'alice', args: (i) => [String(300 + i), SRV, share(300 + i), 'bob'] },
-  { label: 'x2gocreateshadowsession', kind: 'helper', program: 'x2gocreateshadowsession', user: 'alice', args: (i) => [share(300 + i), COOKIE, '3999992', '10.1.2.9', '30011', '30012', '30013', 'bob'] },
+  {
+    label: 'x2goinsertshadowsession',
+    kind: 'helper',
+    program: 'x2goinsertshadowsession',
+    user: 'alice',
+    args: (i) => [String(300 + i), SRV, share(300 + i), 'bob'],
+  },
+  {
+    label: 'x2gocreateshadowsession',
+    kind: 'helper',
+    program: 'x2gocreateshadowsession',
+    user: 'alice',
+    args: (i) => [share(300 + i), COOKIE, '3999992', '10.1.2.9', '30011', '30012', '30013', 'bob'],
+  },
   { label: 'x2golistsessions_sql (root)', kind: 'helper', program: 'x2golistsessions_sql', user: 'root', args: () => [SRV] },
   { label: 'listsessions', kind: 'wrapper', program: 'wrapper', user: 'alice', args: () => ['listsessions', SRV] },
-  { label: 'insertmount', kind: 'wrapper', program: 'wrapper', user: 'alice', args: (i) => ['insertmount', A, `/tmp/.x2go-alice/media/disk/_d${i}`, '10.1.2.4'] },
+  {
+    label: 'insertmount',
+    kind: 'wrapper',
+    program: 'wrapper',
+    user: 'alice',
+    args: (i) => ['insertmount', A, `/tmp/.x2go-alice/media/disk/_d${i}`, '10.1.2.4'],
+  },
   { label: 'getmounts', kind: 'wrapper', program: 'wrapper', user: 'alice', args: () => ['getmounts', A] },
 ];
 
@@ -264,7 +312,8 @@ async function preparePostgres(restore: () => void): Promise<Setup> {
     await sql.end();
   };
   return {
-    theirs: (program, args, user) => (program === 'wrapper' ? runReferenceDbpm(args[0] ?? '', args.slice(1), user) : runReference(program, args, user)),
+    theirs: (program, args, user) =>
+      program === 'wrapper' ? runReferenceDbpm(args[0] ?? '', args.slice(1), user) : runReference(program, args, user),
     ours: ourRunner(installLauncher(box)),
     ...serviceParts(withService),
     fill: async () => {
@@ -298,7 +347,9 @@ async function measure(backend: Backend, setup: Setup, rows: string[][]): Promis
     const served: number[] = [];
     for (let i = 0; i < ROUNDS; i++) {
       const user = users[call.user];
-      ref.push(timed(() => theirs(call.program, call.args(i), user), `${backend} reference ${call.label}`, call.referenceFails === backend));
+      ref.push(
+        timed(() => theirs(call.program, call.args(i), user), `${backend} reference ${call.label}`, call.referenceFails === backend),
+      );
       mine.push(timed(() => ours(call.program, call.args(i), user), `${backend} ours ${call.label}`));
       served.push(timed(() => viaService(call.program, call.args(i), user), `${backend} via service ${call.label}`));
     }
@@ -310,10 +361,17 @@ async function measure(backend: Backend, setup: Setup, rows: string[][]): Promis
     const label =
       (call.kind === 'wrapper' ? `${backend === 'sqlite' ? 'bare wrapper' : 'DB.pm'} ${call.label}` : call.label) +
       (call.referenceFails === backend ? ' (reference fails)' : '');
-    rows.push([backend, label, median(ref).toFixed(1), median(mine).toFixed(1), `${ratio.toFixed(2)}x`,
+    rows.push([
+      backend,
+      label,
+      median(ref).toFixed(1),
+      median(mine).toFixed(1),
+      `${ratio.toFixed(2)}x`,
       barred ? (ratio >= BAR[backend] ? `ok (>= ${BAR[backend]}x)` : 'MISSED') : '-',
-      median(served).toFixed(1), `${serviceRatio.toFixed(1)}x`,
-      barred ? (serviceRatio >= BAR_SERVICE ? `ok (>= ${BAR_SERVICE}x)` : 'MISSED') : '-']);
+      median(served).toFixed(1),
+      `${serviceRatio.toFixed(1)}x`,
+      barred ? (serviceRatio >= BAR_SERVICE ? `ok (>= ${BAR_SERVICE}x)` : 'MISSED') : '-',
+    ]);
   }
 
   // Many callers at once, as at the start of a school day: the database as the calls left it.
@@ -337,15 +395,32 @@ async function measure(backend: Backend, setup: Setup, rows: string[][]): Promis
     const barred = backend === 'sqlite';
     const met = median(mine) < BAR_LIST_MS && same;
     if (barred && !met) missed++;
-    rows.push([backend, label, median(ref).toFixed(1), median(mine).toFixed(1), `${(median(ref) / median(mine)).toFixed(2)}x`,
+    rows.push([
+      backend,
+      label,
+      median(ref).toFixed(1),
+      median(mine).toFixed(1),
+      `${(median(ref) / median(mine)).toFixed(2)}x`,
       barred ? (met ? `ok (< ${BAR_LIST_MS} ms)` : 'MISSED') : same ? '-' : 'ROWS DIFFER',
-      median(served).toFixed(1), `${(median(ref) / median(served)).toFixed(1)}x`, '-']);
+      median(served).toFixed(1),
+      `${(median(ref) / median(served)).toFixed(1)}x`,
+      '-',
+    ]);
   }
   const rssMb = (await setup.service.stats()).rssBytes / 1024 / 1024;
   const rssMet = rssMb < BAR_SERVICE_RSS_MB;
   if (!rssMet) missed++;
-  rows.push([backend, `service RSS with ${LIST_SESSIONS} sessions, after all of the above`, '', '', '', '', `${rssMb.toFixed(1)} MB`, '',
-    rssMet ? `ok (< ${BAR_SERVICE_RSS_MB} MB)` : 'MISSED']);
+  rows.push([
+    backend,
+    `service RSS with ${LIST_SESSIONS} sessions, after all of the above`,
+    '',
+    '',
+    '',
+    '',
+    `${rssMb.toFixed(1)} MB`,
+    '',
+    rssMet ? `ok (< ${BAR_SERVICE_RSS_MB} MB)` : 'MISSED',
+  ]);
   return missed;
 }
 
@@ -368,19 +443,31 @@ async function atOnce(backend: Backend, setup: Setup, rows: string[][]): Promise
   let wrong = 0;
   await Promise.all(
     Array.from({ length: AT_ONCE }, async (_, i) => {
-      const [program, args, want] = i % 2 ? ['wrapper', ['listsessions', SRV], expected.list] : ['x2gogetdisplays', [SRV], expected.displays];
+      const [program, args, want] =
+        i % 2 ? ['wrapper', ['listsessions', SRV], expected.list] : ['x2gogetdisplays', [SRV], expected.displays];
       const start = process.hrtime.bigint();
       const r = await setup.viaServiceAsync(program as string, args as string[], users.alice);
       times.push(Number(process.hrtime.bigint() - start) / 1e6);
       const got = program === 'wrapper' ? withoutAge(r.stdout) : r.stdout;
       if (r.code !== 0 || got !== want) {
-        if (wrong++ === 0) console.error(`${backend}: a wrong answer at once: exit ${r.code}, stdout ${JSON.stringify(r.stdout)} (expected ${JSON.stringify(want)}), stderr ${JSON.stringify(r.stderr)}`);
+        if (wrong++ === 0)
+          console.error(
+            `${backend}: a wrong answer at once: exit ${r.code}, stdout ${JSON.stringify(r.stdout)} (expected ${JSON.stringify(want)}), stderr ${JSON.stringify(r.stderr)}`,
+          );
       }
     }),
   );
-  rows.push([backend, `${AT_ONCE} callers at once through the service: p50 / p99`, '', '', '', '',
-    `${percentile(times, 50).toFixed(1)} / ${percentile(times, 99).toFixed(1)}`, '',
-    wrong === 0 ? `ok (${AT_ONCE}/${AT_ONCE} right)` : `MISSED (${wrong} wrong)`]);
+  rows.push([
+    backend,
+    `${AT_ONCE} callers at once through the service: p50 / p99`,
+    '',
+    '',
+    '',
+    '',
+    `${percentile(times, 50).toFixed(1)} / ${percentile(times, 99).toFixed(1)}`,
+    '',
+    wrong === 0 ? `ok (${AT_ONCE}/${AT_ONCE} right)` : `MISSED (${wrong} wrong)`,
+  ]);
   return wrong === 0 ? 0 : 1;
 }
 
@@ -393,7 +480,8 @@ function print(rows: string[][]): void {
   const header = ['backend', 'call (fresh process each)', 'reference ms', 'ours ms', 'ratio', 'bar', 'via service ms', 'ratio', 'bar'];
   const widths = header.map((h, c) => Math.max(h.length, ...rows.map((r) => (r[c] ?? '').length)));
   const right = new Set([2, 3, 4, 6, 7]);
-  const line = (r: string[]) => `| ${r.map((v, c) => (right.has(c) ? v.padStart(widths[c] ?? 0) : v.padEnd(widths[c] ?? 0))).join(' | ')} |`;
+  const line = (r: string[]) =>
+    `| ${r.map((v, c) => (right.has(c) ? v.padStart(widths[c] ?? 0) : v.padEnd(widths[c] ?? 0))).join(' | ')} |`;
   console.log(`\nmedian of ${ROUNDS} calls each (listings: ${LIST_ROUNDS}), node ${process.version}\n`);
   console.log(line(header));
   console.log(`|${widths.map((w, c) => (right.has(c) ? `${'-'.repeat(w + 1)}:` : '-'.repeat(w + 2))).join('|')}|`);
@@ -442,8 +530,17 @@ async function measureDropin(backend: Backend, rows: string[][]): Promise<void> 
       }
       programs.forEach(([label], i) => {
         const [b, a, s] = [before[i] ?? 0, after[i] ?? 0, served[i] ?? 0];
-        rows.push([`${backend} drop-in`, `${label}, before -> after the switch`, b.toFixed(1), a.toFixed(1), `${(b / a).toFixed(2)}x`, '-',
-          s.toFixed(1), `${(b / s).toFixed(1)}x`, '-']);
+        rows.push([
+          `${backend} drop-in`,
+          `${label}, before -> after the switch`,
+          b.toFixed(1),
+          a.toFixed(1),
+          `${(b / a).toFixed(2)}x`,
+          '-',
+          s.toFixed(1),
+          `${(b / s).toFixed(1)}x`,
+          '-',
+        ]);
       });
     } finally {
       sessiondb(['uninstall']);
@@ -463,7 +560,9 @@ async function main(): Promise<number> {
   const backends: Backend[] = wanted === 'all' ? ['sqlite', 'postgres'] : wanted === 'dropin' ? [] : [wanted as Backend];
   const dropins: Backend[] = wanted === 'all' || wanted === 'dropin' ? ['sqlite', 'postgres'] : [];
   if (!isRoot || !hasReference || !hasCompiler || ([...backends, ...dropins].includes('postgres') && !hasPostgres)) {
-    console.error('bench: needs root, the reference (apt-get install x2goserver libdbd-pg-perl pwgen), /usr/bin/cc and, for PostgreSQL, postgresql');
+    console.error(
+      'bench: needs root, the reference (apt-get install x2goserver libdbd-pg-perl pwgen), /usr/bin/cc and, for PostgreSQL, postgresql',
+    );
     return 2;
   }
   users.alice = ensureUser('alice');

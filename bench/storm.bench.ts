@@ -41,7 +41,24 @@ const DIST = join(dirname(fileURLToPath(import.meta.url)), '..', 'dist');
 const HOST = 'x2go-storm';
 // Sixteen users, so that 64 starters x 3 stay within the default per-user quota (20 sessions):
 // a login storm is many users logging in at once.
-const USERS = ['alice', 'bob', 'carol', 'dave', 'erin', 'frank', 'grace', 'heidi', 'ivan', 'judy', 'kim', 'leo', 'mia', 'ned', 'olga', 'pat'];
+const USERS = [
+  'alice',
+  'bob',
+  'carol',
+  'dave',
+  'erin',
+  'frank',
+  'grace',
+  'heidi',
+  'ivan',
+  'judy',
+  'kim',
+  'leo',
+  'mia',
+  'ned',
+  'olga',
+  'pat',
+];
 
 const METHOD_NAMES: Record<Method, string> = {
   reference: 'reference x2gostartagent, Perl helpers',
@@ -133,7 +150,13 @@ async function storm(backend: Backend, script: string, lib: string, users: Accou
   for (const [line, count] of why) console.error(`  ${count} x ${line}`);
   const db = await completeSessions(backend);
   await reset(backend);
-  return { tried: p * s, ok: claimed.filter((sid) => db.complete.has(sid)).length, seconds, dupDisplays: db.dupDisplays, dupPorts: db.dupPorts };
+  return {
+    tried: p * s,
+    ok: claimed.filter((sid) => db.complete.has(sid)).length,
+    seconds,
+    dupDisplays: db.dupDisplays,
+    dupPorts: db.dupPorts,
+  };
 }
 
 async function main(): Promise<number> {
@@ -174,14 +197,22 @@ async function main(): Promise<number> {
           const reference = outcomes.get(`${backend} reference`);
           const rate = (x: Outcome) => x.ok / x.seconds;
           rows.push([
-            backend, METHOD_NAMES[method], `${p}x${s}`, `${o.ok} / ${o.tried}`, String(o.tried - o.ok), `${o.dupDisplays} / ${o.dupPorts}`,
-            rate(o).toFixed(2), method === 'reference' ? '1.0x' : reference && rate(reference) > 0 ? `${(rate(o) / rate(reference)).toFixed(1)}x` : 'n/a',
+            backend,
+            METHOD_NAMES[method],
+            `${p}x${s}`,
+            `${o.ok} / ${o.tried}`,
+            String(o.tried - o.ok),
+            `${o.dupDisplays} / ${o.dupPorts}`,
+            rate(o).toFixed(2),
+            method === 'reference' ? '1.0x' : reference && rate(reference) > 0 ? `${(rate(o) / rate(reference)).toFixed(1)}x` : 'n/a',
           ]);
           console.error(rows[rows.length - 1]?.join(' | '));
         }
         if (service) {
           const stats = await service.stats();
-          console.error(`${backend}: the service answered ${stats.requests} requests, ${stats.failed} failed (${stats.unavailable} unavailable), ${stats.rejected} rejected`);
+          console.error(
+            `${backend}: the service answered ${stats.requests} requests, ${stats.failed} failed (${stats.unavailable} unavailable), ${stats.rejected} rejected`,
+          );
         }
       } finally {
         await service?.stop();
@@ -212,7 +243,10 @@ async function main(): Promise<number> {
   for (const backend of backends) {
     const installed = outcomes.get(`${backend} service`);
     const fallback = outcomes.get(`${backend} ours`);
-    bars.push([`${backend}: ${METHOD_NAMES.service}: no failed login, no duplicate`, !!installed && installed.ok === installed.tried && installed.dupDisplays + installed.dupPorts === 0]);
+    bars.push([
+      `${backend}: ${METHOD_NAMES.service}: no failed login, no duplicate`,
+      !!installed && installed.ok === installed.tried && installed.dupDisplays + installed.dupPorts === 0,
+    ]);
     bars.push([`${backend}: ${METHOD_NAMES.ours}: no duplicate`, !!fallback && fallback.dupDisplays + fallback.dupPorts === 0]);
   }
   console.log('');

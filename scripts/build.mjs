@@ -18,7 +18,13 @@ const dist = join(root, 'dist');
 
 // The helper names, from their one source (src/app/helper-names.ts, no imports): compiled in
 // memory by esbuild and imported.
-const namesModule = await build({ entryPoints: [join(root, 'src/app/helper-names.ts')], bundle: true, format: 'esm', write: false, logLevel: 'warning' });
+const namesModule = await build({
+  entryPoints: [join(root, 'src/app/helper-names.ts')],
+  bundle: true,
+  format: 'esm',
+  write: false,
+  logLevel: 'warning',
+});
 export const { HELPER_NAMES } = await import(`data:text/javascript,${encodeURIComponent(namesModule.outputFiles[0].text)}`);
 
 /** postgres.js's require('tls') is answered by scripts/lazy-tls.cjs (see there). */
@@ -64,11 +70,20 @@ copyFileSync(join(root, 'src/launcher/x2godb-launcher.c'), join(dist, 'x2godb-la
 // The service's SO_PEERCRED addon (src/native/peercred.c): built here for dist/ (tests, quick
 // start) and again at install time, like the launcher, with the installing node's headers.
 copyFileSync(join(root, 'src/native/peercred.c'), join(dist, 'peercred.c'));
-const headers = [join(dirname(dirname(process.execPath)), 'include', 'node'), '/usr/include/node'].find((dir) => existsSync(join(dir, 'node_api.h')));
-if (!headers) throw new Error(`build: no Node.js headers (node_api.h) beside ${process.execPath} or in /usr/include/node; install the package that has them`);
-execFileSync('cc', ['-shared', '-fPIC', '-O2', '-Wall', '-Wextra', '-Werror', `-I${headers}`, '-o', join(dist, 'peercred.node'), join(dist, 'peercred.c')], {
-  stdio: ['ignore', 'inherit', 'inherit'],
-});
+const headers = [join(dirname(dirname(process.execPath)), 'include', 'node'), '/usr/include/node'].find((dir) =>
+  existsSync(join(dir, 'node_api.h')),
+);
+if (!headers)
+  throw new Error(
+    `build: no Node.js headers (node_api.h) beside ${process.execPath} or in /usr/include/node; install the package that has them`,
+  );
+execFileSync(
+  'cc',
+  ['-shared', '-fPIC', '-O2', '-Wall', '-Wextra', '-Werror', `-I${headers}`, '-o', join(dist, 'peercred.node'), join(dist, 'peercred.c')],
+  {
+    stdio: ['ignore', 'inherit', 'inherit'],
+  },
+);
 // The Perl module that replaces X2Go::Server::DB; the installer fills in the launcher's path.
 copyFileSync(join(root, 'src/install/DB.pm'), join(dist, 'DB.pm'));
 mkdirSync(join(dist, 'helpers'));

@@ -43,16 +43,30 @@ run('', 'x2goinsertport', server, sid, '30002');
 run('', 'x2goinsertport', server, sid, '30003');
 run('displays and ports now taken on this server', 'x2gogetdisplays', server);
 run('', 'x2gogetports', server);
-run('the agent is up: cookie, pid, client and ports are recorded', 'x2gocreatesession', sid,
-  'a3f0c3e1b2d4f6a8c0e2b4d6f8a0c2e4', String(process.pid), '192.0.2.10', '30001', '30002', '30003', '-1', '-1');
+run(
+  'the agent is up: cookie, pid, client and ports are recorded',
+  'x2gocreatesession',
+  sid,
+  'a3f0c3e1b2d4f6a8c0e2b4d6f8a0c2e4',
+  String(process.pid),
+  '192.0.2.10',
+  '30001',
+  '30002',
+  '30003',
+  '-1',
+  '-1',
+);
 run("the user's session list (what x2golistsessions prints)", 'x2godb', 'listsessions', server);
 run('the client disconnects: x2gosuspend-session marks it suspended', 'x2gochangestatus', 'S', sid);
 run('', 'x2gogetstatus', sid);
 run('the client comes back from another address: x2goresume-session', 'x2goresume', '192.0.2.20', sid, '30001', '30002', '30003');
 run('', 'x2godb', 'listsessions', server);
 run('the user logs out: x2goterminate-session marks it finished', 'x2gochangestatus', 'F', sid);
-run('x2gocleansessions purges finished sessions whose agent is gone (root only; here the file is yours)',
-  'x2golistsessions_sql', '--all-servers');
+run(
+  'x2gocleansessions purges finished sessions whose agent is gone (root only; here the file is yours)',
+  'x2golistsessions_sql',
+  '--all-servers',
+);
 run('the session, its ports and its display are gone', 'x2godb', 'listsessionsroot_all');
 run('', 'x2godb', '--json', 'getservers');
 process.stdout.write('\nDone. Run the whole test suite with: npm test\n');

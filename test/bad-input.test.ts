@@ -101,7 +101,10 @@ describe('bad input: exit 2, one line, nothing written', () => {
   test('what looks like SQL in a legitimate value is stored as it is, and read back as it is', () => {
     const path = "/tmp/.x2go-u/media/disk/_home_Bob's files; drop table mounts; -- $(id) ünïcödé";
     assert.equal(box.x2godb(['insertmount', SID, path, '10.0.0.9']).stdout, 'ok');
-    assert.match(box.x2godb(['getmounts', SID]).stdout, new RegExp(`^10\\.0\\.0\\.9\\|${path.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`, 'm'));
+    assert.match(
+      box.x2godb(['getmounts', SID]).stdout,
+      new RegExp(`^10\\.0\\.0\\.9\\|${path.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`, 'm'),
+    );
     assert.equal(box.x2godb(['deletemount', SID, path]).stdout, 'ok');
     assert.equal(box.dump(), dump);
   });
@@ -124,7 +127,13 @@ describe('bad input on PostgreSQL: the same matrix, and tricky values stored as 
     ];
     for (const c of all) {
       const [program, command] = c.program.split(' ') as [string, string | undefined];
-      const res = await dispatch({ caller, program, args: command ? [command, ...c.args] : c.args, configDir: box.configDir, mayChooseConfig: true });
+      const res = await dispatch({
+        caller,
+        program,
+        args: command ? [command, ...c.args] : c.args,
+        configDir: box.configDir,
+        mayChooseConfig: true,
+      });
       assert.equal(res.exitCode, 2, `${c.program} with ${c.why}: ${res.stderr}`);
       assert.doesNotMatch(res.stderr, /ERROR|syntax|relation|\bselect\b|\binsert\b/i);
     }

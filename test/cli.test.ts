@@ -37,13 +37,19 @@ describe('x2godbadmin (SQLite)', () => {
 
   test('--createdb creates the reference schema at the current version, in WAL mode', () => {
     const r = box.admin(['--createdb']);
-    ok(r, /migration 0001 reference_schema: applied\n.*\n.*\nmigration 0004 row_checks: applied\nmigration 0005 used_ports_session_index: applied\n.*schema version 5, journal mode wal\ncreated /);
+    ok(
+      r,
+      /migration 0001 reference_schema: applied\n.*\n.*\nmigration 0004 row_checks: applied\nmigration 0005 used_ports_session_index: applied\n.*schema version 5, journal mode wal\ncreated /,
+    );
     assert.equal(statSync(box.dbPath).mode & 0o777, 0o660);
   });
 
   test('--updatedb is idempotent', () => {
     const r = box.admin(['--updatedb']);
-    ok(r, /migration 0001 reference_schema: already applied\nmigration 0002 tekictrl_port: already applied\nmigration 0003 tekidata_port: already applied\nmigration 0004 row_checks: already applied\nmigration 0005 used_ports_session_index: already applied\n.*schema version 5/);
+    ok(
+      r,
+      /migration 0001 reference_schema: already applied\nmigration 0002 tekictrl_port: already applied\nmigration 0003 tekidata_port: already applied\nmigration 0004 row_checks: already applied\nmigration 0005 used_ports_session_index: already applied\n.*schema version 5/,
+    );
   });
 
   test('--createdb refuses to delete a database that holds sessions, unless --force', () => {
@@ -71,7 +77,11 @@ describe('x2godbadmin (SQLite)', () => {
   });
 
   test('a broken configuration is one clear line', () => {
-    fails(box.admin(['--updatedb'], { env: { X2GO_CONFIG_DIR: '/nonexistent' } }), 4, /cannot read \/nonexistent\/x2gosql\/sql: no such file/);
+    fails(
+      box.admin(['--updatedb'], { env: { X2GO_CONFIG_DIR: '/nonexistent' } }),
+      4,
+      /cannot read \/nonexistent\/x2gosql\/sql: no such file/,
+    );
   });
 
   test('a migration that fails after a good one: the report shows the good one applied (and it stays), the failed one, the rest not run', () => {
@@ -82,7 +92,10 @@ describe('x2godbadmin (SQLite)', () => {
       // index goes (0005 fails): a file edited by hand.
       const db = new Database(broken.dbPath);
       try {
-        for (const name of db.prepare("select name from sqlite_master where type = 'trigger' and name like 'x2go_check_%'").pluck().all() as string[]) {
+        for (const name of db
+          .prepare("select name from sqlite_master where type = 'trigger' and name like 'x2go_check_%'")
+          .pluck()
+          .all() as string[]) {
           db.exec(`drop trigger "${name}"`);
         }
         db.exec('drop index x2go_used_ports_session_id; create table x2go_used_ports_session_id (x)');
@@ -122,7 +135,9 @@ describe('x2godb: the wrapper commands, stdout as the reference prints it', () =
     ok(box.x2godb(['insertsession', '51', server, sid(51)]), 'ok');
     for (const port of ['30001', '30002', '30003']) ok(box.x2godb(['insertport', server, sid(51), port]), 'ok');
     ok(box.x2godb(['createsession', sid(51), COOKIE, '4242', '10.0.0.1', '30001', '30002', '30003', '-1', '-1']), 'ok');
-    const row = new RegExp(`^4242\\|${sid(51)}\\|51\\|${server}\\|R\\|${TIME}\\|${COOKIE}\\|10\\.0\\.0\\.1\\|30001\\|30002\\|${TIME}\\|${me}\\|\\d+\\|30003\\|-1\\|-1$`);
+    const row = new RegExp(
+      `^4242\\|${sid(51)}\\|51\\|${server}\\|R\\|${TIME}\\|${COOKIE}\\|10\\.0\\.0\\.1\\|30001\\|30002\\|${TIME}\\|${me}\\|\\d+\\|30003\\|-1\\|-1$`,
+    );
     ok(box.x2godb(['listsessions', server]), row);
     ok(box.x2godb(['listsessions_all']), row);
     ok(box.x2godb(['getdisplays', server]), '|51|');
@@ -165,7 +180,10 @@ describe('x2godb: the wrapper commands, stdout as the reference prints it', () =
 
   test('--json prints the same data as JSON', () => {
     const rows = JSON.parse(box.x2godb(['--json', 'listsessions_all']).stdout) as { sessionId: string; uname: string }[];
-    assert.deepEqual(rows.map((r) => [r.sessionId, r.uname]), [[sid(52), me]]);
+    assert.deepEqual(
+      rows.map((r) => [r.sessionId, r.uname]),
+      [[sid(52), me]],
+    );
     assert.deepEqual(JSON.parse(box.x2godb(['--json', 'getdisplays', server]).stdout), [52]);
     assert.deepEqual(JSON.parse(box.x2godb(['--json', 'getservers']).stdout), [{ server, sessions: 1 }]);
   });

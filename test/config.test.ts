@@ -19,7 +19,10 @@ function configDir(name: string, sql: string | undefined, server?: string): stri
 }
 
 function configError(fn: () => unknown, pattern: RegExp): void {
-  assert.throws(fn, (err: unknown) => err instanceof SessionDbError && err.code === 'config' && pattern.test(err.message) && !err.message.includes('\n'));
+  assert.throws(
+    fn,
+    (err: unknown) => err instanceof SessionDbError && err.code === 'config' && pattern.test(err.message) && !err.message.includes('\n'),
+  );
 }
 
 describe('configuration files', () => {
@@ -48,7 +51,15 @@ describe('configuration files', () => {
     assert.equal(s.logLevel, 'debug');
     // The [postgres] defaults, now read for backend=postgres only (issue 11: backends own their settings).
     const pg = loadSettings(configDir('pg-defaults', 'backend=postgres\n')).backend;
-    assert.deepEqual(pg, { name: 'postgres', host: 'localhost', port: 5432, dbadmin: 'postgres', ssl: 'prefer', database: 'x2go_sessions', scope: 'farm' });
+    assert.deepEqual(pg, {
+      name: 'postgres',
+      host: 'localhost',
+      port: 5432,
+      dbadmin: 'postgres',
+      ssl: 'prefer',
+      database: 'x2go_sessions',
+      scope: 'farm',
+    });
   });
 
   test("each backend reads its own section only: PostgreSQL's settings are PostgreSQL's, SQLite ignores [postgres]", () => {
@@ -57,7 +68,15 @@ describe('configuration files', () => {
     assert.deepEqual(sqlite.backend, { name: 'sqlite', path: join(dir, 'own-sqlite', 'x'), pathIsDefault: false });
     // No SQLite path (and no x2gouser account looked up) on PostgreSQL.
     const pg = loadSettings(configDir('own-pg', 'backend=postgres\n[sqlite]\npath=x\n[postgres]\nhost=db1,db2\ndatabase=farm\n'));
-    assert.deepEqual(pg.backend, { name: 'postgres', host: 'db1,db2', port: 5432, dbadmin: 'postgres', ssl: 'prefer', database: 'farm', scope: 'farm' });
+    assert.deepEqual(pg.backend, {
+      name: 'postgres',
+      host: 'db1,db2',
+      port: 5432,
+      dbadmin: 'postgres',
+      ssl: 'prefer',
+      database: 'farm',
+      scope: 'farm',
+    });
   });
 
   test('without [sqlite] path the file is x2go_sessions in the home of x2gouser, as in the reference', () => {
@@ -90,12 +109,21 @@ describe('the display and port scope', () => {
     };
     assert.equal(scopeOf(configDir('scope-default', 'backend=postgres\n')), 'farm');
     assert.equal(scopeOf(configDir('scope-pg', 'backend=postgres\nscope=per-server\n')), 'per-server');
-    configError(() => loadSettings(configDir('scope-sqlite', 'backend=sqlite\nscope=per-server\n[sqlite]\npath=x\n')), /scope=per-server needs backend=postgres/);
-    configError(() => loadSettings(configDir('scope-bad', 'backend=postgres\nscope=global\n')), /scope=global is not one of farm, per-server/);
+    configError(
+      () => loadSettings(configDir('scope-sqlite', 'backend=sqlite\nscope=per-server\n[sqlite]\npath=x\n')),
+      /scope=per-server needs backend=postgres/,
+    );
+    configError(
+      () => loadSettings(configDir('scope-bad', 'backend=postgres\nscope=global\n')),
+      /scope=global is not one of farm, per-server/,
+    );
   });
 
   test('[quota]: 20 sessions and 100 ports per user by default; whole numbers 1-65535, else an error naming the key', () => {
-    assert.deepEqual(loadSettings(configDir('quota-default', 'backend=sqlite\n[sqlite]\npath=x\n')).quota, { sessionsPerUser: 20, portsPerUser: 100 });
+    assert.deepEqual(loadSettings(configDir('quota-default', 'backend=sqlite\n[sqlite]\npath=x\n')).quota, {
+      sessionsPerUser: 20,
+      portsPerUser: 100,
+    });
     assert.deepEqual(
       loadSettings(configDir('quota-set', 'backend=sqlite\n[sqlite]\npath=x\n[quota]\nsessions_per_user=5\nports_per_user=40\n')).quota,
       { sessionsPerUser: 5, portsPerUser: 40 },

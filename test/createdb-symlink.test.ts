@@ -54,7 +54,10 @@ describe('x2godbadmin --createdb and links planted by group x2gouser (SQLite)', 
       plant(target, link);
       const r = box.admin(['--createdb']);
       assert.notEqual(r.code, 0);
-      assert.match(r.stderr, new RegExp(`^x2godbadmin: ${link.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} is a symbolic link.*Nothing was changed`));
+      assert.match(
+        r.stderr,
+        new RegExp(`^x2godbadmin: ${link.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} is a symbolic link.*Nothing was changed`),
+      );
       assert.deepEqual(identity(target), before);
       assert.ok(lstatSync(link).isSymbolicLink(), 'the link is left for the administrator to see');
       run('/bin/rm', ['-f', link]);

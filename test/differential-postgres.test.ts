@@ -11,15 +11,25 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { WRAPPER_NAME } from '../src/install/install-launcher.js';
 import { installLauncher, type Installed } from './support/launcher.js';
-import {
-  createPgSandbox, ensurePostgres, PG_ADMIN_PASSWORD, superuser, writePgConfig, type PgSandbox,
-} from './support/postgres.js';
+import { createPgSandbox, ensurePostgres, PG_ADMIN_PASSWORD, superuser, writePgConfig, type PgSandbox } from './support/postgres.js';
 import { normalizeUnordered } from './support/listing.js';
 import { REFERENCE_PASSWORDS, runReference, runReferenceDbpm, useReferencePostgres } from './support/reference.js';
 import { NEEDS_ROOT, POSTGRES } from './support/backends.js';
 import { hasCompiler, hasReference } from './support/requirements.js';
 import {
-  A, A2_RDP, B, COOKIE, DATA, HOME, runOurs, runReferencePostgres, scenarioUsers, SHARE, SRV, type Step, type Users,
+  A,
+  A2_RDP,
+  B,
+  COOKIE,
+  DATA,
+  HOME,
+  runOurs,
+  runReferencePostgres,
+  scenarioUsers,
+  SHARE,
+  SRV,
+  type Step,
+  type Users,
 } from './support/scenario.js';
 import { run, type Result } from './support/system.js';
 
@@ -144,7 +154,10 @@ describe('differential and mixed farm: the reference and ours on PostgreSQL', ne
     pointOursAt(OUR_COPY);
     const upgraded = box.admin(['--updatedb']);
     assert.equal(upgraded.code, 0, upgraded.stderr);
-    assert.match(upgraded.stdout, /0001 reference_schema: found in place, recorded\n.*0002 telekinesis_ports: found in place, recorded\n.*0003 row_level_security: applied/);
+    assert.match(
+      upgraded.stdout,
+      /0001 reference_schema: found in place, recorded\n.*0002 telekinesis_ports: found in place, recorded\n.*0003 row_level_security: applied/,
+    );
     inst = installLauncher(box);
   });
   after(async () => {
@@ -195,7 +208,13 @@ describe('differential and mixed farm: the reference and ours on PostgreSQL', ne
       await sql`update sessions set init_time = init_time - interval '2 days 1 hour' where session_id = ${SHARE}`;
       await sql.end();
     }
-    const age = (out: string) => Number(out.split('\n').find((l) => l.includes(SHARE))?.split('|')[12]);
+    const age = (out: string) =>
+      Number(
+        out
+          .split('\n')
+          .find((l) => l.includes(SHARE))
+          ?.split('|')[12],
+      );
     assert.ok(age(runReferenceDbpm('listsessionsroot_all', []).stdout) < 86400);
     assert.ok(age(inst.helper(WRAPPER_NAME, ['listsessionsroot_all']).stdout) >= 2 * 86400 + 3600);
     // A desktop-sharing client is the server's host name; the reference's inet column refused it.
@@ -205,7 +224,7 @@ describe('differential and mixed farm: the reference and ours on PostgreSQL', ne
     assert.equal(created.code, 0, created.stderr);
   });
 
-  test('upgrade in place: the reference\'s own database, its rows and users, under our --updatedb', async () => {
+  test("upgrade in place: the reference's own database, its rows and users, under our --updatedb", async () => {
     const before = await rows(REFERENCE_DB);
     pointOursAt(REFERENCE_DB);
     const r = box.admin(['--updatedb']);
@@ -231,7 +250,10 @@ describe('differential and mixed farm: the reference and ours on PostgreSQL', ne
     assert.equal(ours(['alice', 'x2gochangestatus', 'S', C]).code, 0);
     assert.match(runReferenceDbpm('listsessions', [SRV], alice).stdout, new RegExp(`\\|${C}\\|81\\|${SRV}\\|S\\|`));
     assert.equal(runReference('x2goresume', ['10.1.2.82', C, '30081', '30082', '30083'], alice).code, 0);
-    assert.match(ours(['alice', 'wrapper', 'listsessions', SRV]).stdout, new RegExp(`\\|${C}\\|81\\|${SRV}\\|R\\|[^|]*\\|[^|]*\\|10\\.1\\.2\\.82\\|`));
+    assert.match(
+      ours(['alice', 'wrapper', 'listsessions', SRV]).stdout,
+      new RegExp(`\\|${C}\\|81\\|${SRV}\\|R\\|[^|]*\\|[^|]*\\|10\\.1\\.2\\.82\\|`),
+    );
     // Mounts: recorded by Perl, listed and removed by ours.
     assert.equal(runReferenceDbpm('insertmount', [C, HOME, '10.1.2.82'], alice).stdout, 'ok');
     assert.equal(ours(['alice', 'wrapper', 'getmounts', C]).stdout, `10.1.2.82|${HOME}`);
@@ -254,4 +276,3 @@ describe('differential and mixed farm: the reference and ours on PostgreSQL', ne
     assert.doesNotMatch(runReference('x2golistsessions_sql', [SRV]).stdout, new RegExp(C));
   });
 });
-

@@ -19,9 +19,7 @@ import { installReferenceDb, preserveReferenceDb, REFERENCE_DB, runReference } f
 import { NEEDS_ROOT, SQLITE } from './support/backends.js';
 import { hasCompiler, hasReference } from './support/requirements.js';
 import { createSandbox, dumpDatabase, writeConfig, type Sandbox } from './support/sandbox.js';
-import {
-  A, A2_RDP, B, COOKIE, runOurs, runReferenceSqlite, scenarioUsers, SHARE, SRV, type Step, type Users,
-} from './support/scenario.js';
+import { A, A2_RDP, B, COOKIE, runOurs, runReferenceSqlite, scenarioUsers, SHARE, SRV, type Step, type Users } from './support/scenario.js';
 import { run, type Result } from './support/system.js';
 
 const needs = SQLITE.needs(NEEDS_ROOT, [hasReference, 'the reference (apt-get install x2goserver)'], [hasCompiler, '/usr/bin/cc']);
@@ -191,10 +189,17 @@ describe('differential: the reference and ours on the same scenario (SQLite)', n
     // Ours adds the row checks of migration 0004 (x2go_check_*) and an index (0005, x2go_*); the rest is the reference's.
     const shape = schemaShape(file);
     const ourChecks = shape.triggers.filter(([name]) => name?.startsWith('x2go_check_'));
-    assert.deepEqual(ourChecks.map(([name]) => name), [
-      'x2go_check_mounts_insert', 'x2go_check_mounts_update', 'x2go_check_sessions_insert', 'x2go_check_sessions_update',
-      'x2go_check_used_ports_insert', 'x2go_check_used_ports_update',
-    ]);
+    assert.deepEqual(
+      ourChecks.map(([name]) => name),
+      [
+        'x2go_check_mounts_insert',
+        'x2go_check_mounts_update',
+        'x2go_check_sessions_insert',
+        'x2go_check_sessions_update',
+        'x2go_check_used_ports_insert',
+        'x2go_check_used_ports_update',
+      ],
+    );
     const indexes = shape.indexes.map(([table, list]) => [table, (list as { name: string }[]).filter((i) => !i.name.startsWith('x2go_'))]);
     assert.deepEqual({ ...shape, indexes, triggers: shape.triggers.filter((t) => !ourChecks.includes(t)) }, schemaShape(initial));
   });
@@ -207,13 +212,23 @@ describe('differential: the reference and ours on the same scenario (SQLite)', n
       assert.equal(runReference('x2goinsertsession', ['51', SRV, A], alice).stdout, 'inserted');
       assert.equal(inst.helper('x2goinsertport', [SRV, A, '30001'], alice).stdout, 'inserted');
       assert.equal(runReference('x2goinsertport', [SRV, A, '30002'], alice).stdout, 'inserted');
-      assert.equal(inst.helper('x2gocreatesession', [A, COOKIE, '3999991', '10.1.2.3', '30001', '30002', '30003', '-1', '-1'], alice).code, 0);
+      assert.equal(
+        inst.helper('x2gocreatesession', [A, COOKIE, '3999991', '10.1.2.3', '30001', '30002', '30003', '-1', '-1'], alice).code,
+        0,
+      );
       assert.equal(inst.helper('x2goinsertsession', ['61', SRV, B], users.bob).stdout, 'inserted');
       const theirs = runReference('libx2go-server-db-sqlite3-wrapper', ['listsessions', SRV], alice).stdout;
       assert.match(theirs, /^3999991\|alice-51-/);
       assert.equal(normalize(inst.helper(WRAPPER_NAME, ['listsessions', SRV], alice).stdout), normalize(theirs));
       const root = runReference('x2golistsessions_sql', ['--all-servers']).stdout;
-      assert.deepEqual(root.trim().split('\n').map((l) => l.split('|')[1]).sort(), [A, B]);
+      assert.deepEqual(
+        root
+          .trim()
+          .split('\n')
+          .map((l) => l.split('|')[1])
+          .sort(),
+        [A, B],
+      );
       assert.equal(normalize(inst.helper('x2golistsessions_sql', ['--all-servers']).stdout), normalize(root));
     } finally {
       writeConfig(box.configDir, box.dbPath);
@@ -224,12 +239,17 @@ describe('differential: the reference and ours on the same scenario (SQLite)', n
     const old = join(scratch, 'old.db');
     const db = new Database(old);
     db.exec(OLD_SCHEMA);
-    db.prepare("insert into sessions (session_id, display, uname, server, init_time, last_time) values (?, 51, 'alice', ?, datetime('now','localtime'), datetime('now','localtime'))").run(A, SRV);
+    db.prepare(
+      "insert into sessions (session_id, display, uname, server, init_time, last_time) values (?, 51, 'alice', ?, datetime('now','localtime'), datetime('now','localtime'))",
+    ).run(A, SRV);
     db.close();
     copyFileSync(old, box.dbPath);
     const first = box.admin(['--updatedb']);
     assert.equal(first.code, 0, first.stderr);
-    assert.match(first.stdout, /0001 reference_schema: found in place, recorded\n.*0002 tekictrl_port: applied\n.*0003 tekidata_port: applied\n.*0004 row_checks: applied\n.*0005 used_ports_session_index: applied\n.*schema version 5, journal mode wal/);
+    assert.match(
+      first.stdout,
+      /0001 reference_schema: found in place, recorded\n.*0002 tekictrl_port: applied\n.*0003 tekidata_port: applied\n.*0004 row_checks: applied\n.*0005 used_ports_session_index: applied\n.*schema version 5, journal mode wal/,
+    );
     assert.match(box.admin(['--updatedb']).stdout, /0002 tekictrl_port: already applied/);
     assert.deepEqual(schemaShape(box.dbPath).columns, schemaShape(initial).columns);
     assert.match(inst.x2godb(['listsessionsroot_all']).stdout, new RegExp(`^\\|${A}\\|51\\|`));
@@ -259,7 +279,9 @@ function schemaShape(file: string) {
       columns: tables.map((t) => [t, db.prepare('select * from pragma_table_info(?)').all(t)]),
       indexes: tables.map((t) => [t, db.prepare('select name, "unique", origin, partial from pragma_index_list(?) order by name').all(t)]),
       foreignKeys: tables.map((t) => [t, db.prepare('select * from pragma_foreign_key_list(?)').all(t)]),
-      triggers: (db.prepare("select name, sql from sqlite_master where type = 'trigger' order by name").raw().all() as string[][]).map(([name, sql]) => [name, (sql ?? '').replace(/\s+/g, ' ')]),
+      triggers: (db.prepare("select name, sql from sqlite_master where type = 'trigger' order by name").raw().all() as string[][]).map(
+        ([name, sql]) => [name, (sql ?? '').replace(/\s+/g, ' ')],
+      ),
     };
   } finally {
     db.close();

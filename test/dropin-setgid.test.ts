@@ -28,7 +28,23 @@ const installed = (): boolean => run('/usr/bin/dpkg-divert', ['--list']).stdout.
 
 /** Every setgid x2gouser file on the root file system, found as root. */
 function setgidX2gouserFiles(): string[] {
-  const r = run('/usr/bin/find', ['/', '-xdev', '(', '-path', '/proc', '-prune', ')', '-o', '-type', 'f', '-perm', '-2000', '-group', 'x2gouser', '-print']);
+  const r = run('/usr/bin/find', [
+    '/',
+    '-xdev',
+    '(',
+    '-path',
+    '/proc',
+    '-prune',
+    ')',
+    '-o',
+    '-type',
+    'f',
+    '-perm',
+    '-2000',
+    '-group',
+    'x2gouser',
+    '-print',
+  ]);
   return r.stdout.split('\n').filter(Boolean).sort();
 }
 
@@ -59,7 +75,9 @@ function wrapperTrueName(): string {
 }
 
 function reinstallPackages(): void {
-  const r = run('/usr/bin/apt-get', ['install', '-y', '--reinstall', ...REFERENCE_PACKAGES], { env: { DEBIAN_FRONTEND: 'noninteractive' } });
+  const r = run('/usr/bin/apt-get', ['install', '-y', '--reinstall', ...REFERENCE_PACKAGES], {
+    env: { DEBIAN_FRONTEND: 'noninteractive' },
+  });
   assert.equal(r.code, 0, r.stdout + r.stderr);
 }
 
@@ -85,7 +103,10 @@ describe('no user reaches egid x2gouser after install (issue 9, hole 1)', needs.
 
   test('the payload works on the reference (the hole exists), and status names the wrapper', () => {
     const { hits } = payloadHits(alice);
-    assert.ok(hits.some((h) => h.startsWith(`${REFERENCE_WRAPPER}:`)), `the payload should give the group through the reference's wrapper: ${hits}`);
+    assert.ok(
+      hits.some((h) => h.startsWith(`${REFERENCE_WRAPPER}:`)),
+      `the payload should give the group through the reference's wrapper: ${hits}`,
+    );
     const status = x2goSessiondb(['status']);
     assert.equal(status.code, 1, status.stdout);
     assert.match(status.stdout, new RegExp(`^UNSAFE: ${REFERENCE_WRAPPER} is setgid x2gouser`, 'm'));

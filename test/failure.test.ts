@@ -29,14 +29,23 @@ test('each kind of error: one line, its exit code', () => {
     ['a string', 'p: internal error: a string\n', 1],
   ];
   for (const [err, stderr, exitCode] of cases) assert.deepEqual(failure('p', err), { stderr, exitCode }, String(err));
-  const usage = failure('p', caught(() => parseArgs({ args: ['--nope'], options: {} })));
+  const usage = failure(
+    'p',
+    caught(() => parseArgs({ args: ['--nope'], options: {} })),
+  );
   assert.equal(usage.exitCode, 2);
   assert.match(usage.stderr, /^p: Unknown option '--nope'[^\n]*; see p --help\n$/);
 });
 
 test("a failed child command: its message and the first line it printed; the program's usage errors exit 2", () => {
   const err = caught(() => execFileSync('sh', ['-c', 'echo "went wrong" >&2; echo more >&2; exit 3'], { stdio: 'pipe' }));
-  assert.deepEqual(failure('p', err), { stderr: `p: Command failed: sh -c echo "went wrong" >&2; echo more >&2; exit 3: went wrong\n`, exitCode: 1 });
+  assert.deepEqual(failure('p', err), {
+    stderr: `p: Command failed: sh -c echo "went wrong" >&2; echo more >&2; exit 3: went wrong\n`,
+    exitCode: 1,
+  });
   class UsageError extends Error {}
-  assert.deepEqual(failure('p', new UsageError('unknown command x'), (e) => e instanceof UsageError), { stderr: 'p: unknown command x\n', exitCode: 2 });
+  assert.deepEqual(
+    failure('p', new UsageError('unknown command x'), (e) => e instanceof UsageError),
+    { stderr: 'p: unknown command x\n', exitCode: 2 },
+  );
 });

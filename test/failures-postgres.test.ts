@@ -75,7 +75,11 @@ describe('PostgreSQL failures: one line, bounded time, nothing half-written', ne
 
   test('a server that never answers: the connect timeout (5 s), not a hang', async () => {
     const { r, ms } = await attempt(`host=127.0.0.1\nport=${silentPort}\n`);
-    oneLine(r, 4, new RegExp(`^x2godb: cannot connect to PostgreSQL at 127\\.0\\.0\\.1:${silentPort}: no answer within the connect timeout\\n$`));
+    oneLine(
+      r,
+      4,
+      new RegExp(`^x2godb: cannot connect to PostgreSQL at 127\\.0\\.0\\.1:${silentPort}: no answer within the connect timeout\\n$`),
+    );
     assert.ok(ms >= 4500 && ms < 8000, `${ms} ms`);
   });
 
@@ -116,7 +120,8 @@ describe('PostgreSQL failures: one line, bounded time, nothing half-written', ne
   });
 
   test('a purge that fails half-way leaves the session, its ports and mounts all in place', async () => {
-    const x2godb = (args: string[]) => runAsync(process.execPath, [join(DIST, 'x2godb.cjs'), ...args], { env: { X2GO_CONFIG_DIR: box.configDir } });
+    const x2godb = (args: string[]) =>
+      runAsync(process.execPath, [join(DIST, 'x2godb.cjs'), ...args], { env: { X2GO_CONFIG_DIR: box.configDir } });
     assert.equal((await x2godb(['insertsession', '51', 'x2go-test', SID])).code, 0);
     assert.equal((await x2godb(['insertport', 'x2go-test', SID, '30001'])).code, 0);
     assert.equal((await x2godb(['insertmount', SID, '/tmp/x', '10.0.0.1'])).stdout, 'ok');

@@ -29,7 +29,11 @@ describe('a farm of three servers on one PostgreSQL database', needs.options, ()
     ensurePostgres();
     users = [ensureUser('alice'), ensureUser('bob')];
     box = createPgSandbox('x2go_farm');
-    for (const args of [['--createdb', '--force'], ['--adduser', 'alice'], ['--adduser', 'bob']]) {
+    for (const args of [
+      ['--createdb', '--force'],
+      ['--adduser', 'alice'],
+      ['--adduser', 'bob'],
+    ]) {
       const r = box.admin(args);
       assert.equal(r.code, 0, r.stderr);
     }
@@ -86,14 +90,24 @@ describe('a farm of three servers on one PostgreSQL database', needs.options, ()
     writeFileSync(join(box.configDir, 'x2gosql', 'passwords', 'x2gopgadmin'), rootPassword, { mode: 0o600 });
     const refused = box.admin(['--updatedb']);
     assert.equal(refused.code, 1);
-    assert.match(refused.stderr, /scope=per-server, the database is farm-wide; once no server runs the reference's Perl code .* --no-perl-nodes/);
+    assert.match(
+      refused.stderr,
+      /scope=per-server, the database is farm-wide; once no server runs the reference's Perl code .* --no-perl-nodes/,
+    );
     const switched = box.admin(['--updatedb', '--no-perl-nodes']);
     assert.equal(switched.code, 0, switched.stderr);
     assert.match(switched.stdout, /scope: farm -> per-server/);
     // Two servers, the same lowest display and ports: each its own.
     const a = await program('x2goreservesession', ['node-a', '_stDxfce_dp24', '50', '3', '40000'], users[0]);
     const b = await program('x2goreservesession', ['node-b', '_stDxfce_dp24', '50', '3', '40000'], users[1]);
-    assert.deepEqual([a.stdout.trim().split(' ').slice(1), b.stdout.trim().split(' ').slice(1)], [['50', '40000', '40001', '40002'], ['50', '40000', '40001', '40002']], a.stderr + b.stderr);
+    assert.deepEqual(
+      [a.stdout.trim().split(' ').slice(1), b.stdout.trim().split(' ').slice(1)],
+      [
+        ['50', '40000', '40001', '40002'],
+        ['50', '40000', '40001', '40002'],
+      ],
+      a.stderr + b.stderr,
+    );
     assert.equal((await program('x2gogetdisplays', ['node-c'], users[0])).stdout.split('\n').length, 4);
     // Back to the farm scope: refused while a display is in use on two servers.
     withScope('farm');

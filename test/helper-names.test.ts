@@ -35,7 +35,11 @@ test("the drop-in takes over the reference's helpers, its wrapper, x2godbadmin a
 
 test("DB.pm: every exported function is defined, and the wrapper commands it runs are ours, all the reference's", () => {
   const perl = readFileSync(join(ROOT, 'src', 'install', 'DB.pm'), 'utf8');
-  const exported = /our @EXPORT = \(([^)]*)\)/.exec(perl)?.[1]?.match(/'(\w+)'/g)?.map((q) => q.slice(1, -1)) ?? [];
+  const exported =
+    /our @EXPORT = \(([^)]*)\)/
+      .exec(perl)?.[1]
+      ?.match(/'(\w+)'/g)
+      ?.map((q) => q.slice(1, -1)) ?? [];
   const defined = [...perl.matchAll(/^sub (db_\w+|dbsys_\w+)/gm)].map((m) => m[1] ?? '');
   assert.ok(exported.length > 20, 'no @EXPORT list found');
   assert.deepEqual(sorted(exported), sorted(defined));

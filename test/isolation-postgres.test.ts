@@ -32,16 +32,34 @@ const WRITES: [string, Expect][] = [
   [`delete from mounts where session_id = '${B}'`, 'no rows'],
   [`delete from mounts_view where session_id = '${B}'`, 'no rows'],
   [`insert into sessions (session_id, display, uname, server) values ('bob-62-1700000062_stDxfce_dp24', 62, 'bob', 'x2go-test')`, 'denied'],
-  [`insert into sessions (session_id, display, uname, server) values ('bob-62-1700000062_stDxfce_dp24', 62, 'alice', 'x2go-test')`, 'denied'],
-  [`insert into sessions (session_id, display, uname, server, creator_id) values ('alice-63-1700000063_stDxfce_dp24', 63, 'alice', 'x2go-test', 'x2gouser_bob')`, 'denied'],
+  [
+    `insert into sessions (session_id, display, uname, server) values ('bob-62-1700000062_stDxfce_dp24', 62, 'alice', 'x2go-test')`,
+    'denied',
+  ],
+  [
+    `insert into sessions (session_id, display, uname, server, creator_id) values ('alice-63-1700000063_stDxfce_dp24', 63, 'alice', 'x2go-test', 'x2gouser_bob')`,
+    'denied',
+  ],
   // A desktop-sharing row for a viewer who has no database role (no test creates x2gouser_norole:
   // roles are cluster-wide, and another suite's carol may still have one).
-  [`insert into sessions (session_id, display, uname, server) values ('norole-64-1700000064_stS1XSHADaliceXSHADPP51_dp24', 64, 'norole', 'x2go-test')`, 'denied'],
+  [
+    `insert into sessions (session_id, display, uname, server) values ('norole-64-1700000064_stS1XSHADaliceXSHADPP51_dp24', 64, 'norole', 'x2go-test')`,
+    'denied',
+  ],
   [`insert into used_ports (server, session_id, port) values ('x2go-test', '${B}', 40000)`, 'denied'],
   [`insert into mounts (session_id, path, client) values ('${B}', '/x', '10.0.0.1')`, 'denied'],
-  [`insert into sessions_view (session_id, display, uname, server) values ('alice-65-1700000065_stDxfce_dp24', 65, 'alice', 'x2go-test')`, 'denied'],
-  [`insert into sessions (session_id, display, uname, server) values ('alice-66-1700000066_stDxfce_dp24; rm -rf /', 66, 'alice', 'x2go-test')`, 'refused value'],
-  [`insert into sessions (session_id, display, uname, server) values ('alice-67-1700000067_stDxfce_dp24', 67, 'alice', 'x2go-test|evil')`, 'refused value'],
+  [
+    `insert into sessions_view (session_id, display, uname, server) values ('alice-65-1700000065_stDxfce_dp24', 65, 'alice', 'x2go-test')`,
+    'denied',
+  ],
+  [
+    `insert into sessions (session_id, display, uname, server) values ('alice-66-1700000066_stDxfce_dp24; rm -rf /', 66, 'alice', 'x2go-test')`,
+    'refused value',
+  ],
+  [
+    `insert into sessions (session_id, display, uname, server) values ('alice-67-1700000067_stDxfce_dp24', 67, 'alice', 'x2go-test|evil')`,
+    'refused value',
+  ],
   [`truncate sessions`, 'denied'],
   [`create temporary table leak (x int)`, 'denied'],
   [`create function pg_temp.leak(text) returns boolean language sql as 'select true'`, 'denied'],
@@ -64,43 +82,38 @@ async function outcome(sql: postgres.Sql, statement: string): Promise<string> {
   }
 }
 
-isolationSuite(
-  POSTGRES,
-  needs,
-  DB,
-  () => {
-    test("raw SQL as x2gouser_alice reads none of bob's identities: sessions, ports, mounts, views", async () => {
-      const sql = connectAs('x2gouser_alice', userPassword('alice'), DB);
-      try {
-        const seen: unknown[] = [];
-        for (const relation of ['sessions', 'used_ports', 'mounts', 'sessions_view', 'mounts_view']) {
-          const rows = await sql.unsafe(`select * from ${relation}`);
-          assert.ok(rows.length > 0, `${relation}: alice sees her own rows`);
-          seen.push(...rows);
-        }
-        assert.deepEqual(Object.keys((await sql`select * from servers_view`)[0] ?? {}), ['server', 'display', 'status']);
-        assert.deepEqual(Object.keys((await sql`select * from ports_view`)[0] ?? {}), ['server', 'port']);
-        assert.equal((await sql`select * from ports_view`).length, 6, 'every port in use is visible, without its session');
-        // Rows alice made for bob (desktop sharing) are hers; nothing bob made shows.
-        const text = JSON.stringify(seen);
-        for (const secret of [B, 'x2gouser_bob', '/tmp/.x2go-bob', '30011']) assert.ok(!text.includes(secret), secret);
-        for (const relation of ['messages', 'user_messages', 'x2go_schema_migrations']) {
-          assert.equal(await outcome(sql, `select * from ${relation}`), 'denied', relation);
-        }
-      } finally {
-        await sql.end();
+isolationSuite(POSTGRES, needs, DB, () => {
+  test("raw SQL as x2gouser_alice reads none of bob's identities: sessions, ports, mounts, views", async () => {
+    const sql = connectAs('x2gouser_alice', userPassword('alice'), DB);
+    try {
+      const seen: unknown[] = [];
+      for (const relation of ['sessions', 'used_ports', 'mounts', 'sessions_view', 'mounts_view']) {
+        const rows = await sql.unsafe(`select * from ${relation}`);
+        assert.ok(rows.length > 0, `${relation}: alice sees her own rows`);
+        seen.push(...rows);
       }
-    });
+      assert.deepEqual(Object.keys((await sql`select * from servers_view`)[0] ?? {}), ['server', 'display', 'status']);
+      assert.deepEqual(Object.keys((await sql`select * from ports_view`)[0] ?? {}), ['server', 'port']);
+      assert.equal((await sql`select * from ports_view`).length, 6, 'every port in use is visible, without its session');
+      // Rows alice made for bob (desktop sharing) are hers; nothing bob made shows.
+      const text = JSON.stringify(seen);
+      for (const secret of [B, 'x2gouser_bob', '/tmp/.x2go-bob', '30011']) assert.ok(!text.includes(secret), secret);
+      for (const relation of ['messages', 'user_messages', 'x2go_schema_migrations']) {
+        assert.equal(await outcome(sql, `select * from ${relation}`), 'denied', relation);
+      }
+    } finally {
+      await sql.end();
+    }
+  });
 
-    test(`raw SQL as x2gouser_alice: ${WRITES.length} writes against bob's rows and the defences fail`, async () => {
-      const before = await pgDump(DB);
-      const sql = connectAs('x2gouser_alice', userPassword('alice'), DB);
-      try {
-        for (const [statement, expected] of WRITES) assert.equal(await outcome(sql, statement), expected, statement);
-      } finally {
-        await sql.end();
-      }
-      assert.equal(await pgDump(DB), before);
-    });
-  },
-);
+  test(`raw SQL as x2gouser_alice: ${WRITES.length} writes against bob's rows and the defences fail`, async () => {
+    const before = await pgDump(DB);
+    const sql = connectAs('x2gouser_alice', userPassword('alice'), DB);
+    try {
+      for (const [statement, expected] of WRITES) assert.equal(await outcome(sql, statement), expected, statement);
+    } finally {
+      await sql.end();
+    }
+    assert.equal(await pgDump(DB), before);
+  });
+});

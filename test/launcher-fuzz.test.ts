@@ -35,55 +35,59 @@ function call(inst: Installed, program: string, args: readonly string[], user: A
 }
 
 for (const viaService of [true, false]) {
-  describe(`command arguments fuzzed through the launcher, ${viaService ? 'answered by the service' : 'run by Node'} (issue 9)`, needs.options, () => {
-    let box: Sandbox;
-    let inst: Installed;
-    let alice: Account;
-    let bob: Account;
+  describe(
+    `command arguments fuzzed through the launcher, ${viaService ? 'answered by the service' : 'run by Node'} (issue 9)`,
+    needs.options,
+    () => {
+      let box: Sandbox;
+      let inst: Installed;
+      let alice: Account;
+      let bob: Account;
 
-    before(() => {
-      needs.check();
-      alice = ensureUser('alice');
-      bob = ensureUser('bob');
-      box = createSandbox();
-      assert.equal(box.admin(['--createdb']).code, 0);
-      inst = installLauncher(box, { service: viaService });
-      // Bob's rows, with a port and a mount, for alice's calls to aim at.
-      for (const n of [0, 1]) {
-        assert.equal(inst.helper('x2goinsertsession', [String(50 + n), SRV, sid('bob', n)], bob).stdout, 'inserted');
-        assert.equal(inst.helper('x2goinsertport', [SRV, sid('bob', n), String(30000 + n)], bob).code, 0);
-      }
-      assert.equal(inst.x2godb(['insertmount', sid('bob', 0), '/home/bob/share', '10.1.2.3'], bob).code, 0);
-    });
-    after(async () => {
-      await inst?.service?.stop();
-      box?.remove();
-    });
+      before(() => {
+        needs.check();
+        alice = ensureUser('alice');
+        bob = ensureUser('bob');
+        box = createSandbox();
+        assert.equal(box.admin(['--createdb']).code, 0);
+        inst = installLauncher(box, { service: viaService });
+        // Bob's rows, with a port and a mount, for alice's calls to aim at.
+        for (const n of [0, 1]) {
+          assert.equal(inst.helper('x2goinsertsession', [String(50 + n), SRV, sid('bob', n)], bob).stdout, 'inserted');
+          assert.equal(inst.helper('x2goinsertport', [SRV, sid('bob', n), String(30000 + n)], bob).code, 0);
+        }
+        assert.equal(inst.x2godb(['insertmount', sid('bob', 0), '/home/bob/share', '10.1.2.3'], bob).code, 0);
+      });
+      after(async () => {
+        await inst?.service?.stop();
+        box?.remove();
+      });
 
-    test('every answer is a documented exit code, a failure is one line, and no row but alice\'s changes', () => {
-      const before = othersRows(box.dbPath, 'alice');
-      let runs = 0;
-      fc.assert(
-        fc.property(commandArbitrary([alice, bob]), ({ program, args }) => {
-          runs++;
-          const r = call(inst, program, args, alice);
-          const what = `${program} ${JSON.stringify(args)}`;
-          assert.ok(r.code >= 0 && r.code <= 4, `${what}: exit ${r.code}: ${r.stderr}`);
-          if (r.code !== 0) {
-            assert.equal(r.stdout, '', what);
-            assert.match(r.stderr, /^[^\n]+\n$/, what);
-          }
-        }),
-        {
-          numRuns: 100_000,
-          interruptAfterTimeLimit: TIME_LIMIT_MS,
-          markInterruptAsFailure: false,
-          seed: Number.parseInt(randomBytes(4).toString('hex'), 16) | 0,
-        },
-      );
-      assert.ok(runs >= 20, `only ${runs} runs in ${TIME_LIMIT_MS} ms`);
-      assert.equal(othersRows(box.dbPath, 'alice'), before, 'a row of someone else changed');
-      if (inst.service) assert.equal(inst.service.child.exitCode, null, inst.service.log());
-    });
-  });
+      test("every answer is a documented exit code, a failure is one line, and no row but alice's changes", () => {
+        const before = othersRows(box.dbPath, 'alice');
+        let runs = 0;
+        fc.assert(
+          fc.property(commandArbitrary([alice, bob]), ({ program, args }) => {
+            runs++;
+            const r = call(inst, program, args, alice);
+            const what = `${program} ${JSON.stringify(args)}`;
+            assert.ok(r.code >= 0 && r.code <= 4, `${what}: exit ${r.code}: ${r.stderr}`);
+            if (r.code !== 0) {
+              assert.equal(r.stdout, '', what);
+              assert.match(r.stderr, /^[^\n]+\n$/, what);
+            }
+          }),
+          {
+            numRuns: 100_000,
+            interruptAfterTimeLimit: TIME_LIMIT_MS,
+            markInterruptAsFailure: false,
+            seed: Number.parseInt(randomBytes(4).toString('hex'), 16) | 0,
+          },
+        );
+        assert.ok(runs >= 20, `only ${runs} runs in ${TIME_LIMIT_MS} ms`);
+        assert.equal(othersRows(box.dbPath, 'alice'), before, 'a row of someone else changed');
+        if (inst.service) assert.equal(inst.service.child.exitCode, null, inst.service.log());
+      });
+    },
+  );
 }

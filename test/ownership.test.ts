@@ -34,7 +34,7 @@ describe('session ownership (the reference check_user rule, holes closed)', () =
     assert.ok(mayActOn(root, 'bob-51-1700000000_stDxfce_dp24'));
   });
 
-  test('a sharing session is created only for its viewer, on the caller\'s own desktop', () => {
+  test("a sharing session is created only for its viewer, on the caller's own desktop", () => {
     assert.doesNotThrow(() => assertMayShareWith(alice, 'bob-52-1700000000_stS1XSHADaliceXSHADPP51_dp24', 'bob'));
     assert.throws(() => assertMayShareWith(alice, 'bob-52-1700000000_stS1XSHADaliceXSHADPP51_dp24', 'carol'));
     assert.throws(() => assertMayShareWith(alice, 'carol-52-1700000000_stS1XSHADbobXSHADPP51_dp24', 'carol'));

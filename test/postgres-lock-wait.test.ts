@@ -46,10 +46,14 @@ describe('PostgreSQL: a statement waiting for a lock is not taken for an unreach
       // The row is held before alice starts.
       await new Promise((resolve) => setTimeout(resolve, 500));
       const started = Date.now();
-      const r = await runAsync(process.execPath, [join(DIST, 'helpers', 'x2goinsertsession'), '51', SRV, 'alice-51-1700000051_stDxfce_dp24'], {
-        as: alice,
-        env: { X2GO_CONFIG_DIR: box.configDir },
-      });
+      const r = await runAsync(
+        process.execPath,
+        [join(DIST, 'helpers', 'x2goinsertsession'), '51', SRV, 'alice-51-1700000051_stDxfce_dp24'],
+        {
+          as: alice,
+          env: { X2GO_CONFIG_DIR: box.configDir },
+        },
+      );
       await holding;
       assert.deepEqual([r.code, r.stdout, r.stderr], [0, 'inserted', '']);
       assert.ok(Date.now() - started >= HOLD_MS - 1000, 'alice did not wait for the lock');

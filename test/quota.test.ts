@@ -28,13 +28,17 @@ const HALF_THROUGH_SERVICE: Record<BackendKind, boolean> = { sqlite: false, post
 
 /** Ports stored in a user's name: on PostgreSQL the rows say who created them. */
 const HELD_PORTS: Record<BackendKind, string> = {
-  sqlite: "select count(*) as n from used_ports where session_id in (select session_id from sessions where uname = ? and session_id not like '%XSHAD%')",
+  sqlite:
+    "select count(*) as n from used_ports where session_id in (select session_id from sessions where uname = ? and session_id not like '%XSHAD%')",
   postgres: "select count(*) as n from used_ports where creator_id = 'x2gouser_' || ?",
 };
 
 /** Sessions and ports stored in a user's name (not desktop-sharing rows). */
 async function held(box: TestDatabase, user: string): Promise<Holdings> {
-  const [sessions] = await box.query<{ n: unknown }>("select count(*) as n from sessions where uname = ? and session_id not like '%XSHAD%'", [user]);
+  const [sessions] = await box.query<{ n: unknown }>(
+    "select count(*) as n from sessions where uname = ? and session_id not like '%XSHAD%'",
+    [user],
+  );
   const [ports] = await box.query<{ n: unknown }>(HELD_PORTS[box.backend.kind], [user]);
   return { sessions: Number(sessions?.n), ports: Number(ports?.n) };
 }
@@ -72,7 +76,12 @@ for (const backend of BACKENDS) {
         : inst.helperAsync(name, args, user);
 
     /** `loops` squatters at once, each calling `times` in a row; every result. */
-    async function squat(loops: number, times: number, make: (loop: number, i: number) => [string, string[]], user: Account): Promise<Result[]> {
+    async function squat(
+      loops: number,
+      times: number,
+      make: (loop: number, i: number) => [string, string[]],
+      user: Account,
+    ): Promise<Result[]> {
       const results = await Promise.all(
         Array.from({ length: loops }, async (_, loop) => {
           const out: Result[] = [];
@@ -95,7 +104,10 @@ for (const backend of BACKENDS) {
       for (const r of refused) {
         assert.equal(r.code, 1, r.stderr);
         assert.equal(r.stdout, '');
-        assert.match(r.stderr, /^x2goreservesession: alice holds 96 ports and asks for 16 more, and 100 is the limit per user; .*ports_per_user= in \[quota\] of \S+x2gosql\/sql\n$/);
+        assert.match(
+          r.stderr,
+          /^x2goreservesession: alice holds 96 ports and asks for 16 more, and 100 is the limit per user; .*ports_per_user= in \[quota\] of \S+x2gosql\/sql\n$/,
+        );
       }
       assert.deepEqual(await held(box, 'alice'), { sessions: 6, ports: 96 });
       const login = await call('x2goreservesession', [SERVER, '_stDxfce_dp24', '50', '3', '30000'], bob);
@@ -113,14 +125,31 @@ for (const backend of BACKENDS) {
         assert.equal(r.stdout, 'inserted', r.stderr);
       }
       // Bob still has all five of his own.
-      const bobs = await squat(1, 6, (_, i) => ['x2goinsertsession', [String(80 + i), SERVER, `bob-${80 + i}-1700000080_stDxfce_dp24`]], bob);
-      assert.deepEqual(bobs.map((r) => r.code), [0, 0, 0, 0, 0, 1], bobs.map((r) => r.stderr).join(''));
-      assert.match(bobs[5]?.stderr ?? '', /^x2goinsertsession: bob holds 5 sessions, and 5 is the limit per user; .*sessions_per_user= in \[quota\]/);
+      const bobs = await squat(
+        1,
+        6,
+        (_, i) => ['x2goinsertsession', [String(80 + i), SERVER, `bob-${80 + i}-1700000080_stDxfce_dp24`]],
+        bob,
+      );
+      assert.deepEqual(
+        bobs.map((r) => r.code),
+        [0, 0, 0, 0, 0, 1],
+        bobs.map((r) => r.stderr).join(''),
+      );
+      assert.match(
+        bobs[5]?.stderr ?? '',
+        /^x2goinsertsession: bob holds 5 sessions, and 5 is the limit per user; .*sessions_per_user= in \[quota\]/,
+      );
       // Alice, from four places at once, by reservation and by insertsession: two more, no more.
-      const alices = await squat(4, 3, (loop, i) =>
-        i % 2 === 0
-          ? ['x2goreservesession', [SERVER, `_stDloop${loop}x${i}_dp24`, '20', '1', '31000']]
-          : ['x2goinsertsession', [String(40 + loop * 3 + i), SERVER, `alice-${40 + loop * 3 + i}-1700000040_stDxfce_dp24`]], alice);
+      const alices = await squat(
+        4,
+        3,
+        (loop, i) =>
+          i % 2 === 0
+            ? ['x2goreservesession', [SERVER, `_stDloop${loop}x${i}_dp24`, '20', '1', '31000']]
+            : ['x2goinsertsession', [String(40 + loop * 3 + i), SERVER, `alice-${40 + loop * 3 + i}-1700000040_stDxfce_dp24`]],
+        alice,
+      );
       assert.equal(alices.filter((r) => r.code === 0).length, 2, alices.map((r) => r.stderr).join(''));
       for (const r of alices.filter((x) => x.code !== 0)) assert.match(r.stderr, /alice holds 5 sessions, and 5 is the limit per user/);
       assert.equal((await held(box, 'alice')).sessions, 2);
@@ -135,9 +164,15 @@ for (const backend of BACKENDS) {
       setQuota(box.configDir, 'sessions_per_user=5\nports_per_user=12\n');
       const sids = [0, 1].map((i) => `alice-${60 + i}-1700000060_stDxfce_dp24`);
       for (const [i, sid] of sids.entries()) assert.equal((await call('x2goinsertsession', [String(60 + i), SERVER, sid], alice)).code, 0);
-      const results = await squat(4, 8, (loop, i) => ['x2goinsertport', [SERVER, sids[loop % 2] ?? '', String(32000 + loop * 100 + i)]], alice);
+      const results = await squat(
+        4,
+        8,
+        (loop, i) => ['x2goinsertport', [SERVER, sids[loop % 2] ?? '', String(32000 + loop * 100 + i)]],
+        alice,
+      );
       assert.equal(results.filter((r) => r.code === 0).length, 12);
-      for (const r of results.filter((x) => x.code !== 0)) assert.match(r.stderr, /^x2goinsertport: alice holds 12 ports, and 12 is the limit per user/);
+      for (const r of results.filter((x) => x.code !== 0))
+        assert.match(r.stderr, /^x2goinsertport: alice holds 12 ports, and 12 is the limit per user/);
       assert.deepEqual(await held(box, 'alice'), { sessions: 2, ports: 12 });
     });
   });

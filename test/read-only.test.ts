@@ -18,7 +18,18 @@ import { createSandbox, type Sandbox } from './support/sandbox.js';
  * The store methods that only read. Any other method a command calls counts as a write, so a
  * method added to SessionStore is a write here until it is listed.
  */
-const READING: ReadonlySet<string> = new Set(['traits', 'listSessions', 'getSession', 'displays', 'ports', 'servers', 'mounts', 'schemaVersion', 'ownedBy', 'close']);
+const READING: ReadonlySet<string> = new Set([
+  'traits',
+  'listSessions',
+  'getSession',
+  'displays',
+  'ports',
+  'servers',
+  'mounts',
+  'schemaVersion',
+  'ownedBy',
+  'close',
+]);
 
 /** An environment whose stores note the names of the methods called on them. */
 function recording(called: Set<string>): Environment {
@@ -51,8 +62,7 @@ describe('read-only classification: what readsOnly() says is what the store saw'
   after(() => box.remove());
 
   const caller = { uid: process.getuid?.() ?? -1, name: me };
-  const plain = (args: string[]) =>
-    dispatch({ caller, program: 'x2godb', args, configDir: box.configDir, mayChooseConfig: true });
+  const plain = (args: string[]) => dispatch({ caller, program: 'x2godb', args, configDir: box.configDir, mayChooseConfig: true });
 
   /** A finished session with a port and a mount, so that every change has something to change. */
   async function seed(): Promise<void> {

@@ -20,7 +20,10 @@ const ROOTS = 'alice-52-1700000052_stDxfce_dp24';
 function listed(r: { stdout: string; stderr: string; code: number }): { ids: string[]; stderr: string[] } {
   assert.equal(r.code, 0, r.stderr);
   return {
-    ids: r.stdout.split('\n').filter(Boolean).map((l) => l.split('|')[1] ?? ''),
+    ids: r.stdout
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => l.split('|')[1] ?? ''),
     stderr: r.stderr.split('\n').filter(Boolean),
   };
 }
@@ -34,14 +37,23 @@ function assertRootListingsRefuse(box: Sandbox): void {
   ];
   for (const [name, r] of runs) {
     if (name === 'json') {
-      assert.deepEqual((JSON.parse(r.stdout) as { sessionId: string }[]).map((row) => row.sessionId), [GOOD]);
+      assert.deepEqual(
+        (JSON.parse(r.stdout) as { sessionId: string }[]).map((row) => row.sessionId),
+        [GOOD],
+      );
       continue;
     }
     const { ids, stderr } = listed(r);
     assert.deepEqual(ids, [GOOD], `${name} printed a planted row`);
     assert.equal(stderr.length, 2, r.stderr);
-    assert.match(stderr.join('\n'), /: not listing a stored session row with a malformed session_id \(session_id x\\x3bid\\x3epwned\\x3b\\x23, uname root\)/);
-    assert.match(stderr.join('\n'), new RegExp(`: not listing a stored session row with a malformed uname \\(session_id ${ROOTS}, uname root\\)`));
+    assert.match(
+      stderr.join('\n'),
+      /: not listing a stored session row with a malformed session_id \(session_id x\\x3bid\\x3epwned\\x3b\\x23, uname root\)/,
+    );
+    assert.match(
+      stderr.join('\n'),
+      new RegExp(`: not listing a stored session row with a malformed uname \\(session_id ${ROOTS}, uname root\\)`),
+    );
     // Nothing shell-dangerous reaches root's terminal or log raw.
     assert.doesNotMatch(r.stderr, /[;>#]/);
   }
@@ -57,11 +69,16 @@ describe('root listings and planted rows (SQLite)', sqliteNeeds.options, () => {
     const db = new Database(box.dbPath);
     try {
       // Back to version 3: the file as it was before migration 0004.
-      for (const name of db.prepare("select name from sqlite_master where type = 'trigger' and name like 'x2go_check_%'").pluck().all() as string[]) {
+      for (const name of db
+        .prepare("select name from sqlite_master where type = 'trigger' and name like 'x2go_check_%'")
+        .pluck()
+        .all() as string[]) {
         db.exec(`drop trigger "${name}"`);
       }
       db.pragma('user_version = 3');
-      const insert = db.prepare("insert into sessions (session_id, display, uname, server, status, init_time, last_time) values (?, ?, ?, ?, 'R', datetime('now','localtime'), datetime('now','localtime'))");
+      const insert = db.prepare(
+        "insert into sessions (session_id, display, uname, server, status, init_time, last_time) values (?, ?, ?, ?, 'R', datetime('now','localtime'), datetime('now','localtime'))",
+      );
       insert.run(GOOD, 51, 'alice', SRV);
       insert.run(PAYLOAD, 53, 'root', SRV);
       insert.run(ROOTS, 52, 'root', SRV);

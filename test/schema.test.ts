@@ -42,7 +42,9 @@ for (const backend of BACKENDS) {
       const made = await schemaDump(db);
       const committed = readFileSync(file, 'utf8');
       if (made !== committed) {
-        assert.fail(`the schema x2godbadmin --createdb makes differs from ${name}: a migration changed it; ${REGENERATE}\n${lineChanges(committed, made)}`);
+        assert.fail(
+          `the schema x2godbadmin --createdb makes differs from ${name}: a migration changed it; ${REGENERATE}\n${lineChanges(committed, made)}`,
+        );
       }
     });
   });

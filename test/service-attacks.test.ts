@@ -71,18 +71,35 @@ interface Answer {
 function askWithGroup(user: Account, socket: string, requests: { uid: number; program: string; args: string[] }[]): Answer[] {
   const gid = lookupGroupId('x2gouser') as number;
   const r = run('/usr/bin/setpriv', [
-    `--reuid=${user.uid}`, `--rgid=${user.gid}`, `--egid=${gid}`, '--clear-groups',
-    process.execPath, '-e', CLIENT, socket, JSON.stringify(requests),
+    `--reuid=${user.uid}`,
+    `--rgid=${user.gid}`,
+    `--egid=${gid}`,
+    '--clear-groups',
+    process.execPath,
+    '-e',
+    CLIENT,
+    socket,
+    JSON.stringify(requests),
   ]);
   assert.equal(r.code, 0, r.stderr);
-  return r.stdout.trim().split('\n').map((line) => JSON.parse(line) as Answer);
+  return r.stdout
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line) as Answer);
 }
 
 /** A launcher call as `user` that is killed after `timeoutMs`, with its duration. */
 function timedCall(file: string, args: string[], user: Account, timeoutMs: number): Promise<Result & { ms: number }> {
   return new Promise((resolve, reject) => {
     const t0 = Date.now();
-    const child = spawn(file, args, { uid: user.uid, gid: user.gid, env: { PATH: '/usr/bin:/bin' }, cwd: '/', timeout: timeoutMs, killSignal: 'SIGKILL' });
+    const child = spawn(file, args, {
+      uid: user.uid,
+      gid: user.gid,
+      env: { PATH: '/usr/bin:/bin' },
+      cwd: '/',
+      timeout: timeoutMs,
+      killSignal: 'SIGKILL',
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
@@ -94,10 +111,12 @@ function timedCall(file: string, args: string[], user: Account, timeoutMs: numbe
 
 /** Whether `pid` holds a write lock (SQLite's write lock is a POSIX lock on the -shm file). */
 function holdsWriteLock(pid: number): boolean {
-  return readFileSync('/proc/locks', 'utf8').split('\n').some((line) => {
-    const f = line.trim().split(/\s+/);
-    return f[1] === 'POSIX' && f[3] === 'WRITE' && f[4] === String(pid);
-  });
+  return readFileSync('/proc/locks', 'utf8')
+    .split('\n')
+    .some((line) => {
+      const f = line.trim().split(/\s+/);
+      return f[1] === 'POSIX' && f[3] === 'WRITE' && f[4] === String(pid);
+    });
 }
 
 function isGone(pid: number): boolean {
@@ -139,22 +158,32 @@ describe('x2gosessiond attacked by a local user (issue 9)', needs.options, () =>
       // The same process as itself: it did reach the service, and is answered as alice.
       { uid: alice.uid, program: 'x2godb', args: ['listsessions_all'] },
     ]);
-    for (const [i, claimed] of [[0, 0], [1, 0], [2, bob.uid]] as const) {
+    for (const [i, claimed] of [
+      [0, 0],
+      [1, 0],
+      [2, bob.uid],
+    ] as const) {
       const a = answers[i] as Answer;
       assert.equal(a.accept, 'E', JSON.stringify(a));
       assert.equal(a.exitCode, 2);
       assert.equal(a.stdout, '');
-      assert.match(a.stderr ?? '', new RegExp(`^x2gosessiond: uid ${claimed} claimed by a caller whose uid is ${alice.uid} \\(pid \\d+\\)\n$`));
+      assert.match(
+        a.stderr ?? '',
+        new RegExp(`^x2gosessiond: uid ${claimed} claimed by a caller whose uid is ${alice.uid} \\(pid \\d+\\)\n$`),
+      );
     }
     assert.deepEqual(answers[3], { accept: 'R', exitCode: 0, stdout: '', stderr: '' });
     assert.equal(box.dump(), before);
     await sleep(100); // the service's log reaches us through a pipe
-    const logged = service.log().split('\n').filter((l) => l.includes(`claimed by a caller whose uid is ${alice.uid}`));
+    const logged = service
+      .log()
+      .split('\n')
+      .filter((l) => l.includes(`claimed by a caller whose uid is ${alice.uid}`));
     assert.equal(logged.length, 3, service.log());
     assert.match(logged[0] ?? '', /^<4>x2gosessiond: rejected a request: uid 0 claimed by a caller whose uid is \d+ \(pid \d+\)$/);
   });
 
-  test(".status (the launcher called by that name) answers root only; a user gets exit 3", () => {
+  test('.status (the launcher called by that name) answers root only; a user gets exit 3', () => {
     const dir = mkdtempSync('/tmp/x2godb-status-');
     try {
       chmodSync(dir, 0o755);
@@ -198,9 +227,17 @@ describe('x2gosessiond attacked by a local user (issue 9)', needs.options, () =>
     const stopped: number[] = [];
     try {
       for (let attempt = 0; attempt < 20 && stopped.length === 0; attempt++) {
-        const child = spawn(join(inst.prefix, 'helpers', 'x2goreservesession'), [SRV, `_stDa${attempt}_dp24`, '60', '2', '30000', '', busyPorts], {
-          uid: alice.uid, gid: alice.gid, env: {}, cwd: '/', stdio: 'ignore',
-        });
+        const child = spawn(
+          join(inst.prefix, 'helpers', 'x2goreservesession'),
+          [SRV, `_stDa${attempt}_dp24`, '60', '2', '30000', '', busyPorts],
+          {
+            uid: alice.uid,
+            gid: alice.gid,
+            env: {},
+            cwd: '/',
+            stdio: 'ignore',
+          },
+        );
         const pid = child.pid as number;
         // As the attacker does: watch /proc/locks and stop her process while it holds the lock.
         const until = Date.now() + 3000;
@@ -215,7 +252,12 @@ describe('x2gosessiond attacked by a local user (issue 9)', needs.options, () =>
         if (!stopped.includes(pid)) assert.equal(child.exitCode, 2, 'the 90 KB request is refused');
       }
       assert.deepEqual(stopped, [], 'none of her processes ever held the write lock');
-      const r = await timedCall(join(inst.prefix, 'helpers', 'x2goreservesession'), [SRV, '_stDxfce_dp24', '60', '2', '30000'], bob, 10_000);
+      const r = await timedCall(
+        join(inst.prefix, 'helpers', 'x2goreservesession'),
+        [SRV, '_stDxfce_dp24', '60', '2', '30000'],
+        bob,
+        10_000,
+      );
       assert.equal(r.code, 0, r.stderr);
       assert.match(r.stdout, /^bob-60-\d+_stDxfce_dp24 60 30000 30001\n$/);
       assert.ok(r.ms < 2000, `bob waited ${r.ms} ms`);

@@ -34,7 +34,16 @@ const EXCHANGE_TIMEOUT_MS = 8_000;
 /** Anything as a field: names and values that reach the deeper paths, and garbage. */
 function fieldArbitrary(users: Account[]): fc.Arbitrary<string> {
   const known = [
-    ...Object.keys(HELPERS), ...Object.keys(COMMANDS), 'x2godb', STATUS_PROGRAM, '--json', '--config', '/tmp', SRV, '50', 'R',
+    ...Object.keys(HELPERS),
+    ...Object.keys(COMMANDS),
+    'x2godb',
+    STATUS_PROGRAM,
+    '--json',
+    '--config',
+    '/tmp',
+    SRV,
+    '50',
+    'R',
     ...users.flatMap((u) => [u.name, String(u.uid), sid(u.name, 0)]),
   ];
   return fc.oneof(
@@ -69,19 +78,29 @@ function u32(n: number): Buffer {
 
 /** Any frame: a request, a request whose length lies, or bytes. */
 function frameArbitrary(users: Account[]): fc.Arbitrary<Buffer> {
-  const uids = fc.oneof(fc.constant('0'), fc.constantFrom(...users.map((u) => String(u.uid))), fc.nat().map(String), fc.string({ maxLength: 12 }));
+  const uids = fc.oneof(
+    fc.constant('0'),
+    fc.constantFrom(...users.map((u) => String(u.uid))),
+    fc.nat().map(String),
+    fc.string({ maxLength: 12 }),
+  );
   const request = requestArbitrary(users, uids);
   return fc.oneof(
     { arbitrary: request, weight: 6 },
     {
-      arbitrary: fc.tuple(request, fc.oneof(fc.integer({ min: -6, max: 6 }), fc.constantFrom(MAX_REQUEST + 1, 0x7fffffff, 0xffffffff))).map(([frame, delta]) => {
-        const declared = Math.abs(delta) > 6 ? delta : Math.max(0, frame.readUInt32BE(0) + delta);
-        return Buffer.concat([u32(declared), frame.subarray(4)]);
-      }),
+      arbitrary: fc
+        .tuple(request, fc.oneof(fc.integer({ min: -6, max: 6 }), fc.constantFrom(MAX_REQUEST + 1, 0x7fffffff, 0xffffffff)))
+        .map(([frame, delta]) => {
+          const declared = Math.abs(delta) > 6 ? delta : Math.max(0, frame.readUInt32BE(0) + delta);
+          return Buffer.concat([u32(declared), frame.subarray(4)]);
+        }),
       weight: 2,
     },
     { arbitrary: fc.uint8Array({ maxLength: 64 }).map((b) => Buffer.from(b)), weight: 1 },
-    { arbitrary: fc.tuple(fc.nat({ max: 64 }), fc.uint8Array({ maxLength: 64 })).map(([n, b]) => Buffer.concat([u32(n), Buffer.from(b)])), weight: 1 },
+    {
+      arbitrary: fc.tuple(fc.nat({ max: 64 }), fc.uint8Array({ maxLength: 64 })).map(([n, b]) => Buffer.concat([u32(n), Buffer.from(b)])),
+      weight: 1,
+    },
   );
 }
 
@@ -164,8 +183,12 @@ function exchangePlan(socketPath: string, plan: Plan): Promise<Outcome> {
         const payload = body.subarray(4);
         const outLength = payload.readUInt32BE(1);
         finish({
-          kind: 'answered', accept, rejectedAfterAccept, exitCode: payload[0] as number,
-          stdout: payload.subarray(5, 5 + outLength).toString(), stderr: payload.subarray(5 + outLength).toString(),
+          kind: 'answered',
+          accept,
+          rejectedAfterAccept,
+          exitCode: payload[0] as number,
+          stdout: payload.subarray(5, 5 + outLength).toString(),
+          stderr: payload.subarray(5 + outLength).toString(),
         });
       }
     });
@@ -240,8 +263,15 @@ describe('x2gosessiond under fuzzing (issue 9)', needs.options, () => {
     inst = installLauncher(box, { service: true });
     service = inst.service as RunningService;
     // Rows of everyone's, with ports and a mount, for the fuzzed requests to aim at.
-    for (const [user, n] of [[bob, 0], [bob, 1], [alice, 0]] as const) {
-      assert.equal(inst.helper('x2goinsertsession', [String(50 + n + (user === alice ? 5 : 0)), SRV, sid(user.name, n)], user).stdout, 'inserted');
+    for (const [user, n] of [
+      [bob, 0],
+      [bob, 1],
+      [alice, 0],
+    ] as const) {
+      assert.equal(
+        inst.helper('x2goinsertsession', [String(50 + n + (user === alice ? 5 : 0)), SRV, sid(user.name, n)], user).stdout,
+        'inserted',
+      );
       assert.equal(inst.helper('x2goinsertport', [SRV, sid(user.name, n), String(30000 + n + (user === alice ? 5 : 0))], user).code, 0);
     }
     assert.equal(inst.x2godb(['insertmount', sid('bob', 0), '/home/bob/share', '10.1.2.3'], bob).code, 0);
@@ -258,10 +288,16 @@ describe('x2gosessiond under fuzzing (issue 9)', needs.options, () => {
       { arbitrary: fc.constantFrom('0', String(bob.uid)), weight: 3 },
       { arbitrary: fc.nat().map(String), weight: 1 },
     );
-    const frames = fc.sample(requestArbitrary([alice, bob, root], uids), { numRuns: 800, seed: Number.parseInt(randomBytes(4).toString('hex'), 16) | 0 });
+    const frames = fc.sample(requestArbitrary([alice, bob, root], uids), {
+      numRuns: 800,
+      seed: Number.parseInt(randomBytes(4).toString('hex'), 16) | 0,
+    });
     const input = JSON.stringify(frames.map((f) => f.toString('base64')));
     const child = await spawnAttacker(alice, lookupGroupId('x2gouser') as number, inst.socket, input);
-    const answers = child.stdout.trim().split('\n').map((l) => JSON.parse(l) as { accept?: string; exitCode?: number; closed?: boolean });
+    const answers = child.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { accept?: string; exitCode?: number; closed?: boolean });
     assert.equal(answers.length, frames.length, child.stderr);
     answers.forEach((a, i) => {
       const frame = frames[i] as Buffer;
@@ -302,15 +338,19 @@ describe('x2gosessiond under fuzzing (issue 9)', needs.options, () => {
  */
 function spawnAttacker(user: Account, gid: number, socket: string, input: string): Promise<{ stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn('/usr/bin/setpriv', [
-      `--reuid=${user.uid}`, `--rgid=${user.gid}`, `--egid=${gid}`, '--clear-groups', process.execPath, '-e', ATTACKER, socket,
-    ], { env: {}, cwd: '/', timeout: 60_000 });
+    const child = spawn(
+      '/usr/bin/setpriv',
+      [`--reuid=${user.uid}`, `--rgid=${user.gid}`, `--egid=${gid}`, '--clear-groups', process.execPath, '-e', ATTACKER, socket],
+      { env: {}, cwd: '/', timeout: 60_000 },
+    );
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
     child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
     child.on('error', reject);
-    child.on('close', (code) => (code === 0 ? resolve({ stdout, stderr }) : reject(new Error(`the attacker's process failed (${String(code)}): ${stderr}`))));
+    child.on('close', (code) =>
+      code === 0 ? resolve({ stdout, stderr }) : reject(new Error(`the attacker's process failed (${String(code)}): ${stderr}`)),
+    );
     child.stdin.end(input);
   });
 }

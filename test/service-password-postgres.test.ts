@@ -33,7 +33,10 @@ describe('x2gosessiond on PostgreSQL takes a new password by itself', needs.opti
     ensurePostgres();
     alice = ensureUser('alice');
     box = createPgSandbox(DB);
-    for (const args of [['--createdb', '--force'], ['--adduser', 'alice']]) {
+    for (const args of [
+      ['--createdb', '--force'],
+      ['--adduser', 'alice'],
+    ]) {
       const r = box.admin(args);
       assert.equal(r.code, 0, r.stderr);
     }
@@ -107,7 +110,12 @@ describe('x2gosessiond on PostgreSQL takes a new password by itself', needs.opti
     const refused = inst.helper('x2goinsertsession', ['60', SRV, sid(10)], alice);
     assert.equal(refused.code, 4);
     assert.equal(refused.stdout, '');
-    assert.match(refused.stderr, new RegExp(`^x2goinsertsession: password file ${passwordFile} is readable by others \\(mode 644\\); run: chmod 600 ${passwordFile}\\n$`));
+    assert.match(
+      refused.stderr,
+      new RegExp(
+        `^x2goinsertsession: password file ${passwordFile} is readable by others \\(mode 644\\); run: chmod 600 ${passwordFile}\\n$`,
+      ),
+    );
     chmodSync(passwordFile, 0o600);
     await insertThroughService(5);
   });

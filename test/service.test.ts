@@ -22,7 +22,11 @@ import { createSandbox, DIST, LOAD_TEST_QUOTA, ROOT, setQuota, type Sandbox } fr
 import { startService, type RunningService } from './support/service.js';
 import { ensureUser, run, type Result } from './support/system.js';
 
-const needs = requires([isRoot, 'root'], [hasCompiler, '/usr/bin/cc'], [lookupGroupId('x2gouser') !== undefined, 'group x2gouser (x2goserver)']);
+const needs = requires(
+  [isRoot, 'root'],
+  [hasCompiler, '/usr/bin/cc'],
+  [lookupGroupId('x2gouser') !== undefined, 'group x2gouser (x2goserver)'],
+);
 const needsPg = POSTGRES.needs(NEEDS_ROOT, [hasCompiler, '/usr/bin/cc']);
 const SRV = 'x2go-test';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -99,7 +103,9 @@ describe('x2gosessiond on SQLite: socket, protocol, load, signals', needs.option
     }
     // A bad go-ahead byte: the command is not run.
     const wrongGo = await new Promise<string>((resolve) => {
-      const s = connect(inst.socket, () => s.write(encodeRequest({ uid: 0, program: 'x2godb', args: ['insertsession', '59', SRV, sid('root', 9)] })));
+      const s = connect(inst.socket, () =>
+        s.write(encodeRequest({ uid: 0, program: 'x2godb', args: ['insertsession', '59', SRV, sid('root', 9)] })),
+      );
       let got = Buffer.alloc(0);
       s.on('data', (d: Buffer) => {
         got = Buffer.concat([got, d]);
@@ -113,10 +119,18 @@ describe('x2gosessiond on SQLite: socket, protocol, load, signals', needs.option
   });
 
   test('bad arguments get the same answer through the service as from the CLI', async () => {
-    for (const args of [['insertsession', '-1', SRV, sid('alice', 1)], ['insertsession', '51', SRV, "x'; drop table sessions;--"], ['nosuchcommand']]) {
+    for (const args of [
+      ['insertsession', '-1', SRV, sid('alice', 1)],
+      ['insertsession', '51', SRV, "x'; drop table sessions;--"],
+      ['nosuchcommand'],
+    ]) {
       const viaService = inst.x2godb(args, alice);
       const direct = box.x2godb(args, { as: alice });
-      assert.deepEqual([viaService.code, viaService.stdout, viaService.stderr], [direct.code, direct.stdout, direct.stderr], args.join(' '));
+      assert.deepEqual(
+        [viaService.code, viaService.stdout, viaService.stderr],
+        [direct.code, direct.stdout, direct.stderr],
+        args.join(' '),
+      );
       assert.notEqual(viaService.code, 0);
     }
   });
@@ -212,7 +226,13 @@ describe('x2gosessiond on SQLite: socket, protocol, load, signals', needs.option
     // It read the request after waking, but never got the go-ahead: nothing ran, not here nor there.
     await sleep(300);
     assert.equal((await service.stats()).requests, 0);
-    assert.equal(inst.helper(WRAPPER_NAME, ['listsessions', SRV], alice).stdout.split('\n').filter((l) => l.includes(sid('alice', 20))).length, 0);
+    assert.equal(
+      inst
+        .helper(WRAPPER_NAME, ['listsessions', SRV], alice)
+        .stdout.split('\n')
+        .filter((l) => l.includes(sid('alice', 20))).length,
+      0,
+    );
     // A crashed service leaves its socket behind: refused, so the launcher runs Node again.
     service.child.kill('SIGKILL');
     await service.stop();
@@ -222,10 +242,31 @@ describe('x2gosessiond on SQLite: socket, protocol, load, signals', needs.option
   });
 
   test("x2go-sessiondb status shows the service's uptime, requests and errors, or that it is not running", async () => {
-    const up = run(process.execPath, [join(DIST, 'x2go-sessiondb.cjs'), 'status', '--prefix', inst.prefix, '--config', box.configDir, '--socket', inst.socket]);
-    assert.match(up.stdout, /^service: up \(pid \d+, sqlite, uptime \d+ s, \d+ requests served, \d+ failed of which \d+ database unavailable, 0 rejected, 0 in flight, RSS [\d.]+ MB\)/m);
+    const up = run(process.execPath, [
+      join(DIST, 'x2go-sessiondb.cjs'),
+      'status',
+      '--prefix',
+      inst.prefix,
+      '--config',
+      box.configDir,
+      '--socket',
+      inst.socket,
+    ]);
+    assert.match(
+      up.stdout,
+      /^service: up \(pid \d+, sqlite, uptime \d+ s, \d+ requests served, \d+ failed of which \d+ database unavailable, 0 rejected, 0 in flight, RSS [\d.]+ MB\)/m,
+    );
     await service.stop();
-    const down = run(process.execPath, [join(DIST, 'x2go-sessiondb.cjs'), 'status', '--prefix', inst.prefix, '--config', box.configDir, '--socket', inst.socket]);
+    const down = run(process.execPath, [
+      join(DIST, 'x2go-sessiondb.cjs'),
+      'status',
+      '--prefix',
+      inst.prefix,
+      '--config',
+      box.configDir,
+      '--socket',
+      inst.socket,
+    ]);
     assert.match(down.stdout, /^service: not running \(no socket at .*\); the launchers run each command themselves$/m);
     service = await startService(box.configDir, inst.socket);
   });
@@ -255,7 +296,12 @@ describe('x2gosessiond on SQLite: socket, protocol, load, signals', needs.option
   });
 
   test('the systemd unit in contrib/ is what the installer writes for the default paths', () => {
-    const text = unitText({ node: '/usr/bin/node', prefix: '/usr/lib/x2go-sessiondb', configDir: '/etc/x2go', socket: '/run/x2go-sessiondb/sessiond.sock' });
+    const text = unitText({
+      node: '/usr/bin/node',
+      prefix: '/usr/lib/x2go-sessiondb',
+      configDir: '/etc/x2go',
+      socket: '/run/x2go-sessiondb/sessiond.sock',
+    });
     assert.equal(readFileSync(join(ROOT, 'contrib', 'x2gosessiond.service'), 'utf8'), text);
     assert.match(text, /Restart=on-failure/);
   });
@@ -314,7 +360,11 @@ for (const backend of BACKENDS) {
         const [session] = r.stdout.split(' ');
         assert.equal(census.sessions.get(session ?? ''), 3, `acknowledged ${r.stdout.trim()} is not in the database with its 3 ports`);
       }
-      for (const r of failed) assert.match(r.stderr, /^x2godb-launcher: the session service stopped while changing the database; the change may or may not have been made/);
+      for (const r of failed)
+        assert.match(
+          r.stderr,
+          /^x2godb-launcher: the session service stopped while changing the database; the change may or may not have been made/,
+        );
       for (const [session, ports] of census.sessions) assert.equal(ports, 3, `${session}: half made`);
       assert.equal(census.orphans, 0);
       // Whatever the outcome, nobody was answered twice: every session in the database is one call's.

@@ -17,6 +17,9 @@ test('a row in list order maps to its fields and prints back in the same order',
   const values = SESSION_COLUMNS.map((c, i) => (c.kind === 'age' ? '42' : `v${i}`));
   const row = sessionRowOf(values);
   assert.equal(row.ageSeconds, 42);
-  assert.deepEqual(legacyFields(row, true), values.map((v) => (v === '42' ? 42 : v)));
+  assert.deepEqual(
+    legacyFields(row, true),
+    values.map((v) => (v === '42' ? 42 : v)),
+  );
   assert.equal(legacyFields(row, false).length, SESSION_COLUMNS.length - 2);
 });

@@ -71,7 +71,9 @@ describe('x2gostartagent reserves atomically when x2go-sessiondb is installed (i
     const [bin, lib] = [join(dir, 'bin'), join(dir, 'lib')];
     for (const d of [bin, lib]) run('/bin/mkdir', ['-m', '755', d]);
     for (const name of readdirSync('/usr/lib/x2go')) if (name !== 'x2gosyslog') symlinkSync(join('/usr/lib/x2go', name), join(lib, name));
-    writeFileSync(join(bin, 'x2gopath'), `#!/bin/sh\nif [ "$1" = libexec ]; then echo '${lib}'; else exec /usr/bin/x2gopath "$@"; fi\n`, { mode: 0o755 });
+    writeFileSync(join(bin, 'x2gopath'), `#!/bin/sh\nif [ "$1" = libexec ]; then echo '${lib}'; else exec /usr/bin/x2gopath "$@"; fi\n`, {
+      mode: 0o755,
+    });
     writeFileSync(
       join(lib, 'x2gosyslog'),
       [
@@ -127,7 +129,9 @@ describe('x2gostartagent reserves atomically when x2go-sessiondb is installed (i
 
   /** What dpkg's post-invoke hook runs after an upgrade, run as dpkg runs it. */
   function runHook(): Result {
-    const line = readFileSync(HOOK_PATH, 'utf8').split('\n').find((l) => l.startsWith('post-invoke='));
+    const line = readFileSync(HOOK_PATH, 'utf8')
+      .split('\n')
+      .find((l) => l.startsWith('post-invoke='));
     assert.ok(line, `${HOOK_PATH} has a post-invoke line`);
     return run('/bin/sh', ['-c', line.slice('post-invoke='.length)]);
   }
@@ -142,7 +146,10 @@ describe('x2gostartagent reserves atomically when x2go-sessiondb is installed (i
     assertReference(original);
     const agent = startAgent();
     assert.equal(agent.behaviour, 'loops', agent.log);
-    assert.match(x2goSessiondb(['status']).stdout, /^\/usr\/bin\/x2gostartagent: the reference's \(display and ports by read, pick, insert, retry; `x2go-sessiondb install` patches it\)$/m);
+    assert.match(
+      x2goSessiondb(['status']).stdout,
+      /^\/usr\/bin\/x2gostartagent: the reference's \(display and ports by read, pick, insert, retry; `x2go-sessiondb install` patches it\)$/m,
+    );
   });
 
   test('install puts the patched copy in place, made from the diverted original, and writes the dpkg hook', () => {
@@ -214,7 +221,10 @@ describe('x2gostartagent reserves atomically when x2go-sessiondb is installed (i
     try {
       const r = x2goSessiondb(['install']);
       assert.equal(r.code, 0, r.stderr);
-      assert.match(r.stdout, /^\/usr\/bin\/x2gostartagent: undid the patch applied by hand \(x2goserver's file again\)\n\/usr\/bin\/x2gostartagent: the patched copy, made from /m);
+      assert.match(
+        r.stdout,
+        /^\/usr\/bin\/x2gostartagent: undid the patch applied by hand \(x2goserver's file again\)\n\/usr\/bin\/x2gostartagent: the patched copy, made from /m,
+      );
       assert.ok(readFileSync(trueName(STARTAGENT)).equals(original));
       assertPatchedCopy();
       assert.equal(x2goSessiondb(['uninstall']).code, 0);
@@ -230,7 +240,10 @@ describe('x2gostartagent reserves atomically when x2go-sessiondb is installed (i
     try {
       const r = x2goSessiondb(['install']);
       assert.equal(r.code, 0, r.stderr);
-      assert.match(r.stdout, /^\/usr\/bin\/x2gostartagent: contrib\/x2gostartagent-reserve\.patch does not apply to this x2gostartagent \(hunk 1 of 1 \(at line 230\) does not match\); the reference's stays in place, without atomic reservation$/m);
+      assert.match(
+        r.stdout,
+        /^\/usr\/bin\/x2gostartagent: contrib\/x2gostartagent-reserve\.patch does not apply to this x2gostartagent \(hunk 1 of 1 \(at line 230\) does not match\); the reference's stays in place, without atomic reservation$/m,
+      );
       assertReference(unknown);
       assert.match(x2goSessiondb(['status']).stdout, /^\/usr\/bin\/x2gostartagent: the reference's \(.*does not apply to it/m);
       assert.equal(x2goSessiondb(['uninstall']).code, 0);

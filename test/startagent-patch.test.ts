@@ -55,7 +55,7 @@ describe('the x2gostartagent patch', () => {
       "X2GO_TELEKINESIS_ENABLED='0'",
       "X2GO_STYPE='D'",
       "current_host_name='x2go-test'",
-      "ss=\"$(PATH=\"${PATH}:/usr/sbin:/sbin\" type -P ss || echo /bin/true)\"",
+      'ss="$(PATH="${PATH}:/usr/sbin:/sbin" type -P ss || echo /bin/true)"',
       "TEKICTRL_PORT=''",
       "TEKIDATA_PORT=''",
       "typeset -i retry='0'",
@@ -95,7 +95,7 @@ describe('the x2gostartagent patch', () => {
   });
 
   const needs = requires([hasReference, 'the reference (apt-get install x2goserver)']);
-  test("applies to the installed x2gostartagent", needs.options, () => {
+  test('applies to the installed x2gostartagent', needs.options, () => {
     needs.check();
     const dry = run('/usr/bin/patch', ['--dry-run', '-p1', '-d', '/', '-i', PATCH]);
     assert.equal(dry.code, 0, dry.stdout + dry.stderr);

@@ -36,7 +36,12 @@ const base = [
 type StoredSession = { session_id: string; display: number; cookie: string | null; status: string };
 
 function censusOf(rows: StoredSession[], ports: { session_id: string; port: number }[]): Census {
-  const census: Census = new Map(rows.map((r) => [r.session_id, { display: Number(r.display), cookie: r.cookie?.trim() ?? null, status: r.status.trim(), ports: [] as number[] }]));
+  const census: Census = new Map(
+    rows.map((r) => [
+      r.session_id,
+      { display: Number(r.display), cookie: r.cookie?.trim() ?? null, status: r.status.trim(), ports: [] as number[] },
+    ]),
+  );
   for (const p of ports) census.get(p.session_id)?.ports.push(Number(p.port));
   return census;
 }

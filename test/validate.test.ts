@@ -2,12 +2,25 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { SessionDbError } from '../src/model/errors.js';
 import {
-  parseClient, parseCookie, parseDisplay, parseMountPath, parseOptionalPort, parsePid, parsePort, parseServer,
-  parseSessionId, parseStatus, parseUserName,
+  parseClient,
+  parseCookie,
+  parseDisplay,
+  parseMountPath,
+  parseOptionalPort,
+  parsePid,
+  parsePort,
+  parseServer,
+  parseSessionId,
+  parseStatus,
+  parseUserName,
 } from '../src/model/validate.js';
 
 function rejects(parse: (v: string) => unknown, value: string): void {
-  assert.throws(() => parse(value), (err: unknown) => err instanceof SessionDbError && err.code === 'invalid' && !err.message.includes('\n'), `accepted ${JSON.stringify(value)}`);
+  assert.throws(
+    () => parse(value),
+    (err: unknown) => err instanceof SessionDbError && err.code === 'invalid' && !err.message.includes('\n'),
+    `accepted ${JSON.stringify(value)}`,
+  );
 }
 
 describe('argument validation', () => {
@@ -17,16 +30,28 @@ describe('argument validation', () => {
       'bob-52-1700000000_stS1XSHADaliceXSHADPP51_dp24',
       'j.doe@example.com-1234-123456789012_stRgnome_dp32_xdmcp',
       'DOMAINalice-50-1700000000_stDKDE_dp16',
-    ]) assert.equal(parseSessionId(sid), sid);
+    ])
+      assert.equal(parseSessionId(sid), sid);
   });
 
   test('malformed session ids are refused, never rewritten', () => {
     for (const sid of [
-      '', 'alice', 'alice-51-1700000000', "alice'-51-1700000000_stD_dp24", 'alice-51-1700000000_stD_dp24;rm -rf /',
-      'alice-51-1700000000_stD_dp24\n', 'alice-5-1700000000_stD_dp24', 'alice-51-17000000_stD_dp24',
-      'alice-51-1700000000_stD_dp', 'alice-51-1700000000_st@D_dp24', '-alice-51-1700000000_stD_dp24',
-      `${'a'.repeat(490)}-51-1700000000_stD_dp24`, 'alice-51-1700000000_stD_dp24\0', 'ålice-51-1700000000_stD_dp24',
-    ]) rejects(parseSessionId, sid);
+      '',
+      'alice',
+      'alice-51-1700000000',
+      "alice'-51-1700000000_stD_dp24",
+      'alice-51-1700000000_stD_dp24;rm -rf /',
+      'alice-51-1700000000_stD_dp24\n',
+      'alice-5-1700000000_stD_dp24',
+      'alice-51-17000000_stD_dp24',
+      'alice-51-1700000000_stD_dp',
+      'alice-51-1700000000_st@D_dp24',
+      '-alice-51-1700000000_stD_dp24',
+      `${'a'.repeat(490)}-51-1700000000_stD_dp24`,
+      'alice-51-1700000000_stD_dp24\0',
+      'ålice-51-1700000000_stD_dp24',
+    ])
+      rejects(parseSessionId, sid);
   });
 
   test('numbers: displays, ports, pids within range, no signs or spaces', () => {
@@ -68,9 +93,28 @@ describe('IP addresses without node:net', () => {
     const { isIP } = await import('node:net');
     const { isIpAddress } = await import('../src/model/validate.js');
     const samples = [
-      '10.0.0.1', '255.255.255.255', '0.0.0.0', '256.1.1.1', '1.2.3', '1.2.3.4.5', '01.2.3.4', '1.2.3.-4',
-      '::1', '::', '2001:db8::1', 'fe80::1ff:fe23:4567:890a', '::ffff:192.0.2.128', '2001:db8:::1', '1:2:3:4:5:6:7:8',
-      '1:2:3:4:5:6:7:8:9', 'gggg::1', '2001:db8::1/64', 'fe80::1%eth0', ':', '', 'localhost',
+      '10.0.0.1',
+      '255.255.255.255',
+      '0.0.0.0',
+      '256.1.1.1',
+      '1.2.3',
+      '1.2.3.4.5',
+      '01.2.3.4',
+      '1.2.3.-4',
+      '::1',
+      '::',
+      '2001:db8::1',
+      'fe80::1ff:fe23:4567:890a',
+      '::ffff:192.0.2.128',
+      '2001:db8:::1',
+      '1:2:3:4:5:6:7:8',
+      '1:2:3:4:5:6:7:8:9',
+      'gggg::1',
+      '2001:db8::1/64',
+      'fe80::1%eth0',
+      ':',
+      '',
+      'localhost',
     ];
     for (const s of samples) assert.equal(isIpAddress(s), isIP(s) !== 0, s);
   });

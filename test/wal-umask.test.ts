@@ -15,7 +15,11 @@ import { hasCompiler, isRoot, requires } from './support/requirements.js';
 import { createSandbox, type Sandbox } from './support/sandbox.js';
 import { ensureUser, runAsync } from './support/system.js';
 
-const needs = requires([isRoot, 'root'], [hasCompiler, '/usr/bin/cc'], [lookupGroupId('x2gouser') !== undefined, 'group x2gouser (x2goserver)']);
+const needs = requires(
+  [isRoot, 'root'],
+  [hasCompiler, '/usr/bin/cc'],
+  [lookupGroupId('x2gouser') !== undefined, 'group x2gouser (x2goserver)'],
+);
 
 const USERS = ['alice', 'bob', 'carol', 'dave'];
 const CALLERS_PER_USER = 2;

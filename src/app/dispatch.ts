@@ -75,7 +75,7 @@ function usageText(): string {
     ...lines,
     '',
     '--config DIR   read DIR/x2gosql/sql and DIR/x2goserver.conf instead of /etc/x2go (also X2GO_CONFIG_DIR)',
-    '--json         print JSON instead of the reference\'s pipe-separated lines',
+    "--json         print JSON instead of the reference's pipe-separated lines",
     '',
   ].join('\n');
 }
@@ -121,7 +121,9 @@ function render(output: Output, print: Plan['print'], traits: LegacyTraits): str
     case 'output':
       return legacyText(output, traits);
     case 'lines':
-      return legacyLines(output, traits).map((line) => `${line}\n`).join('');
+      return legacyLines(output, traits)
+        .map((line) => `${line}\n`)
+        .join('');
   }
 }
 
@@ -139,7 +141,9 @@ async function execute(req: Request, p: Plan, env: Environment): Promise<Respons
   return env.withStore(settings, req.caller, async (store) => {
     const db = new SessionDb(store, req.caller, userExists, { quota: { limits: settings.quota, file: settings.sqlFile } });
     const output = await work(db);
-    const stderr = notesOf(output).map((note) => `${p.name}: ${note}\n`).join('');
+    const stderr = notesOf(output)
+      .map((note) => `${p.name}: ${note}\n`)
+      .join('');
     return { stdout: render(output, p.print, traits), stderr, exitCode: 0 };
   });
 }

@@ -5,9 +5,20 @@
 
 /** The reference's own helper names: the files a drop-in install takes over. */
 export const REFERENCE_HELPERS = [
-  'x2goinsertsession', 'x2goinsertshadowsession', 'x2goinsertport', 'x2gocreatesession', 'x2gocreateshadowsession',
-  'x2gochangestatus', 'x2gormport', 'x2gogetagent', 'x2gogetstatus', 'x2gogetdisplays', 'x2gogetports',
-  'x2gogetservers', 'x2goresume', 'x2golistsessions_sql',
+  'x2goinsertsession',
+  'x2goinsertshadowsession',
+  'x2goinsertport',
+  'x2gocreatesession',
+  'x2gocreateshadowsession',
+  'x2gochangestatus',
+  'x2gormport',
+  'x2gogetagent',
+  'x2gogetstatus',
+  'x2gogetdisplays',
+  'x2gogetports',
+  'x2gogetservers',
+  'x2goresume',
+  'x2golistsessions_sql',
 ] as const;
 
 /** Ours: x2gostartagent's display and port loops in one step (contrib/x2gostartagent-reserve.patch). */

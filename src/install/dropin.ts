@@ -11,7 +11,21 @@
 // uninstalling gives dpkg back each file with the mode it had.
 
 import { execFileSync } from 'node:child_process';
-import { chmodSync, chownSync, copyFileSync, lstatSync, mkdirSync, readFileSync, readlinkSync, renameSync, rmSync, statSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  copyFileSync,
+  lstatSync,
+  mkdirSync,
+  readFileSync,
+  readlinkSync,
+  renameSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  unlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { dirname, join } from 'node:path';
 import { REFERENCE_HELPERS } from '../app/helper-names.js';
 import { WRAPPER_NAME } from './install-launcher.js';
@@ -35,8 +49,9 @@ export const DB_PM = '/usr/share/perl5/X2Go/Server/DB.pm';
 /** Every file of the reference we take over. */
 export const REPLACEMENTS: readonly Replacement[] = [
   { kind: 'link', path: join(LIB, WRAPPER_NAME), target: (p) => join(p, 'x2godb-launcher') },
-  ...REFERENCE_HELPERS.filter((name) => name !== 'x2gogetservers')
-    .map((name): Replacement => ({ kind: 'link', path: join(LIB, name), target: (p) => join(p, 'x2godb-launcher') })),
+  ...REFERENCE_HELPERS.filter((name) => name !== 'x2gogetservers').map(
+    (name): Replacement => ({ kind: 'link', path: join(LIB, name), target: (p) => join(p, 'x2godb-launcher') }),
+  ),
   { kind: 'link', path: '/usr/bin/x2gogetservers', target: (p) => join(p, 'x2godb-launcher') },
   // Not named by the reference's helpers, but what an administrator runs: ours manages both backends.
   { kind: 'link', path: '/usr/sbin/x2godbadmin', target: (p) => join(p, 'bin', 'x2godbadmin') },
@@ -55,7 +70,10 @@ export function divertedBy(path: string): string | undefined {
 
 export function installedVersion(pkg: string): string | undefined {
   try {
-    return execFileSync('/usr/bin/dpkg-query', ['-W', '-f=${Version}', pkg], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim() || undefined;
+    return (
+      execFileSync('/usr/bin/dpkg-query', ['-W', '-f=${Version}', pkg], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim() ||
+      undefined
+    );
   } catch {
     return undefined;
   }
@@ -130,7 +148,9 @@ export function ensureReferenceDir(prefix: string): string[] {
   if (st.uid === 0 && st.gid === 0 && (st.mode & 0o7777) === 0o700) return [];
   chownSync(dir, 0, 0);
   chmodSync(dir, 0o700);
-  return [`${dir} was ${st.uid}:${st.gid} ${(st.mode & 0o7777).toString(8)}; root:root 700 again, so that no user can run the reference's programs`];
+  return [
+    `${dir} was ${st.uid}:${st.gid} ${(st.mode & 0o7777).toString(8)}; root:root 700 again, so that no user can run the reference's programs`,
+  ];
 }
 
 /** Where dpkg keeps `path`'s package file: the diversion's target, or `path` itself. */

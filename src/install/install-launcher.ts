@@ -37,8 +37,15 @@ import { DEFAULT_SOCKET } from '../service/protocol.js';
 export const DEFAULT_PREFIX = '/usr/lib/x2go-sessiondb';
 /** Everything of dist/ an installation needs, itself included (uninstall works without the checkout). */
 const FILES = [
-  'x2godb.cjs', MAIN_BUNDLE, 'x2godbadmin.cjs', 'x2go-sessiondb.cjs', 'x2gosessiond.cjs', 'better_sqlite3.node', 'x2godb-launcher.c',
-  'peercred.c', 'DB.pm',
+  'x2godb.cjs',
+  MAIN_BUNDLE,
+  'x2godbadmin.cjs',
+  'x2go-sessiondb.cjs',
+  'x2gosessiond.cjs',
+  'better_sqlite3.node',
+  'x2godb-launcher.c',
+  'peercred.c',
+  'DB.pm',
 ];
 const EXECUTABLES = new Set(['x2godb.cjs', 'x2godbadmin.cjs', 'x2go-sessiondb.cjs', 'x2gosessiond.cjs']);
 /** The reference's wrapper name: x2goserver's DB.pm runs it for every SQLite operation. */
@@ -98,10 +105,21 @@ function buildLauncher(source: string, target: string, paths: LauncherPaths, gid
   execFileSync(
     '/usr/bin/cc',
     [
-      '-O2', '-Wall', '-Wextra', '-Werror', '-fPIE', '-pie', '-D_FORTIFY_SOURCE=2', '-fstack-protector-strong',
-      `-DX2GODB_NODE="${paths.node}"`, `-DX2GODB_ENTRY="${paths.entry}"`, `-DX2GODB_CONFIG_DIR="${paths.configDir}"`,
+      '-O2',
+      '-Wall',
+      '-Wextra',
+      '-Werror',
+      '-fPIE',
+      '-pie',
+      '-D_FORTIFY_SOURCE=2',
+      '-fstack-protector-strong',
+      `-DX2GODB_NODE="${paths.node}"`,
+      `-DX2GODB_ENTRY="${paths.entry}"`,
+      `-DX2GODB_CONFIG_DIR="${paths.configDir}"`,
       `-DX2GODB_SOCKET="${paths.socket}"`,
-      '-o', tmp, source,
+      '-o',
+      tmp,
+      source,
     ],
     { stdio: ['ignore', 'inherit', 'inherit'] },
   );
@@ -117,7 +135,8 @@ function buildLauncher(source: string, target: string, paths: LauncherPaths, gid
  */
 function buildPeerCredAddon(source: string, target: string, node: string): string {
   const headers = [join(dirname(dirname(node)), 'include', 'node'), '/usr/include/node'].find((dir) => existsSync(join(dir, 'node_api.h')));
-  if (!headers) throw new InstallError(`no Node.js headers (node_api.h) beside ${node} or in /usr/include/node; install the package that has them`);
+  if (!headers)
+    throw new InstallError(`no Node.js headers (node_api.h) beside ${node} or in /usr/include/node; install the package that has them`);
   const tmp = `${target}.new`;
   execFileSync(
     '/usr/bin/cc',
@@ -178,7 +197,9 @@ export function installPrefix(options: PrefixOptions, from: string): string[] {
 
   const launcher = join(prefix, 'x2godb-launcher');
   buildLauncher(join(from, 'x2godb-launcher.c'), launcher, { node, entry: join(prefix, 'x2godb.cjs'), configDir, socket }, gid);
-  lines.push(`built ${launcher} (root:x2gouser 2755) asking the service at ${socket} first, else running ${node} ${join(prefix, 'x2godb.cjs')}, config ${configDir}`);
+  lines.push(
+    `built ${launcher} (root:x2gouser 2755) asking the service at ${socket} first, else running ${node} ${join(prefix, 'x2godb.cjs')}, config ${configDir}`,
+  );
 
   const addon = join(prefix, 'peercred.node');
   const headers = buildPeerCredAddon(join(from, 'peercred.c'), addon, node);

@@ -11,7 +11,19 @@ import { readdirSync, readFileSync, realpathSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DEFAULT_CONFIG_DIR } from '../config/config.js';
-import { DB_PM, divert, divertedBy, ensureReferenceDir, installedVersion, KNOWN_UPSTREAM, PACKAGE, referenceDir, REFERENCE_PACKAGES, undivert, upstreamVersion } from './dropin.js';
+import {
+  DB_PM,
+  divert,
+  divertedBy,
+  ensureReferenceDir,
+  installedVersion,
+  KNOWN_UPSTREAM,
+  PACKAGE,
+  referenceDir,
+  REFERENCE_PACKAGES,
+  undivert,
+  upstreamVersion,
+} from './dropin.js';
 import { installHook, removeHook } from './dpkg-hook.js';
 import { removeStartagent, syncStartagent } from './startagent.js';
 import { InstallError, installPrefix, prefixOf, removePrefix } from './install-launcher.js';
@@ -64,7 +76,9 @@ function checkVersions(force: boolean): string[] {
     if (version === undefined) throw new InstallError(`${pkg} is not installed; nothing to put ourselves under (use --no-divert)`);
     const known = KNOWN_UPSTREAM.includes(upstreamVersion(version));
     if (!known && !force) {
-      throw new InstallError(`${pkg} ${version} is not a version we know (${KNOWN_UPSTREAM.join(', ')}); check its DB programs, then use --force`);
+      throw new InstallError(
+        `${pkg} ${version} is not a version we know (${KNOWN_UPSTREAM.join(', ')}); check its DB programs, then use --force`,
+      );
     }
     lines.push(`${pkg} ${version}${known ? '' : ' (unknown version, --force)'}`);
   }
@@ -76,7 +90,10 @@ function updatedb(prefix: string, configDir: string): string[] {
     encoding: 'utf8',
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  return out.trimEnd().split('\n').map((line) => `x2godbadmin --updatedb: ${line}`);
+  return out
+    .trimEnd()
+    .split('\n')
+    .map((line) => `x2godbadmin --updatedb: ${line}`);
 }
 
 /**

@@ -33,7 +33,8 @@ function reachable(path: string): boolean {
     // A symlinked directory on the way is judged by its target.
     const real = st.isSymbolicLink() ? lstatOrUndefined(realpathSync(dir)) : st;
     if (!real) return false;
-    const searchable = (real.mode & 0o001) !== 0 || ((real.mode & 0o010) !== 0 && real.gid !== 0) || ((real.mode & 0o100) !== 0 && real.uid !== 0);
+    const searchable =
+      (real.mode & 0o001) !== 0 || ((real.mode & 0o010) !== 0 && real.gid !== 0) || ((real.mode & 0o100) !== 0 && real.uid !== 0);
     if (!searchable) return false;
     if (dir === '/') return true;
   }

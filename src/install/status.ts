@@ -66,7 +66,8 @@ function exposedSetgid(prefix: string): string[] {
     // not installed: every setgid x2gouser program counts
   }
   return exposedSetgidPrograms('x2gouser', gid, [launcher]).map(
-    (path) => `UNSAFE: ${path} is setgid x2gouser and any user can run it (it is not our launcher); with that group a user writes the session database directly`,
+    (path) =>
+      `UNSAFE: ${path} is setgid x2gouser and any user can run it (it is not our launcher); with that group a user writes the session database directly`,
   );
 }
 
@@ -78,7 +79,8 @@ async function serviceLine(socket: string): Promise<string> {
     return `service: up (pid ${s.pid}, ${s.backend}, uptime ${s.uptimeSeconds} s, ${s.requests} requests served, ${s.failed} failed of which ${s.unavailable} database unavailable, ${s.rejected} rejected, ${s.inFlight} in flight, RSS ${mb} MB) on ${socket}`;
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'no socket' : code === 'ECONNREFUSED' ? 'nothing listens' : err instanceof Error ? err.message : String(err);
+    const why =
+      code === 'ENOENT' ? 'no socket' : code === 'ECONNREFUSED' ? 'nothing listens' : err instanceof Error ? err.message : String(err);
     return `service: not running (${why} at ${socket}); the launchers run each command themselves`;
   }
 }

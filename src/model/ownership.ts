@@ -85,8 +85,6 @@ export function assertMayShareWith(caller: Caller, sessionId: string, viewer: st
   if (isRoot(caller)) return;
   const user = storedUserName(caller);
   if (sessionIdUser(sessionId) !== viewer || !sharesDesktopOf(sessionId, user)) {
-    throw invalid(
-      `session ${sessionId} is not a desktop-sharing session of ${caller.name}'s desktop for ${viewer}`,
-    );
+    throw invalid(`session ${sessionId} is not a desktop-sharing session of ${caller.name}'s desktop for ${viewer}`);
   }
 }

@@ -87,7 +87,8 @@ export class SessionDb {
     assertMayActOn(this.#caller, sessionId);
     // Root may act on any session, but a row is stored in the caller's name: only under an id that
     // gives that name (root's listings refuse anything else, and the SQLite schema too).
-    if (!namedFor(sessionId, this.#uname)) throw new SessionDbError('invalid', `session ${sessionId} is not named after ${this.#caller.name}`);
+    if (!namedFor(sessionId, this.#uname))
+      throw new SessionDbError('invalid', `session ${sessionId} is not named after ${this.#caller.name}`);
     return this.#store.insertSession({ sessionId, display, server, uname: this.#uname, quota: this.#quotaFor({ sessions: 1, ports: 0 }) });
   }
 
@@ -154,7 +155,8 @@ export class SessionDb {
     };
     // A session id names its display in 2 to 4 digits.
     const displayStart = Math.max(request.displayStart, 10);
-    if (displayStart > MAX_ID_DISPLAY) throw new SessionDbError('invalid', `display_start ${request.displayStart} is above ${MAX_ID_DISPLAY}`);
+    if (displayStart > MAX_ID_DISPLAY)
+      throw new SessionDbError('invalid', `display_start ${request.displayStart} is above ${MAX_ID_DISPLAY}`);
     sessionId(displayStart);
     const quota = this.#quotaFor({ sessions: 1, ports: request.portCount });
     return this.#store.reserve({ ...request, uname: user, sessionId, displayStart, displayEnd: MAX_ID_DISPLAY, quota });

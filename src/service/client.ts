@@ -2,9 +2,7 @@
 // with it, and tests and benchmarks use it to speak to the socket as the launcher does.
 
 import { connect } from 'node:net';
-import {
-  ACCEPT_READ, ACCEPT_WRITE, decodeResponse, encodeRequest, GO, REJECTED, STATUS_PROGRAM, type ServiceRequest,
-} from './protocol.js';
+import { ACCEPT_READ, ACCEPT_WRITE, decodeResponse, encodeRequest, GO, REJECTED, STATUS_PROGRAM, type ServiceRequest } from './protocol.js';
 import type { ServiceStats } from './server.js';
 
 export interface ServiceAnswer {

@@ -19,7 +19,9 @@ export function runDispatchWorker(): void {
   port.on('message', (message: ToWorker) => {
     switch (message.type) {
       case 'run':
-        void host.run(message.settings, message.uid, message.program, message.args).then((response) => post({ type: 'answer', id: message.id, response }));
+        void host
+          .run(message.settings, message.uid, message.program, message.args)
+          .then((response) => post({ type: 'answer', id: message.id, response }));
         return;
       case 'warm':
         void host.warm(message.settings).then(() => post({ type: 'warmed' }));

@@ -37,7 +37,7 @@ function parse(argv: readonly string[]): Options | string {
     const key = keys[flag];
     const value = argv[i + 1];
     if (!key) return flag === '--help' ? '' : `unknown option ${flag}`;
-    if (value === undefined || !value.startsWith('/') && key !== 'group') return `${flag} needs an absolute path`;
+    if (value === undefined || (!value.startsWith('/') && key !== 'group')) return `${flag} needs an absolute path`;
     options[key] = value;
     i++;
   }
@@ -96,9 +96,7 @@ async function main(argv: readonly string[]): Promise<number> {
 }
 
 if (!isMainThread) runDispatchWorker();
-else main(process.argv.slice(2)).then(
-  (code) => {
+else
+  main(process.argv.slice(2)).then((code) => {
     if (code >= 0) process.exit(code);
-  },
-  exitOnFailure('x2gosessiond'),
-);
+  }, exitOnFailure('x2gosessiond'));

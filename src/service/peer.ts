@@ -30,7 +30,9 @@ export function loadPeerCredentials(): void {
   try {
     addon = createRequire(import.meta.url)(path) as PeerCredAddon;
   } catch (err) {
-    throw new Error(`cannot load ${path} (build it: node scripts/build.mjs, or x2go-sessiondb install): ${err instanceof Error ? err.message : String(err)}`);
+    throw new Error(
+      `cannot load ${path} (build it: node scripts/build.mjs, or x2go-sessiondb install): ${err instanceof Error ? err.message : String(err)}`,
+    );
   }
 }
 

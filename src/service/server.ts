@@ -21,8 +21,16 @@ import { DispatchThread } from './dispatch-thread.js';
 import type { Level, Logger } from './log.js';
 import { peerOf, type PeerCredentials } from './peer.js';
 import {
-  ACCEPT_READ, ACCEPT_WRITE, decodeRequest, encodeResponse, GO, MAX_REQUEST, ProtocolError, REJECTED,
-  STATUS_PROGRAM, type ServiceRequest,
+  ACCEPT_READ,
+  ACCEPT_WRITE,
+  decodeRequest,
+  encodeResponse,
+  GO,
+  MAX_REQUEST,
+  ProtocolError,
+  REJECTED,
+  STATUS_PROGRAM,
+  type ServiceRequest,
 } from './protocol.js';
 import { SettingsWatch } from './settings-watch.js';
 
@@ -185,7 +193,11 @@ export class SessionService {
       buffered = Buffer.alloc(0);
       this.#busy.add(socket);
       const status = request.program === STATUS_PROGRAM;
-      socket.write(Buffer.of(status || readsOnly({ program: request.program, args: request.args, mayChooseConfig: false }) ? ACCEPT_READ : ACCEPT_WRITE));
+      socket.write(
+        Buffer.of(
+          status || readsOnly({ program: request.program, args: request.args, mayChooseConfig: false }) ? ACCEPT_READ : ACCEPT_WRITE,
+        ),
+      );
     };
     socket.on('data', onData);
   }
@@ -200,9 +212,10 @@ export class SessionService {
   async #run(socket: Socket, request: ServiceRequest, peer: PeerCredentials): Promise<void> {
     if (request.program === STATUS_PROGRAM) {
       // Its pid and counters are the administrator's business (x2go-sessiondb status).
-      const answer = peer.uid === 0
-        ? encodeResponse(0, `${JSON.stringify(this.stats())}\n`, '')
-        : encodeResponse(EXIT_CODES.denied, '', 'x2gosessiond: the service status is for root only\n');
+      const answer =
+        peer.uid === 0
+          ? encodeResponse(0, `${JSON.stringify(this.stats())}\n`, '')
+          : encodeResponse(EXIT_CODES.denied, '', 'x2gosessiond: the service status is for root only\n');
       socket.end(answer, () => this.#busy.delete(socket));
       return;
     }
@@ -214,7 +227,7 @@ export class SessionService {
       response = await (await this.#runner(settings)).run(settings, peer.uid, request.program, request.args);
     } catch (err) {
       // The runners answer every error themselves; this is a bug, and must not end the service.
-      this.#log.log('err', `internal error: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
+      this.#log.log('err', `internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
       response = { stdout: '', stderr: 'x2godb: internal error in the session service\n', exitCode: 1 };
     } finally {
       this.#counts.inFlight--;

@@ -42,7 +42,10 @@ export class SettingsWatch {
     try {
       this.#settings = loadSettings(this.#settings.configDir);
     } catch (err) {
-      this.#log('err', `configuration changed but cannot be used, keeping the previous one: ${err instanceof Error ? err.message : String(err)}`);
+      this.#log(
+        'err',
+        `configuration changed but cannot be used, keeping the previous one: ${err instanceof Error ? err.message : String(err)}`,
+      );
       return this.#settings;
     }
     this.#changed(this.#settings);

@@ -28,7 +28,12 @@ const SERVER = 'x2go-01';
 const COOKIE = '378b0cdbb51fe1b8147f43a2bccb514d';
 
 const endpoint = (first: number, client = '10.0.0.1'): SessionEndpoint => ({
-  client, grPort: first, soundPort: first + 1, fsPort: first + 2, tekictrlPort: -1, tekidataPort: -1,
+  client,
+  grPort: first,
+  soundPort: first + 1,
+  fsPort: first + 2,
+  tekictrlPort: -1,
+  tekidataPort: -1,
 });
 
 async function rejectsWith(promise: Promise<unknown>, code: ErrorCode, pattern?: RegExp): Promise<void> {
@@ -74,9 +79,22 @@ export function sessionDbContract(backend: string, open: () => Promise<StoreFixt
       assert.deepEqual(
         { ...row, initTime: undefined, lastTime: undefined, ageSeconds: undefined },
         {
-          agentPid: 4051, sessionId: A1, display: 51, server: SERVER, status: 'R', initTime: undefined,
-          cookie: COOKIE, client: '10.0.0.1', grPort: 30001, soundPort: 30002, lastTime: undefined,
-          uname: 'alice', ageSeconds: undefined, fsPort: 30003, tekictrlPort: -1, tekidataPort: -1,
+          agentPid: 4051,
+          sessionId: A1,
+          display: 51,
+          server: SERVER,
+          status: 'R',
+          initTime: undefined,
+          cookie: COOKIE,
+          client: '10.0.0.1',
+          grPort: 30001,
+          soundPort: 30002,
+          lastTime: undefined,
+          uname: 'alice',
+          ageSeconds: undefined,
+          fsPort: 30003,
+          tekictrlPort: -1,
+          tekidataPort: -1,
         },
       );
       assert.match(row.initTime, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d$/);
@@ -86,29 +104,44 @@ export function sessionDbContract(backend: string, open: () => Promise<StoreFixt
       assert.equal((await as(alice).listsessions_all()).length, 1);
     });
 
-    test("users list only their own sessions, never finished ones or desktop-sharing ones", async () => {
+    test('users list only their own sessions, never finished ones or desktop-sharing ones', async () => {
       await start(alice, A1, 51, 30001);
       await start(alice, A2, 52, 30011);
       await start(bob, B1, 61, 30021);
       await as(alice).changestatus('F', A2);
-      assert.deepEqual((await as(alice).listsessions_all()).map((r) => r.sessionId), [A1]);
-      assert.deepEqual((await as(bob).listsessions(SERVER)).map((r) => r.sessionId), [B1]);
+      assert.deepEqual(
+        (await as(alice).listsessions_all()).map((r) => r.sessionId),
+        [A1],
+      );
+      assert.deepEqual(
+        (await as(bob).listsessions(SERVER)).map((r) => r.sessionId),
+        [B1],
+      );
     });
 
     test('listings are ordered by status, descending (S before R before F), as the reference', async () => {
       await start(alice, A1, 51, 30001);
       await start(alice, A2, 52, 30011);
       await as(alice).changestatus('S', A2);
-      assert.deepEqual((await as(alice).listsessions(SERVER)).map((r) => r.status), ['S', 'R']);
+      assert.deepEqual(
+        (await as(alice).listsessions(SERVER)).map((r) => r.status),
+        ['S', 'R'],
+      );
       await as(alice).changestatus('F', A1);
-      assert.deepEqual((await as(root).listsessionsroot_all()).rows.map((r) => r.status), ['S', 'F']);
+      assert.deepEqual(
+        (await as(root).listsessionsroot_all()).rows.map((r) => r.status),
+        ['S', 'F'],
+      );
     });
 
     test('display numbers and session ids are unique; a clash is a conflict and writes nothing', async () => {
       await as(alice).insertsession(51, SERVER, A1);
       await rejectsWith(as(bob).insertsession(51, SERVER, B1), 'conflict', /display 51 is already in use/);
       await rejectsWith(as(alice).insertsession(52, SERVER, A1), 'conflict', /already exists/);
-      assert.deepEqual((await as(root).listsessionsroot_all()).rows.map((r) => r.sessionId), [A1]);
+      assert.deepEqual(
+        (await as(root).listsessionsroot_all()).rows.map((r) => r.sessionId),
+        [A1],
+      );
     });
 
     test("no one inserts or changes a session under someone else's name", async () => {
@@ -144,7 +177,10 @@ export function sessionDbContract(backend: string, open: () => Promise<StoreFixt
       const [row] = await as(alice).listsessions(SERVER);
       assert.equal(row?.status, 'R');
       assert.equal(row?.client, '2001:db8::7');
-      assert.deepEqual([row?.grPort, row?.soundPort, row?.fsPort, row?.tekictrlPort, row?.tekidataPort], [30101, 30102, 30103, 30104, 30105]);
+      assert.deepEqual(
+        [row?.grPort, row?.soundPort, row?.fsPort, row?.tekictrlPort, row?.tekidataPort],
+        [30101, 30102, 30103, 30104, 30105],
+      );
       assert.equal(await as(alice).getagent(A1), 4051);
       assert.equal(await as(alice).getdisplay(A1), 51);
       await as(alice).changestatus('T', A1);
@@ -153,25 +189,32 @@ export function sessionDbContract(backend: string, open: () => Promise<StoreFixt
       assert.equal(await as(alice).getstatus('alice-59-1700000009_stDxfce_dp24'), undefined);
     });
 
-    test("desktop sharing: alice creates the session for bob, bob lists it, alice manages it", async () => {
+    test('desktop sharing: alice creates the session for bob, bob lists it, alice manages it', async () => {
       await start(alice, A1, 51, 30001);
       await as(alice).insertshadowsession(71, SERVER, SHARE, 'bob');
       await as(alice).insertport(SERVER, SHARE, 30201);
       await as(alice).createshadowsession(SHARE, COOKIE, 4071, endpoint(30201), 'bob');
       const shadows = await as(bob).listshadowsessions(SERVER);
-      assert.deepEqual(shadows.map((r) => [r.sessionId, r.uname, r.status, r.tekictrlPort]), [[SHARE, 'bob', 'R', -1]]);
+      assert.deepEqual(
+        shadows.map((r) => [r.sessionId, r.uname, r.status, r.tekictrlPort]),
+        [[SHARE, 'bob', 'R', -1]],
+      );
       assert.deepEqual((await as(bob).listshadowsessions_all()).length, 1);
       assert.deepEqual(await as(bob).listsessions(SERVER), [], 'sharing sessions are not desktop sessions');
-      assert.deepEqual(await as(alice).listshadowsessions(SERVER), [], 'stored in the viewer\'s name');
+      assert.deepEqual(await as(alice).listshadowsessions(SERVER), [], "stored in the viewer's name");
       await as(alice).changestatus('S', SHARE);
       assert.equal(await as(alice).getstatus(SHARE), 'S');
       // bob did not start it and does not own the shared desktop.
       await rejectsWith(as(bob).changestatus('F', SHARE), 'invalid');
     });
 
-    test('desktop sharing cannot be used to write rows in anyone else\'s name', async () => {
+    test("desktop sharing cannot be used to write rows in anyone else's name", async () => {
       await rejectsWith(as(alice).insertshadowsession(71, SERVER, SHARE, 'carol'), 'invalid');
-      await rejectsWith(as(alice).insertshadowsession(72, SERVER, 'carol-72-1700000005_stS1XSHADaliceXSHADPP51_dp24', 'carol'), 'invalid', /does not exist/);
+      await rejectsWith(
+        as(alice).insertshadowsession(72, SERVER, 'carol-72-1700000005_stS1XSHADaliceXSHADPP51_dp24', 'carol'),
+        'invalid',
+        /does not exist/,
+      );
       await rejectsWith(as(alice).insertshadowsession(73, SERVER, 'bob-73-1700000006_stS1XSHADcarolXSHADPP51_dp24', 'bob'), 'invalid');
       await rejectsWith(as(alice).insertshadowsession(74, SERVER, 'bob-74-1700000007_stDxfce_dp24', 'bob'), 'invalid');
       // Not root either: a row in root's name under alice's id is what root's scripts must never see.
@@ -190,9 +233,21 @@ export function sessionDbContract(backend: string, open: () => Promise<StoreFixt
       await limited(alice).insertsession(51, SERVER, A1);
       await limited(alice).changestatus('F', A1);
       await limited(alice).insertshadowsession(71, SERVER, SHARE, 'bob');
-      await rejectsWith(limited(alice).insertsession(52, SERVER, A2), 'conflict', /^alice holds 2 sessions, and 2 is the limit per user; .*sessions_per_user= in \[quota\] of \/etc\/x2go\/x2gosql\/sql$/);
       await rejectsWith(
-        limited(alice).reservesession({ server: SERVER, suffix: '_stDxfce_dp24', displayStart: 60, portCount: 1, portStart: 30100, busyDisplays: new Set(), busyPorts: new Set() }),
+        limited(alice).insertsession(52, SERVER, A2),
+        'conflict',
+        /^alice holds 2 sessions, and 2 is the limit per user; .*sessions_per_user= in \[quota\] of \/etc\/x2go\/x2gosql\/sql$/,
+      );
+      await rejectsWith(
+        limited(alice).reservesession({
+          server: SERVER,
+          suffix: '_stDxfce_dp24',
+          displayStart: 60,
+          portCount: 1,
+          portStart: 30100,
+          busyDisplays: new Set(),
+          busyPorts: new Set(),
+        }),
         'conflict',
         /alice holds 2 sessions/,
       );
@@ -201,7 +256,11 @@ export function sessionDbContract(backend: string, open: () => Promise<StoreFixt
       await limited(bob).insertsession(62, SERVER, 'bob-62-1700000062_stDxfce_dp24');
       for (const port of [30001, 30002]) await limited(alice).insertport(SERVER, A1, port);
       await limited(alice).insertport(SERVER, SHARE, 30003);
-      await rejectsWith(limited(alice).insertport(SERVER, A1, 30004), 'conflict', /alice holds 3 ports, and 3 is the limit per user; .*ports_per_user=/);
+      await rejectsWith(
+        limited(alice).insertport(SERVER, A1, 30004),
+        'conflict',
+        /alice holds 3 ports, and 3 is the limit per user; .*ports_per_user=/,
+      );
       // Root is not limited.
       await limited(root).insertsession(90, SERVER, 'root-90-1700000090_stDxfce_dp24');
       await limited(root).insertsession(91, SERVER, 'root-91-1700000091_stDxfce_dp24');
@@ -255,7 +314,10 @@ export function sessionDbContract(backend: string, open: () => Promise<StoreFixt
       await as(alice).changestatus('F', A1);
       assert.deepEqual((await as(root).listsessionsroot(SERVER)).rows.map((r) => r.sessionId).sort(), [A1, B1]);
       await as(root).rmsessionsroot(A1);
-      assert.deepEqual((await as(root).listsessionsroot_all()).rows.map((r) => r.sessionId), [B1]);
+      assert.deepEqual(
+        (await as(root).listsessionsroot_all()).rows.map((r) => r.sessionId),
+        [B1],
+      );
       assert.deepEqual((await as(root).getports(SERVER)).sort(), [30021, 30022, 30023]);
       assert.deepEqual(await as(root).getmounts(A1), []);
       await as(root).deletemounts(B1);
@@ -265,12 +327,17 @@ export function sessionDbContract(backend: string, open: () => Promise<StoreFixt
       await start(bob, B1, 61, 30021);
       const reserve = (busyDisplays: number[] = [], busyPorts: number[] = []) =>
         as(alice).reservesession({
-          server: SERVER, suffix: '_stDxfce_dp24', displayStart: 60, portCount: 3, portStart: 30020,
-          busyDisplays: new Set(busyDisplays), busyPorts: new Set(busyPorts),
+          server: SERVER,
+          suffix: '_stDxfce_dp24',
+          displayStart: 60,
+          portCount: 3,
+          portStart: 30020,
+          busyDisplays: new Set(busyDisplays),
+          busyPorts: new Set(busyPorts),
         });
       const first = await reserve([60], [30020]);
-      assert.equal(first.display, 62, 'skips 60 (busy on the host) and 61 (bob\'s)');
-      assert.deepEqual(first.ports, [30024, 30025, 30026], 'skips 30020 (busy) and bob\'s 30021-30023');
+      assert.equal(first.display, 62, "skips 60 (busy on the host) and 61 (bob's)");
+      assert.deepEqual(first.ports, [30024, 30025, 30026], "skips 30020 (busy) and bob's 30021-30023");
       assert.match(first.sessionId, /^alice-62-\d{10}_stDxfce_dp24$/);
       const second = await reserve();
       assert.equal(second.display, 60);
@@ -286,17 +353,41 @@ export function sessionDbContract(backend: string, open: () => Promise<StoreFixt
     test('reservation: a range used up is a conflict and writes nothing; a bad suffix is refused', async () => {
       const busy = new Set(Array.from({ length: 9999 }, (_, i) => i + 1));
       await rejectsWith(
-        as(alice).reservesession({ server: SERVER, suffix: '_stDxfce_dp24', displayStart: 50, portCount: 3, portStart: 30000, busyDisplays: busy, busyPorts: new Set() }),
+        as(alice).reservesession({
+          server: SERVER,
+          suffix: '_stDxfce_dp24',
+          displayStart: 50,
+          portCount: 3,
+          portStart: 30000,
+          busyDisplays: busy,
+          busyPorts: new Set(),
+        }),
         'conflict',
         /no free display/,
       );
       await rejectsWith(
-        as(alice).reservesession({ server: SERVER, suffix: '_stDxfce_dp24', displayStart: 50, portCount: 3, portStart: 65534, busyDisplays: new Set(), busyPorts: new Set() }),
+        as(alice).reservesession({
+          server: SERVER,
+          suffix: '_stDxfce_dp24',
+          displayStart: 50,
+          portCount: 3,
+          portStart: 65534,
+          busyDisplays: new Set(),
+          busyPorts: new Set(),
+        }),
         'conflict',
         /no free port/,
       );
       await rejectsWith(
-        as(alice).reservesession({ server: SERVER, suffix: '_stS1XSHADbobXSHADPP51_dp24', displayStart: 50, portCount: 3, portStart: 30000, busyDisplays: new Set(), busyPorts: new Set() }),
+        as(alice).reservesession({
+          server: SERVER,
+          suffix: '_stS1XSHADbobXSHADPP51_dp24',
+          displayStart: 50,
+          portCount: 3,
+          portStart: 30000,
+          busyDisplays: new Set(),
+          busyPorts: new Set(),
+        }),
         'invalid',
       );
       assert.deepEqual((await as(root).listsessionsroot_all()).rows, []);

@@ -45,10 +45,18 @@ export function isolationSuite(
       const box = await backend.createDatabase({ database, users: ['alice', 'bob'] });
       const inst = installLauncher(box);
       ctx = { box, inst, alice, bob };
-      for (const [user, sid, display, port] of [[alice, A, '51', 30001], [bob, B, '61', 30011]] as const) {
+      for (const [user, sid, display, port] of [
+        [alice, A, '51', 30001],
+        [bob, B, '61', 30011],
+      ] as const) {
         assert.equal(inst.helper('x2goinsertsession', [display, SERVER, sid], user).stdout, 'inserted');
-        for (let p = port; p < port + 3; p++) assert.equal(inst.helper('x2goinsertport', [SERVER, sid, String(p)], user).stdout, 'inserted');
-        const r = inst.helper('x2gocreatesession', [sid, COOKIE, '4242', '10.0.0.1', String(port), String(port + 1), String(port + 2), '-1', '-1'], user);
+        for (let p = port; p < port + 3; p++)
+          assert.equal(inst.helper('x2goinsertport', [SERVER, sid, String(p)], user).stdout, 'inserted');
+        const r = inst.helper(
+          'x2gocreatesession',
+          [sid, COOKIE, '4242', '10.0.0.1', String(port), String(port + 1), String(port + 2), '-1', '-1'],
+          user,
+        );
         assert.equal(r.code, 0, r.stderr);
         assert.equal(inst.x2godb(['insertmount', sid, `/tmp/.x2go-${user.name}/media/disk/_home`, '10.0.0.1'], user).stdout, 'ok');
       }
@@ -99,7 +107,13 @@ export function isolationSuite(
       assert.equal(await box.rows(), before);
       const all = inst.x2godb(['listsessionsroot_all']);
       assert.equal(all.code, 0, all.stderr);
-      assert.deepEqual(all.stdout.split('\n').map((l) => l.split('|')[1]).sort(), [A, B]);
+      assert.deepEqual(
+        all.stdout
+          .split('\n')
+          .map((l) => l.split('|')[1])
+          .sort(),
+        [A, B],
+      );
     });
 
     test('through the launcher, the caller cannot choose the configuration', () => {
@@ -118,7 +132,10 @@ export function isolationSuite(
       assert.equal(inst.helper('x2goinsertshadowsession', ['71', SERVER, SHARE, 'bob'], alice).stdout, 'inserted');
       const r = inst.helper('x2gocreateshadowsession', [SHARE, COOKIE, '4343', SERVER, '30021', '30022', '30023', 'bob'], alice);
       assert.equal(r.code, 0, r.stderr);
-      assert.match(inst.x2godb(['listshadowsessions', SERVER], bob).stdout, new RegExp(`^4343\\|${SHARE}\\|71\\|[^\\n]*\\|bob\\|\\d+\\|30023$`));
+      assert.match(
+        inst.x2godb(['listshadowsessions', SERVER], bob).stdout,
+        new RegExp(`^4343\\|${SHARE}\\|71\\|[^\\n]*\\|bob\\|\\d+\\|30023$`),
+      );
       assert.equal(inst.x2godb(['listshadowsessions_all'], alice).stdout, '');
       refused(inst.x2godb(['changestatus', 'F', SHARE], bob), 2, /not one of bob's sessions/);
       assert.equal(inst.helper('x2gochangestatus', ['F', SHARE], alice).code, 0);

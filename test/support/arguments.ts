@@ -11,7 +11,19 @@ export const server = hostname().split('.')[0] ?? 'x2goserver';
 export const SID = `${me}-51-1700000051_stDxfce_dp24`;
 
 export const LONG = 'x'.repeat(5000);
-export const INJECTIONS = ["'", "x' or '1'='1", "1; drop table sessions; --", '$(touch /tmp/pwned)', '`id`', 'a\\b', '$$x$$', 'ünïcödé', '|', ' ', '\n'];
+export const INJECTIONS = [
+  "'",
+  "x' or '1'='1",
+  '1; drop table sessions; --',
+  '$(touch /tmp/pwned)',
+  '`id`',
+  'a\\b',
+  '$$x$$',
+  'ünïcödé',
+  '|',
+  ' ',
+  '\n',
+];
 
 /** A valid value for each argument name of the usage lines, and values that must be refused. */
 export const ARGUMENTS: Record<string, { valid: string; invalid: string[] }> = {
@@ -19,8 +31,16 @@ export const ARGUMENTS: Record<string, { valid: string; invalid: string[] }> = {
   server: { valid: server, invalid: ['', 'a b', 'srv;', 'a'.repeat(101), '-srv', 'srv.'] },
   session_id: {
     valid: SID,
-    invalid: ['', 'alice', `${me}-51-1700000051`, `${SID}'`, `${SID};`, `${me}-5-1700000051_stD_dp24`, `${SID}${LONG}`,
-      ...(isRoot ? [] : ['someoneelse-51-1700000051_stDxfce_dp24'])],
+    invalid: [
+      '',
+      'alice',
+      `${me}-51-1700000051`,
+      `${SID}'`,
+      `${SID};`,
+      `${me}-5-1700000051_stD_dp24`,
+      `${SID}${LONG}`,
+      ...(isRoot ? [] : ['someoneelse-51-1700000051_stDxfce_dp24']),
+    ],
   },
   port: { valid: '30001', invalid: ['', '0', '65536', '-1', 'x', '30001.5'] },
   gr_port: { valid: '30001', invalid: ['0', '65536', 'x'] },

@@ -17,7 +17,9 @@ export async function takeCensus(db: TestDatabase): Promise<Census> {
   const sessions = await db.query<{ session_id: string; display: unknown; n: unknown }>(
     'select session_id, display, (select count(*) from used_ports p where p.session_id = s.session_id) as n from sessions s',
   );
-  const [orphans] = await db.query<{ n: unknown }>('select count(*) as n from used_ports where session_id not in (select session_id from sessions)');
+  const [orphans] = await db.query<{ n: unknown }>(
+    'select count(*) as n from used_ports where session_id not in (select session_id from sessions)',
+  );
   const ports = await db.query<{ port: unknown }>('select port from used_ports');
   return {
     sessions: sessions.map((r) => [String(r.session_id), Number(r.display), Number(r.n)]),

@@ -25,7 +25,11 @@ export function valueArbitrary(name: string, users: Account[]): fc.Arbitrary<str
     port: ['30000', '30001', '30005', '30010', '0', '65536'],
     port_count: ['1', '3', '16', '17'],
     port_start: ['30000', '30010'],
-    gr_port: ['30001', '30002'], snd_port: ['30002'], fs_port: ['30003'], tekictrl_port: ['-1', '30004'], tekidata_port: ['-1'],
+    gr_port: ['30001', '30002'],
+    snd_port: ['30002'],
+    fs_port: ['30003'],
+    tekictrl_port: ['-1', '30004'],
+    tekidata_port: ['-1'],
     client: ['10.1.2.3', '::1', 'client-host', 'bad|client'],
     cookie: ['abcdef0123456789', '0123456789abcdef0123456789abcdef0'],
     pid: ['1234', '4194304', '0'],
@@ -52,7 +56,9 @@ export function commandArbitrary(users: Account[]): fc.Arbitrary<{ program: stri
     return fc
       .tuple(fc.tuple(...required.map((n) => valueArbitrary(n, users))), fc.nat({ max: optional.length }))
       .chain(([values, extra]) =>
-        fc.tuple(...optional.slice(0, extra).map((n) => valueArbitrary(n, users))).map((more) => ({ program, args: [...first, ...values, ...more] })),
+        fc
+          .tuple(...optional.slice(0, extra).map((n) => valueArbitrary(n, users)))
+          .map((more) => ({ program, args: [...first, ...values, ...more] })),
       );
   });
 }
@@ -66,10 +72,14 @@ export function othersRows(dbPath: string, user: string): string {
     return [
       db.prepare('select * from sessions where uname != ? and session_id not like ? order by session_id').raw().all(user, shared),
       db.prepare('select * from used_ports where session_id not like ? and session_id not like ? order by port').raw().all(mine, shared),
-      db.prepare('select * from mounts where session_id not like ? and session_id not like ? order by session_id, path').raw().all(mine, shared),
-    ].map((rows) => JSON.stringify(rows)).join('\n');
+      db
+        .prepare('select * from mounts where session_id not like ? and session_id not like ? order by session_id, path')
+        .raw()
+        .all(mine, shared),
+    ]
+      .map((rows) => JSON.stringify(rows))
+      .join('\n');
   } finally {
     db.close();
   }
 }
-

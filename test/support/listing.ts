@@ -15,7 +15,10 @@ export function normalizeUnordered(stdout: string, time: RegExp = LISTED_TIME): 
     .split('\n')
     .filter((line) => line !== '')
     .map((line) => {
-      const fields = line.replace(time, '<time>').split('|').map((f) => f.trimEnd());
+      const fields = line
+        .replace(time, '<time>')
+        .split('|')
+        .map((f) => f.trimEnd());
       if (fields.length === 14 || fields.length === 16) fields[12] = '<age>';
       return fields.join('|');
     })

@@ -30,10 +30,14 @@ export function ensurePostgres(): void {
   const c = cluster();
   if (!c) throw new Error('no PostgreSQL cluster (apt-get install postgresql)');
   if (!c.online) execFileSync('/usr/bin/pg_ctlcluster', [c.version, c.name, 'start']);
-  const r = spawnSync('/usr/sbin/runuser', ['-u', 'postgres', '--', 'psql', '-qAtc', `ALTER ROLE postgres PASSWORD '${PG_ADMIN_PASSWORD}'`], {
-    encoding: 'utf8',
-    cwd: '/',
-  });
+  const r = spawnSync(
+    '/usr/sbin/runuser',
+    ['-u', 'postgres', '--', 'psql', '-qAtc', `ALTER ROLE postgres PASSWORD '${PG_ADMIN_PASSWORD}'`],
+    {
+      encoding: 'utf8',
+      cwd: '/',
+    },
+  );
   if (r.status !== 0) throw new Error(`cannot set the postgres password: ${r.stderr}`);
   ready = true;
 }
@@ -46,10 +50,14 @@ export const SERVICE_PASSWORD = 'x2godb-test-sessiond';
  * place (here: give the cluster-wide role the suites' password, and write it into configDir).
  */
 export function shareServiceLogin(configDir: string): void {
-  const r = spawnSync('/usr/sbin/runuser', ['-u', 'postgres', '--', 'psql', '-qAtc', `ALTER ROLE x2gosessiond PASSWORD '${SERVICE_PASSWORD}'`], {
-    encoding: 'utf8',
-    cwd: '/',
-  });
+  const r = spawnSync(
+    '/usr/sbin/runuser',
+    ['-u', 'postgres', '--', 'psql', '-qAtc', `ALTER ROLE x2gosessiond PASSWORD '${SERVICE_PASSWORD}'`],
+    {
+      encoding: 'utf8',
+      cwd: '/',
+    },
+  );
   if (r.status !== 0) throw new Error(`cannot set the x2gosessiond password (run x2godbadmin --createdb first): ${r.stderr}`);
   const file = join(configDir, 'x2gosql', 'passwords', 'x2gosessiond');
   writeFileSync(file, `${SERVICE_PASSWORD}\n`, { mode: 0o600 });
@@ -58,8 +66,14 @@ export function shareServiceLogin(configDir: string): void {
 
 export function superuser(database = 'postgres'): postgres.Sql {
   return postgres({
-    host: 'localhost', port: 5432, database, username: 'postgres', password: PG_ADMIN_PASSWORD,
-    max: 1, fetch_types: false, onnotice: () => {},
+    host: 'localhost',
+    port: 5432,
+    database,
+    username: 'postgres',
+    password: PG_ADMIN_PASSWORD,
+    max: 1,
+    fetch_types: false,
+    onnotice: () => {},
   });
 }
 
@@ -114,7 +128,14 @@ export function userPassword(user: string): string {
 /** Connects as a role with a password, to `database`. */
 export function connectAs(role: string, password: string, database: string): postgres.Sql {
   return postgres({
-    host: 'localhost', port: 5432, database, username: role, password, max: 1, fetch_types: false, onnotice: () => {},
+    host: 'localhost',
+    port: 5432,
+    database,
+    username: role,
+    password,
+    max: 1,
+    fetch_types: false,
+    onnotice: () => {},
   });
 }
 

@@ -51,7 +51,12 @@ export function dumpDatabase(dbPath: string): string {
     const tables = db.prepare("select name from sqlite_master where type = 'table' order by name").pluck().all() as string[];
     return tables
       .map((t) => {
-        const rows = db.prepare(`select * from "${t.replace(/"/g, '""')}"`).raw().all().map((r) => JSON.stringify(r)).sort();
+        const rows = db
+          .prepare(`select * from "${t.replace(/"/g, '""')}"`)
+          .raw()
+          .all()
+          .map((r) => JSON.stringify(r))
+          .sort();
         return [`-- ${t}`, ...rows].join('\n');
       })
       .join('\n');

@@ -33,11 +33,19 @@ export function sqliteSchema(file: string): string {
   const db = new Database(file, { readonly: true, fileMustExist: true });
   try {
     const version = db.pragma('user_version', { simple: true }) as number;
-    const entries = db
-      .prepare("select type, name, sql from sqlite_master where sql is not null and name not like 'sqlite_%'")
-      .all() as { type: string; name: string; sql: string }[];
+    const entries = db.prepare("select type, name, sql from sqlite_master where sql is not null and name not like 'sqlite_%'").all() as {
+      type: string;
+      name: string;
+      sql: string;
+    }[];
     entries.sort((a, b) => KIND_ORDER.indexOf(a.type) - KIND_ORDER.indexOf(b.type) || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-    const statements = entries.map((e) => `${e.sql.split('\n').map((l) => l.trimEnd()).join('\n')};`);
+    const statements = entries.map(
+      (e) =>
+        `${e.sql
+          .split('\n')
+          .map((l) => l.trimEnd())
+          .join('\n')};`,
+    );
     return `-- user_version: ${version}\n\n${statements.join('\n\n')}\n`;
   } finally {
     db.close();
@@ -77,15 +85,25 @@ async function postgresRoles(database: string): Promise<string[]> {
 }
 
 export async function postgresSchema(database: string): Promise<string> {
-  const r = spawnSync('/usr/bin/pg_dump', ['--schema-only', '--no-owner', '--host', 'localhost', '--username', 'postgres', '--dbname', database], {
-    encoding: 'utf8',
-    env: { ...process.env, PGPASSWORD: PG_ADMIN_PASSWORD },
-    maxBuffer: 64 * 1024 * 1024,
-  });
+  const r = spawnSync(
+    '/usr/bin/pg_dump',
+    ['--schema-only', '--no-owner', '--host', 'localhost', '--username', 'postgres', '--dbname', database],
+    {
+      encoding: 'utf8',
+      env: { ...process.env, PGPASSWORD: PG_ADMIN_PASSWORD },
+      maxBuffer: 64 * 1024 * 1024,
+    },
+  );
   if (r.error) throw r.error;
   if (r.status !== 0) throw new Error(`pg_dump ${database}: ${r.stderr}`);
-  const kept = r.stdout.split('\n').map((l) => l.trimEnd()).filter((l) => !PG_VOLATILE.test(l));
-  const schema = kept.join('\n').replace(/\n{3,}/g, '\n\n').trim();
+  const kept = r.stdout
+    .split('\n')
+    .map((l) => l.trimEnd())
+    .filter((l) => !PG_VOLATILE.test(l));
+  const schema = kept
+    .join('\n')
+    .replace(/\n{3,}/g, '\n\n')
+    .trim();
   const roles = await postgresRoles(database);
   return `${schema}\n\n-- Roles (cluster-wide) and the database's privileges for them.\n${roles.join('\n')}\n`;
 }

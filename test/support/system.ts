@@ -32,7 +32,10 @@ export function ensureUser(name: string, options: { primaryGroup?: string; group
   const existing = lookupUser(name);
   if (existing) return existing;
   execFileSync('/usr/sbin/useradd', [
-    '--badname', '--create-home', '--shell', '/bin/sh',
+    '--badname',
+    '--create-home',
+    '--shell',
+    '/bin/sh',
     ...(options.primaryGroup ? ['--gid', options.primaryGroup] : []),
     ...(options.groups?.length ? ['--groups', options.groups.join(',')] : []),
     name,

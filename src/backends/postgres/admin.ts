@@ -17,7 +17,15 @@ import { passwordsDir, readPasswordFile, type Login } from './credentials.js';
 import { mapPgError } from './errors.js';
 import { SQLSTATE, sqlStateOf } from './sqlstate.js';
 import {
-  ADMIN_ROLE, generatePassword, quoteIdent, quoteVerifier, scramVerifier, SERVICE_ROLE, USER_ROLE_PREFIX, USERS_GROUP_ROLE, userRole,
+  ADMIN_ROLE,
+  generatePassword,
+  quoteIdent,
+  quoteVerifier,
+  scramVerifier,
+  SERVICE_ROLE,
+  USER_ROLE_PREFIX,
+  USERS_GROUP_ROLE,
+  userRole,
 } from './identifiers.js';
 import { migrate, schemaVersion } from './migrate.js';
 import type { PostgresSettings } from './settings.js';
@@ -61,8 +69,10 @@ export class PostgresAdmin implements AdminBackend {
   }
 
   async #databaseExists(): Promise<boolean> {
-    return this.#with(MAINTENANCE_DB, 'look for the session database', async (sql) =>
-      (await sql`select 1 from pg_database where datname = ${this.#database}`).length > 0,
+    return this.#with(
+      MAINTENANCE_DB,
+      'look for the session database',
+      async (sql) => (await sql`select 1 from pg_database where datname = ${this.#database}`).length > 0,
     );
   }
 
@@ -195,16 +205,25 @@ export class PostgresAdmin implements AdminBackend {
     }
     await sql.begin(async (tx) => {
       if (want === 'per-server') {
-        await tx.unsafe('ALTER TABLE sessions DROP CONSTRAINT sessions_display_key, ADD CONSTRAINT sessions_server_display_key UNIQUE (server, display)');
-        await tx.unsafe('ALTER TABLE used_ports DROP CONSTRAINT used_ports_pkey, ADD CONSTRAINT used_ports_pkey PRIMARY KEY (server, port)');
+        await tx.unsafe(
+          'ALTER TABLE sessions DROP CONSTRAINT sessions_display_key, ADD CONSTRAINT sessions_server_display_key UNIQUE (server, display)',
+        );
+        await tx.unsafe(
+          'ALTER TABLE used_ports DROP CONSTRAINT used_ports_pkey, ADD CONSTRAINT used_ports_pkey PRIMARY KEY (server, port)',
+        );
         return;
       }
       const [clash] = await tx`select display from sessions group by display having count(*) > 1 limit 1`;
       const [portClash] = await tx`select port from used_ports group by port having count(*) > 1 limit 1`;
       if (clash || portClash) {
-        throw new SessionDbError('conflict', `cannot return to scope=farm: ${clash ? `display ${String(clash.display)}` : `port ${String(portClash?.port)}`} is in use on several servers`);
+        throw new SessionDbError(
+          'conflict',
+          `cannot return to scope=farm: ${clash ? `display ${String(clash.display)}` : `port ${String(portClash?.port)}`} is in use on several servers`,
+        );
       }
-      await tx.unsafe('ALTER TABLE sessions DROP CONSTRAINT sessions_server_display_key, ADD CONSTRAINT sessions_display_key UNIQUE (display)');
+      await tx.unsafe(
+        'ALTER TABLE sessions DROP CONSTRAINT sessions_server_display_key, ADD CONSTRAINT sessions_display_key UNIQUE (display)',
+      );
       await tx.unsafe('ALTER TABLE used_ports DROP CONSTRAINT used_ports_pkey, ADD CONSTRAINT used_ports_pkey PRIMARY KEY (port)');
     });
     return [`scope: ${have} -> ${want} (${meaning(want)})`];
@@ -212,8 +231,8 @@ export class PostgresAdmin implements AdminBackend {
 
   async listusers(): Promise<AdminReport> {
     const roles = await this.#with(MAINTENANCE_DB, 'list users', async (sql) =>
-      (await sql`select rolname from pg_roles where starts_with(rolname, ${USER_ROLE_PREFIX}) order by rolname`).map(
-        (r) => String(r.rolname),
+      (await sql`select rolname from pg_roles where starts_with(rolname, ${USER_ROLE_PREFIX}) order by rolname`).map((r) =>
+        String(r.rolname),
       ),
     );
     // The reference's format, column for column.
@@ -307,7 +326,8 @@ export class PostgresAdmin implements AdminBackend {
         return `${role}: removed`;
       } catch (err) {
         // The role still holds privileges in another database of the cluster.
-        if (sqlStateOf(err) === SQLSTATE.dependentObjectsStillExist) return `${role}: removed from ${this.#database}; role kept (used in other databases)`;
+        if (sqlStateOf(err) === SQLSTATE.dependentObjectsStillExist)
+          return `${role}: removed from ${this.#database}; role kept (used in other databases)`;
         throw err;
       }
     });

@@ -85,15 +85,22 @@ export function connect(settings: PostgresSettings, login: Login, database = set
   const onLogin = () => {
     loggedIn = true;
   };
-  const sql = pg(settings, login, database, () => {
-    const target = targets[attempts++ % targets.length] as Target;
-    const socket = netConnect({ host: target.host, port: target.port });
-    // Only what the server says counts: a peer that accepts and closes (and is reconnected to
-    // again and again) is silent.
-    socket.on('data', () => progress());
-    current = socket;
-    return socket;
-  }, undefined, onLogin);
+  const sql = pg(
+    settings,
+    login,
+    database,
+    () => {
+      const target = targets[attempts++ % targets.length] as Target;
+      const socket = netConnect({ host: target.host, port: target.port });
+      // Only what the server says counts: a peer that accepts and closes (and is reconnected to
+      // again and again) is silent.
+      socket.on('data', () => progress());
+      current = socket;
+      return socket;
+    },
+    undefined,
+    onLogin,
+  );
   let proven = false;
   return {
     sql,
@@ -188,7 +195,11 @@ export function connectPool(settings: PostgresSettings, login: LiveLogin, max: n
     const target = targets[attempts++ % targets.length] as { host: string; port: number };
     return netConnect({ host: target.host, port: target.port });
   };
-  return pg(settings, { user: login.user, password: () => login.password() }, settings.database, socket, { max, connectTimeoutS: CONNECT_TIMEOUT_S, backoffS: 0 });
+  return pg(settings, { user: login.user, password: () => login.password() }, settings.database, socket, {
+    max,
+    connectTimeoutS: CONNECT_TIMEOUT_S,
+    backoffS: 0,
+  });
 }
 
 /** postgres.js's own connect timeout: a backstop far behind ours (see connect()). */

@@ -135,7 +135,10 @@ export function liveServiceLogin(configDir: string): LiveLogin {
       stamp = now;
       problem = undefined;
     } catch (err) {
-      problem = err instanceof SessionDbError ? err : new SessionDbError('config', `cannot read password file ${path}; ${SERVICE_REMEDY}`, { cause: err });
+      problem =
+        err instanceof SessionDbError
+          ? err
+          : new SessionDbError('config', `cannot read password file ${path}; ${SERVICE_REMEDY}`, { cause: err });
     }
   };
   return {

@@ -43,29 +43,39 @@ export async function sharedPostgres(settings: Settings<PostgresSettings>): Prom
       let timer: NodeJS.Timeout | undefined;
       const timeout = new Promise<never>((_, reject) => {
         timer = setTimeout(
-          () => reject(new SessionDbError('unavailable', `PostgreSQL at ${target} did not answer within ${REQUEST_TIMEOUT_MS / 1000} s; the change, if any, may or may not have been made`)),
+          () =>
+            reject(
+              new SessionDbError(
+                'unavailable',
+                `PostgreSQL at ${target} did not answer within ${REQUEST_TIMEOUT_MS / 1000} s; the change, if any, may or may not have been made`,
+              ),
+            ),
           REQUEST_TIMEOUT_MS,
         );
       });
-      const attempt = () => pool.begin(async (tx): Promise<unknown> => {
-        try {
-          await tx.unsafe(`SET LOCAL ROLE ${quoteIdent(role)}`);
-        } catch (err) {
-          if (ROLE_NOT_SET_UP.includes(sqlStateOf(err))) {
-            throw new SessionDbError('unavailable', `${role} is not set up for the session service; run: x2godbadmin --adduser ${storedUserName(caller)}`);
+      const attempt = () =>
+        pool.begin(async (tx): Promise<unknown> => {
+          try {
+            await tx.unsafe(`SET LOCAL ROLE ${quoteIdent(role)}`);
+          } catch (err) {
+            if (ROLE_NOT_SET_UP.includes(sqlStateOf(err))) {
+              throw new SessionDbError(
+                'unavailable',
+                `${role} is not set up for the session service; run: x2godbadmin --adduser ${storedUserName(caller)}`,
+              );
+            }
+            throw err;
           }
-          throw err;
-        }
-        const session: PgSession = {
-          // The request's transaction serves as the store's connection; a store's own
-          // transactions become savepoints in it.
-          sql: tx,
-          transaction: <R>(w: (t: Tx) => Promise<R>) => tx.savepoint(w) as Promise<R>,
-          guard: (operation) => operation(),
-          close: async () => {},
-        };
-        return work(new PostgresStore(session, target, settings.telekinesis, pg.scope));
-      });
+          const session: PgSession = {
+            // The request's transaction serves as the store's connection; a store's own
+            // transactions become savepoints in it.
+            sql: tx,
+            transaction: <R>(w: (t: Tx) => Promise<R>) => tx.savepoint(w) as Promise<R>,
+            guard: (operation) => operation(),
+            close: async () => {},
+          };
+          return work(new PostgresStore(session, target, settings.telekinesis, pg.scope));
+        });
       // Nothing ran on a connection whose login was refused, so the request may run again.
       const request = attempt().catch((err: unknown) => {
         if (!refusedPassword(err)) throw err;

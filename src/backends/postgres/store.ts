@@ -124,9 +124,7 @@ export class PostgresStore implements SessionStore {
   }
 
   #teki(e: SessionEndpoint) {
-    return this.#telekinesis
-      ? this.#sql`, tekictrl_port = ${e.tekictrlPort}, tekidata_port = ${e.tekidataPort}`
-      : this.#sql``;
+    return this.#telekinesis ? this.#sql`, tekictrl_port = ${e.tekictrlPort}, tekidata_port = ${e.tekidataPort}` : this.#sql``;
   }
 
   markStarted(sessionId: string, uname: string, start: AgentStart): Promise<number> {
@@ -187,9 +185,10 @@ export class PostgresStore implements SessionStore {
 
   servers(): Promise<ServerLoad[]> {
     return this.#run('list servers', async () =>
-      (await this.#sql`select server, count(*) from servers_view where status != 'F' group by server`.values()).map(
-        (r) => ({ server: r[0] as string, sessions: Number(r[1]) }),
-      ),
+      (await this.#sql`select server, count(*) from servers_view where status != 'F' group by server`.values()).map((r) => ({
+        server: r[0] as string,
+        sessions: Number(r[1]),
+      })),
     );
   }
 
@@ -218,12 +217,15 @@ export class PostgresStore implements SessionStore {
           }
         };
 
-        const displays = new Set((await tx`select display from servers_view ${this.#onServer(r.server)}`.values()).map((v) => v[0] as number));
+        const displays = new Set(
+          (await tx`select display from servers_view ${this.#onServer(r.server)}`.values()).map((v) => v[0] as number),
+        );
         let chosen: { display: number; sessionId: string } | undefined;
         for (const display of freeNumbers(r.displayStart, r.displayEnd, displays, r.busyDisplays)) {
           const sessionId = r.sessionId(display);
           const inserted = await attempt(
-            (sp) => sp`insert into sessions (display, server, uname, session_id) values (${display}, ${r.server}, ${r.uname}, ${sessionId})`,
+            (sp) =>
+              sp`insert into sessions (display, server, uname, session_id) values (${display}, ${r.server}, ${r.uname}, ${sessionId})`,
             // The id names the display, so a starter that took it in the same second holds the id too.
             ['sessions_display_key', 'sessions_server_display_key', 'sessions_pkey'],
           );
@@ -238,7 +240,12 @@ export class PostgresStore implements SessionStore {
         const ports: number[] = [];
         for (const port of freeNumbers(r.portStart, MAX_PORT, held, r.busyPorts)) {
           const sessionId = chosen.sessionId;
-          if (await attempt((sp) => sp`insert into used_ports (server, session_id, port) values (${r.server}, ${sessionId}, ${port})`, ['used_ports_pkey'])) {
+          if (
+            await attempt(
+              (sp) => sp`insert into used_ports (server, session_id, port) values (${r.server}, ${sessionId}, ${port})`,
+              ['used_ports_pkey'],
+            )
+          ) {
             ports.push(port);
             if (ports.length === r.portCount) break;
           }

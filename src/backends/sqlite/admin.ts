@@ -2,7 +2,20 @@
 // to date, and leave it as the reference does: root:x2gouser 0660 in a root:x2gouser 0770
 // directory, so that ordinary users reach it only through the setgid launcher.
 
-import { chmodSync, chownSync, closeSync, constants, fchmodSync, fchownSync, fstatSync, lstatSync, mkdirSync, openSync, rmSync, statSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  closeSync,
+  constants,
+  fchmodSync,
+  fchownSync,
+  fstatSync,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  rmSync,
+  statSync,
+} from 'node:fs';
 import { dirname } from 'node:path';
 import type { AdminBackend, AdminReport } from '../../model/admin.js';
 import { SessionDbError } from '../../model/errors.js';
@@ -73,7 +86,9 @@ function createEmpty(path: string): void {
   try {
     closeSync(openSync(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600));
   } catch (err) {
-    throw new SessionDbError('config', `${path} appeared while it was being created (a planted link?); nothing was written through it`, { cause: err });
+    throw new SessionDbError('config', `${path} appeared while it was being created (a planted link?); nothing was written through it`, {
+      cause: err,
+    });
   }
 }
 

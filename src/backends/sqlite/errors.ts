@@ -38,11 +38,9 @@ export function mapSqliteError(err: unknown, action: string, conflicts: Conflict
     return new SessionDbError('unavailable', `${action}: the file is not a usable SQLite database`, { cause: err });
   }
   if (/no such (table|column)/.test(text)) {
-    return new SessionDbError(
-      'unavailable',
-      `${action}: the file lacks the session tables; run x2godbadmin --createdb or --updatedb`,
-      { cause: err },
-    );
+    return new SessionDbError('unavailable', `${action}: the file lacks the session tables; run x2godbadmin --createdb or --updatedb`, {
+      cause: err,
+    });
   }
   return new SessionDbError('failed', `${action}: SQLite error ${code || 'unknown'}`, { cause: err });
 }

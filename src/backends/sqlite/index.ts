@@ -14,10 +14,7 @@ const SQLITE_TRAITS: LegacyTraits = {
 
 function pathOf(settings: Settings<SqliteSettings>): string {
   if (settings.backend.path === undefined) {
-    throw new SessionDbError(
-      'config',
-      `no x2gouser account to hold x2go_sessions; set [sqlite] path=... in ${settings.sqlFile}`,
-    );
+    throw new SessionDbError('config', `no x2gouser account to hold x2go_sessions; set [sqlite] path=... in ${settings.sqlFile}`);
   }
   return settings.backend.path;
 }
@@ -27,8 +24,7 @@ export const sqliteBackend: Backend<SqliteSettings> = {
   openShared: async (settings) => sharedSqlite(pathOf(settings)),
   blocksThread: true,
   // Migrations and file handling are x2godbadmin's alone: kept out of the helpers' start-up.
-  openAdmin: async (settings) =>
-    new (await import('./admin.js')).SqliteAdmin(pathOf(settings), settings.backend.pathIsDefault),
+  openAdmin: async (settings) => new (await import('./admin.js')).SqliteAdmin(pathOf(settings), settings.backend.pathIsDefault),
   legacyTraits: () => SQLITE_TRAITS,
   describe: (settings) => settings.path ?? 'no path',
 };

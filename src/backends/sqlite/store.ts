@@ -68,7 +68,8 @@ export class SqliteStore implements SessionStore {
   }
 
   #read<T>(action: string, work: () => T): Promise<T> {
-    if (this.#yielding) return retryWhileBusy(work, this.#yielding.retryForMs).catch((err: unknown) => Promise.reject(mapSqliteError(err, action)));
+    if (this.#yielding)
+      return retryWhileBusy(work, this.#yielding.retryForMs).catch((err: unknown) => Promise.reject(mapSqliteError(err, action)));
     try {
       return Promise.resolve(work());
     } catch (err) {
@@ -108,16 +109,20 @@ export class SqliteStore implements SessionStore {
     const sql = `select ${SELECTED_COLUMNS} from sessions${where.length ? ` where ${where.join(' and ')}` : ''}
       order by status desc`;
     return this.#read('list sessions', () =>
-      (this.#db.prepare(sql).raw().all(...params) as unknown[][]).map(sessionRowOf),
+      (
+        this.#db
+          .prepare(sql)
+          .raw()
+          .all(...params) as unknown[][]
+      ).map(sessionRowOf),
     );
   }
 
   getSession(sessionId: string): Promise<SessionRow | undefined> {
     return this.#read('read session', () => {
-      const raw = this.#db
-        .prepare(`select ${SELECTED_COLUMNS} from sessions where session_id = ?`)
-        .raw()
-        .get(sessionId) as unknown[] | undefined;
+      const raw = this.#db.prepare(`select ${SELECTED_COLUMNS} from sessions where session_id = ?`).raw().get(sessionId) as
+        | unknown[]
+        | undefined;
       return raw && sessionRowOf(raw);
     });
   }
@@ -166,36 +171,41 @@ export class SqliteStore implements SessionStore {
 
   markStarted(sessionId: string, uname: string, start: AgentStart): Promise<number> {
     const e = start.endpoint;
-    return this.#write('record agent start', () =>
-      this.#db
-        .prepare(
-          `update sessions set status = 'R', last_time = ${NOW}, cookie = ?, agent_pid = ?,
+    return this.#write(
+      'record agent start',
+      () =>
+        this.#db
+          .prepare(
+            `update sessions set status = 'R', last_time = ${NOW}, cookie = ?, agent_pid = ?,
              client = ?, gr_port = ?, sound_port = ?, fs_port = ?, tekictrl_port = ?, tekidata_port = ?
            where session_id = ? and uname = ?`,
-        )
-        .run(start.cookie, start.agentPid, e.client, e.grPort, e.soundPort, e.fsPort, e.tekictrlPort,
-          e.tekidataPort, sessionId, uname).changes,
+          )
+          .run(start.cookie, start.agentPid, e.client, e.grPort, e.soundPort, e.fsPort, e.tekictrlPort, e.tekidataPort, sessionId, uname)
+          .changes,
     );
   }
 
   markResumed(sessionId: string, uname: string, e: SessionEndpoint): Promise<number> {
-    return this.#write('record resume', () =>
-      this.#db
-        .prepare(
-          `update sessions set last_time = ${NOW}, status = 'R',
+    return this.#write(
+      'record resume',
+      () =>
+        this.#db
+          .prepare(
+            `update sessions set last_time = ${NOW}, status = 'R',
              client = ?, gr_port = ?, sound_port = ?, fs_port = ?, tekictrl_port = ?, tekidata_port = ?
            where session_id = ? and uname = ?`,
-        )
-        .run(e.client, e.grPort, e.soundPort, e.fsPort, e.tekictrlPort, e.tekidataPort, sessionId, uname)
-        .changes,
+          )
+          .run(e.client, e.grPort, e.soundPort, e.fsPort, e.tekictrlPort, e.tekidataPort, sessionId, uname).changes,
     );
   }
 
   setStatus(sessionId: string, uname: string, status: SessionStatus): Promise<number> {
-    return this.#write('change status', () =>
-      this.#db
-        .prepare(`update sessions set last_time = ${NOW}, status = ? where session_id = ? and uname = ?`)
-        .run(status, sessionId, uname).changes,
+    return this.#write(
+      'change status',
+      () =>
+        this.#db
+          .prepare(`update sessions set last_time = ${NOW}, status = ? where session_id = ? and uname = ?`)
+          .run(status, sessionId, uname).changes,
     );
   }
 
@@ -211,9 +221,7 @@ export class SqliteStore implements SessionStore {
   // The reference's SQLite schema makes displays and ports unique across the file, so the
   // server argument does not narrow these lists (it never did).
   displays(_server: string): Promise<number[]> {
-    return this.#read('list displays', () =>
-      this.#db.prepare('select display from sessions').pluck().all() as number[],
-    );
+    return this.#read('list displays', () => this.#db.prepare('select display from sessions').pluck().all() as number[]);
   }
 
   ports(_server: string): Promise<number[]> {
@@ -222,12 +230,9 @@ export class SqliteStore implements SessionStore {
 
   servers(): Promise<ServerLoad[]> {
     return this.#read('list servers', () =>
-      (
-        this.#db
-          .prepare("select server, count(*) from sessions where status != 'F' group by server")
-          .raw()
-          .all() as [string, number][]
-      ).map(([server, sessions]) => ({ server, sessions })),
+      (this.#db.prepare("select server, count(*) from sessions where status != 'F' group by server").raw().all() as [string, number][]).map(
+        ([server, sessions]) => ({ server, sessions }),
+      ),
     );
   }
 
@@ -291,10 +296,9 @@ export class SqliteStore implements SessionStore {
 
   mounts(sessionId: string): Promise<Mount[]> {
     return this.#read('list mounts', () =>
-      (this.#db.prepare('select client, path from mounts where session_id = ?').raw().all(sessionId) as [
-        string | number,
-        string,
-      ][]).map(([client, path]) => ({ client, path })),
+      (this.#db.prepare('select client, path from mounts where session_id = ?').raw().all(sessionId) as [string | number, string][]).map(
+        ([client, path]) => ({ client, path }),
+      ),
     );
   }
 
