@@ -139,7 +139,8 @@ async function storm(backend: Backend, script: string, lib: string, users: Accou
         });
         if (r.code === 0) claimed.push(r.stdout.trim().split(' ')[1] ?? '');
         else {
-          const line = r.stderr.trim().split('\n').pop() || `exit ${r.code}`;
+          // x2gostartagent's message, without the parameters that name each session.
+          const line = (r.stderr.trim().split('\n').pop() || `exit ${r.code}`).split('; parameters:')[0] ?? '';
           why.set(line, (why.get(line) ?? 0) + 1);
         }
       }
