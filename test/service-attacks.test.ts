@@ -10,6 +10,8 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import Database from 'better-sqlite3';
 import { lookupGroupId, type Account } from '../src/system/accounts.js';
+import { encodeRequest } from '../src/service/protocol.js';
+import { askWithGroup, type Answer } from './support/attacker.js';
 import { installLauncher, type Installed } from './support/launcher.js';
 import { hasCompiler, isRoot, requires } from './support/requirements.js';
 import { createSandbox, type Sandbox } from './support/sandbox.js';
@@ -24,69 +26,6 @@ const needs = requires(
 const SRV = 'x2go-test';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const sid = (user: string, n: number) => `${user}-${50 + n}-${1700000000 + n}_stDxfce_dp24`;
-
-/**
- * A client of the service's protocol that runs as the attacker: one request per line of
- * output, as JSON ({accept, exitCode, stdout, stderr}, or {error} when the connection failed).
- */
-const CLIENT = `
-const net = require('net');
-const [socketPath, requests] = process.argv.slice(1);
-const ask = (r) => new Promise((resolve) => {
-  const payload = Buffer.from(['X2DB1', String(r.uid), r.program, ...r.args].join('\\0'));
-  const head = Buffer.alloc(4);
-  head.writeUInt32BE(payload.length);
-  const s = net.connect(socketPath, () => s.write(Buffer.concat([head, payload])));
-  let got = Buffer.alloc(0);
-  let accept;
-  s.on('data', (d) => {
-    got = Buffer.concat([got, d]);
-    if (accept === undefined) {
-      accept = String.fromCharCode(got[0]);
-      got = got.subarray(1);
-      if (accept === 'R' || accept === 'W') s.write('G');
-    }
-    if (got.length >= 4 && got.length >= 4 + got.readUInt32BE(0)) {
-      const body = got.subarray(4);
-      const outLength = body.readUInt32BE(1);
-      resolve({ accept, exitCode: body[0], stdout: body.subarray(5, 5 + outLength).toString(), stderr: body.subarray(5 + outLength).toString() });
-      s.destroy();
-    }
-  });
-  s.on('error', (e) => resolve({ error: e.code }));
-  s.on('close', () => resolve({ error: 'closed' }));
-});
-(async () => { for (const r of JSON.parse(requests)) console.log(JSON.stringify(await ask(r))); })();
-`;
-
-interface Answer {
-  accept?: string;
-  exitCode?: number;
-  stdout?: string;
-  stderr?: string;
-  error?: string;
-}
-
-/** Runs CLIENT as `user` with effective gid x2gouser, as the reference's setgid leftovers give it. */
-function askWithGroup(user: Account, socket: string, requests: { uid: number; program: string; args: string[] }[]): Answer[] {
-  const gid = lookupGroupId('x2gouser') as number;
-  const r = run('/usr/bin/setpriv', [
-    `--reuid=${user.uid}`,
-    `--rgid=${user.gid}`,
-    `--egid=${gid}`,
-    '--clear-groups',
-    process.execPath,
-    '-e',
-    CLIENT,
-    socket,
-    JSON.stringify(requests),
-  ]);
-  assert.equal(r.code, 0, r.stderr);
-  return r.stdout
-    .trim()
-    .split('\n')
-    .map((line) => JSON.parse(line) as Answer);
-}
 
 /** A launcher call as `user` that is killed after `timeoutMs`, with its duration. */
 function timedCall(file: string, args: string[], user: Account, timeoutMs: number): Promise<Result & { ms: number }> {
@@ -151,13 +90,17 @@ describe('x2gosessiond attacked by a local user (issue 9)', needs.options, () =>
 
   test('hole 2: a user holding egid x2gouser who claims uid 0 is refused and logged; nothing changes', async () => {
     const before = box.dump();
-    const answers = askWithGroup(alice, inst.socket, [
-      { uid: 0, program: 'x2godb', args: ['listsessionsroot_all'] },
-      { uid: 0, program: 'x2godb', args: ['rmsessionsroot', sid('bob', 0)] },
-      { uid: bob.uid, program: 'x2gochangestatus', args: ['S', sid('bob', 0)] },
-      // The same process as itself: it did reach the service, and is answered as alice.
-      { uid: alice.uid, program: 'x2godb', args: ['listsessions_all'] },
-    ]);
+    const answers = await askWithGroup(
+      alice,
+      inst.socket,
+      [
+        { uid: 0, program: 'x2godb', args: ['listsessionsroot_all'] },
+        { uid: 0, program: 'x2godb', args: ['rmsessionsroot', sid('bob', 0)] },
+        { uid: bob.uid, program: 'x2gochangestatus', args: ['S', sid('bob', 0)] },
+        // The same process as itself: it did reach the service, and is answered as alice.
+        { uid: alice.uid, program: 'x2godb', args: ['listsessions_all'] },
+      ].map(encodeRequest),
+    );
     for (const [i, claimed] of [
       [0, 0],
       [1, 0],

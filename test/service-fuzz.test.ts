@@ -5,7 +5,6 @@
 // whatever she likes must leave everyone else's rows exactly as they were.
 
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { connect } from 'node:net';
 import { after, before, describe, test } from 'node:test';
@@ -14,6 +13,7 @@ import { COMMANDS } from '../src/app/commands.js';
 import { HELPERS } from '../src/app/helpers.js';
 import { MAX_REQUEST, STATUS_PROGRAM } from '../src/service/protocol.js';
 import { lookupGroupId, type Account } from '../src/system/accounts.js';
+import { askWithGroup } from './support/attacker.js';
 import { commandArbitrary, othersRows, SRV, sid } from './support/fuzz.js';
 import { installLauncher, type Installed } from './support/launcher.js';
 import { hasCompiler, isRoot, requires } from './support/requirements.js';
@@ -216,35 +216,6 @@ function checkAnswer(outcome: Outcome, plan: Plan): void {
   }
 }
 
-/**
- * Runs as the attacker (egid x2gouser, any frames): sends each frame whole, with the go-ahead,
- * and prints one JSON line per frame: the accept byte and the exit code.
- */
-const ATTACKER = `
-const net = require('net');
-const frames = JSON.parse(require('fs').readFileSync(0, 'utf8')).map((f) => Buffer.from(f, 'base64'));
-const ask = (frame) => new Promise((resolve) => {
-  const s = net.connect(process.argv[1], () => s.write(frame));
-  let got = Buffer.alloc(0);
-  let accept;
-  s.on('data', (d) => {
-    got = Buffer.concat([got, d]);
-    if (accept === undefined) {
-      accept = String.fromCharCode(got[0]);
-      got = got.subarray(1);
-      if (accept === 'R' || accept === 'W') s.write('G');
-    }
-    if (got.length >= 4 && got.length >= 4 + got.readUInt32BE(0)) {
-      resolve({ accept, exitCode: got[4] });
-      s.destroy();
-    }
-  });
-  s.on('error', () => resolve({ accept, closed: true }));
-  s.on('close', () => resolve({ accept, closed: true }));
-});
-(async () => { for (const f of frames) console.log(JSON.stringify(await ask(f))); })();
-`;
-
 describe('x2gosessiond under fuzzing (issue 9)', needs.options, () => {
   let box: Sandbox;
   let inst: Installed;
@@ -292,18 +263,12 @@ describe('x2gosessiond under fuzzing (issue 9)', needs.options, () => {
       numRuns: 800,
       seed: Number.parseInt(randomBytes(4).toString('hex'), 16) | 0,
     });
-    const input = JSON.stringify(frames.map((f) => f.toString('base64')));
-    const child = await spawnAttacker(alice, lookupGroupId('x2gouser') as number, inst.socket, input);
-    const answers = child.stdout
-      .trim()
-      .split('\n')
-      .map((l) => JSON.parse(l) as { accept?: string; exitCode?: number; closed?: boolean });
-    assert.equal(answers.length, frames.length, child.stderr);
+    const answers = await askWithGroup(alice, inst.socket, frames);
     answers.forEach((a, i) => {
       const frame = frames[i] as Buffer;
       const fields = frame.subarray(4).toString().split('\0');
       const what = JSON.stringify(fields.slice(0, 4));
-      assert.ok(!a.closed, `${what}: closed without an answer`);
+      assert.ok(!a.error, `${what}: closed without an answer (${a.error})`);
       assert.ok(a.exitCode !== undefined && a.exitCode >= 0 && a.exitCode <= 4, `${what}: exit ${String(a.exitCode)}`);
       if (fields[0] === 'X2DB1' && /^\d{1,10}$/.test(fields[1] ?? '') && Number(fields[1]) !== alice.uid) {
         assert.deepEqual([a.accept, a.exitCode], ['E', 2], `${what}: a claim of another uid was not rejected`);
@@ -331,26 +296,3 @@ describe('x2gosessiond under fuzzing (issue 9)', needs.options, () => {
     assert.equal(inst.helper('x2gogetdisplays', [SRV], alice).code, 0);
   });
 });
-
-/**
- * The attacker's process, frames on stdin. Asynchronous: the service's log reaches this process
- * through a pipe, which must be read while it runs (a full pipe would stop the service).
- */
-function spawnAttacker(user: Account, gid: number, socket: string, input: string): Promise<{ stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(
-      '/usr/bin/setpriv',
-      [`--reuid=${user.uid}`, `--rgid=${user.gid}`, `--egid=${gid}`, '--clear-groups', process.execPath, '-e', ATTACKER, socket],
-      { env: {}, cwd: '/', timeout: 60_000 },
-    );
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) =>
-      code === 0 ? resolve({ stdout, stderr }) : reject(new Error(`the attacker's process failed (${String(code)}): ${stderr}`)),
-    );
-    child.stdin.end(input);
-  });
-}
