@@ -6,7 +6,7 @@ import { statSync } from 'node:fs';
 import { hostname, userInfo } from 'node:os';
 import { after, before, describe, test } from 'node:test';
 import Database from 'better-sqlite3';
-import { createSandbox, type Sandbox } from './support/sandbox.js';
+import { backToVersion3, createSandbox, type Sandbox } from './support/sandbox.js';
 
 const me = userInfo().username;
 const server = hostname().split('.')[0] ?? 'x2goserver';
@@ -92,14 +92,8 @@ describe('x2godbadmin (SQLite)', () => {
       // index goes (0005 fails): a file edited by hand.
       const db = new Database(broken.dbPath);
       try {
-        for (const name of db
-          .prepare("select name from sqlite_master where type = 'trigger' and name like 'x2go_check_%'")
-          .pluck()
-          .all() as string[]) {
-          db.exec(`drop trigger "${name}"`);
-        }
+        backToVersion3(db);
         db.exec('drop index x2go_used_ports_session_id; create table x2go_used_ports_session_id (x)');
-        db.pragma('user_version = 3');
       } finally {
         db.close();
       }

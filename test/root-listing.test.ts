@@ -9,7 +9,7 @@ import { after, before, describe, test } from 'node:test';
 import Database from 'better-sqlite3';
 import { POSTGRES, SQLITE, type TestDatabase } from './support/backends.js';
 import { superuser } from './support/postgres.js';
-import type { Sandbox } from './support/sandbox.js';
+import { backToVersion3, type Sandbox } from './support/sandbox.js';
 
 const SRV = 'x2go-test';
 const GOOD = 'alice-51-1700000051_stDxfce_dp24';
@@ -69,13 +69,7 @@ describe('root listings and planted rows (SQLite)', sqliteNeeds.options, () => {
     const db = new Database(box.dbPath);
     try {
       // Back to version 3: the file as it was before migration 0004.
-      for (const name of db
-        .prepare("select name from sqlite_master where type = 'trigger' and name like 'x2go_check_%'")
-        .pluck()
-        .all() as string[]) {
-        db.exec(`drop trigger "${name}"`);
-      }
-      db.pragma('user_version = 3');
+      backToVersion3(db);
       const insert = db.prepare(
         "insert into sessions (session_id, display, uname, server, status, init_time, last_time) values (?, ?, ?, ?, 'R', datetime('now','localtime'), datetime('now','localtime'))",
       );

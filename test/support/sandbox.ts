@@ -45,6 +45,16 @@ export function setQuota(configDir: string, text: string): void {
   if (text) appendFileSync(file, `\n[quota]\n${text}`);
 }
 
+/**
+ * Takes an open SQLite session database back to schema version 3, without migration 0004's row
+ * checks: a file as the reference, or our code before 0004, left it.
+ */
+export function backToVersion3(db: Database.Database): void {
+  const checks = db.prepare("select name from sqlite_master where type = 'trigger' and name like 'x2go_check_%'").pluck().all() as string[];
+  for (const name of checks) db.exec(`drop trigger "${name}"`);
+  db.pragma('user_version = 3');
+}
+
 export function dumpDatabase(dbPath: string): string {
   const db = new Database(dbPath, { readonly: true, fileMustExist: true });
   try {
