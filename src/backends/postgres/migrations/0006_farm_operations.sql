@@ -76,7 +76,12 @@ DROP TRIGGER IF EXISTS x2go_notify_admin_request ON admin_requests;
 CREATE TRIGGER x2go_notify_admin_request AFTER INSERT ON admin_requests
   FOR EACH ROW EXECUTE FUNCTION x2go_notify_admin_request();
 
+-- Policies are dropped first, so that applying the migration again (doctor --fix after a lost
+-- migration record) gives the same result.
 ALTER TABLE session_events ENABLE ROW LEVEL SECURITY;
+DROP POLICY IF EXISTS x2go_admin ON session_events;
+DROP POLICY IF EXISTS x2go_read ON session_events;
+DROP POLICY IF EXISTS x2go_insert ON session_events;
 CREATE POLICY x2go_admin ON session_events TO x2godbuser USING (true) WITH CHECK (true);
 CREATE POLICY x2go_read ON session_events FOR SELECT TO x2go_users
   USING (uname = x2go_caller() OR creator_id = current_user);
