@@ -24,6 +24,7 @@ import {
 } from '../model/validate.js';
 import { none, ok, type Listing, type Output } from './format.js';
 import { parseHistoryOptions } from './history-options.js';
+import { MAX_HISTORY_DAYS } from '../model/history.js';
 
 export type Work = (db: SessionDb) => Promise<Output>;
 
@@ -261,6 +262,15 @@ export const COMMANDS: Readonly<Record<string, CommandSpec>> = {
     prepare: (a) => {
       const filter = parseHistoryOptions(a);
       return async (db) => ({ kind: 'events', events: await db.history(filter) });
+    },
+  },
+  // Ours: history retention, run by x2gosessiond with [sessiond] history_days=; prints how many went.
+  prunehistory: {
+    usage: '<days>',
+    rootOnly: true,
+    prepare: (a) => {
+      const days = parseCount(a[0]!, 'days', MAX_HISTORY_DAYS);
+      return async (db) => ({ kind: 'value', value: await db.prunehistory(days) });
     },
   },
   rmsessionsroot: {

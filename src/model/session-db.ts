@@ -310,6 +310,12 @@ export class SessionDb {
     await this.#store.deleteSession(sessionId, this.#by);
   }
 
+  /** Retention: removes the events older than `days` days (the service runs it; see history.ts). */
+  async prunehistory(days: number): Promise<number> {
+    this.#assertAdministrator('prunehistory');
+    return this.#store.pruneEvents(new Date(this.#now() - days * 86_400_000));
+  }
+
   async deletemounts(sessionId: string): Promise<void> {
     this.#assertAdministrator('deletemounts');
     return this.#store.deleteMounts(sessionId);
