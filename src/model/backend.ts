@@ -6,7 +6,6 @@
 
 import type { AdminBackend } from './admin.js';
 import { SessionDbError } from './errors.js';
-import type { FarmOpener, FarmStore } from './farm.js';
 import type { QuotaLimits } from './quota.js';
 import type { SessionStore } from './store.js';
 import type { Caller } from './types.js';
@@ -77,11 +76,6 @@ export interface Backend<S extends BackendSettings = BackendSettings> {
    * the resident service runs this backend's requests in a worker thread, away from its socket.
    */
   readonly blocksThread?: boolean;
-  /**
-   * The farm's nodes, sessions and admin requests (see farm.ts), for x2gosessiond and root's
-   * farm commands only: loaded on demand, never on a helper call.
-   */
-  openFarm(settings: Settings<S>, opener: FarmOpener): Promise<FarmStore>;
 }
 
 /**

@@ -1,8 +1,10 @@
 // The farm as x2gosessiond and the administrator see it (table nodes, migration 0006): each
 // node's heartbeat and load, the administrator's placement settings (state, weight, capacity),
 // every session of the farm, and the admin requests queued for other nodes. A backend provides
-// this through Backend.openFarm; what only a farm has (heartbeats, dead-node cleanup, requests
+// this through src/backends/farm.ts; what only a farm has (heartbeats, dead-node cleanup, requests
 // to another node) are optional methods, absent on SQLite, whose one node is the host itself.
+
+import { SessionDbError } from './errors.js';
 
 /** What a node's service reports with each heartbeat, besides its sessions (which the store counts). */
 export interface SystemLoad {
@@ -125,3 +127,14 @@ export interface FarmStore {
 
 /** Who opens the farm store: the service (its own login, acting as root) or root's CLI. */
 export type FarmOpener = 'service' | 'root';
+
+/**
+ * The reservation's refusal on a draining node (both backends, in the reservation's
+ * transaction): the node keeps and resumes its sessions, but takes no new one.
+ */
+export function drainingRefusal(server: string, user: string): SessionDbError {
+  return new SessionDbError(
+    'conflict',
+    `${server} is draining: it takes no new session (its own go on and resume); start ${user}'s session on another server (x2go-sessiondb place --user ${user})`,
+  );
+}

@@ -5,7 +5,7 @@
 // each cycle for a notification missed while the connection was down). A failed cycle is
 // logged and the next one tries again: the farm's duties never stop the service answering.
 
-import { loadBackend } from '../backends/backend.js';
+import { openFarm } from '../backends/farm.js';
 import type { Settings } from '../config/config.js';
 import type { SessiondSettings } from '../config/sessiond.js';
 import type { AdminRequest, FarmStore, Outcome } from '../model/farm.js';
@@ -41,8 +41,7 @@ export class FarmDuties {
 
   /** The first heartbeat now; then one every [sessiond] heartbeat seconds. */
   async start(): Promise<void> {
-    const backend = await loadBackend(this.#settings.backend.name);
-    this.#farm = await backend.openFarm(this.#settings, 'service');
+    this.#farm = await openFarm(this.#settings, 'service');
     if (this.#farm.listenForRequests) {
       await this.#farm.listenForRequests(this.#node, () => this.#takeRequests()).catch((err: unknown) =>
         this.#log('warning', `cannot listen for admin requests (taken each heartbeat instead): ${message(err)}`),

@@ -42,7 +42,12 @@ export async function waitFor(what: string, check: () => Promise<boolean>, timeo
   return Date.now() - start;
 }
 
-export async function createFarm(database: string, nodes: string[], serviceEnv: Record<string, string> = {}): Promise<Farm> {
+/** `serviceEnv` gives each node's service its environment (e.g. a PATH with stand-in programs). */
+export async function createFarm(
+  database: string,
+  nodes: string[],
+  serviceEnv: (node: string) => Record<string, string> = () => ({}),
+): Promise<Farm> {
   ensurePostgres();
   const users = [ensureUser('alice'), ensureUser('bob')];
   const box = createPgSandbox(
@@ -68,7 +73,7 @@ export async function createFarm(database: string, nodes: string[], serviceEnv: 
     startNode: async (node, env = {}) => {
       // The service inherits the environment (a PATH with stand-in programs): spawned at the call.
       const saved = { ...process.env };
-      Object.assign(process.env, serviceEnv, env);
+      Object.assign(process.env, serviceEnv(node), env);
       const starting = startService(box.configDir, socketPath(), ['--hostname', node]);
       for (const key of Object.keys(process.env)) if (!(key in saved)) delete process.env[key];
       Object.assign(process.env, saved);

@@ -20,8 +20,6 @@ export const postgresBackend: Backend<PostgresSettings> = {
   },
   openAdmin: async (settings) => new PostgresAdmin(settings),
   openShared: async (settings) => sharedPostgres(settings),
-  // Farm operations are the service's and root's alone: kept out of the helpers' start-up.
-  openFarm: async (settings, opener) => (await import('./farm.js')).openPostgresFarm(settings, opener),
   // The reference writes and prints the telekinesis ports only when telekinesis is enabled, and
   // never in desktop-sharing listings.
   legacyTraits: (settings) => ({

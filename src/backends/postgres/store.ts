@@ -10,6 +10,7 @@ import { MAX_PORT } from '../../model/validate.js';
 import type { Scope } from '../../model/backend.js';
 import type { Mount, ServerLoad, SessionEndpoint, SessionRow, SessionStatus } from '../../model/types.js';
 import { SessionDbError } from '../../model/errors.js';
+import { drainingRefusal } from '../../model/farm.js';
 import { SESSION_COLUMNS, sessionRowOf, type SessionColumn } from '../../model/session-columns.js';
 import { quoteIdent } from './identifiers.js';
 import type { PgSession, Sql, Tx } from './connection.js';
@@ -202,6 +203,8 @@ export class PostgresStore implements SessionStore {
     return this.#run('reserve a session', () =>
       this.#session.transaction(async (tx) => {
         await this.#checkQuota(tx, r.quota);
+        const [node] = await tx`select state from nodes where server = ${r.server}`;
+        if (node?.state === 'draining') throw drainingRefusal(r.server, r.uname);
         let retries = 0;
         const attempt = async (insert: (sp: Tx) => Promise<unknown>, constraints: string[]): Promise<boolean> => {
           try {

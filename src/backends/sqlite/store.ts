@@ -3,6 +3,7 @@
 // touch which row is decided by SessionDb, and the file itself is reachable only through the
 // setgid launcher.
 
+import { drainingRefusal } from '../../model/farm.js';
 import { statSync } from 'node:fs';
 import { SessionDbError } from '../../model/errors.js';
 import { lowestFree } from '../../model/allocation.js';
@@ -240,6 +241,9 @@ export class SqliteStore implements SessionStore {
   reserve(r: Reservation): Promise<Reserved> {
     return this.#write('reserve a session', () => {
       this.#checkQuota(r.quota);
+      if (this.#db.prepare('select state from nodes where server = ?').pluck().get(r.server) === 'draining') {
+        throw drainingRefusal(r.server, r.uname);
+      }
       const displays = new Set(this.#db.prepare('select display from sessions').pluck().all() as number[]);
       const [display = 0] = lowestFree('display', 1, r.displayStart, r.displayEnd, displays, r.busyDisplays);
       const sessionId = r.sessionId(display);
