@@ -49,7 +49,7 @@ describe('drain and undrain a node of a three-node PostgreSQL farm during a logi
       [['drain', 'node-x'], /no node node-x in the registry/],
       [['weight', 'node-a', '0'], /weight '0' is not a positive number/],
       [['weight', 'node-a', 'heavy'], /is not a positive number/],
-      [['capacity', 'node-a', '-1'], /is not a whole number or none/],
+      [['capacity', 'node-a', '1.5'], /is not a whole number or none/],
       [['nodes', '--bogus'], /Unknown option '--bogus'/],
     ] as const) {
       const r = await admin([...args]);
@@ -65,10 +65,10 @@ describe('drain and undrain a node of a three-node PostgreSQL farm during a logi
   });
 
   test('drained mid-storm: nothing new lands on it, the others go on; its suspended session resumes there', async () => {
-    const CALLS = 36;
+    const CALLS = 48;
     let drainedAt = Number.POSITIVE_INFINITY;
     const calls = Array.from({ length: CALLS }, async (_, i) => {
-      await new Promise((r) => setTimeout(r, i * 25));
+      await new Promise((r) => setTimeout(r, i * 40));
       const node = NODES[i % 3] as string;
       const startedAt = Date.now();
       const r = await farm.program('x2goreservesession', [node, `_stDstorm${i}_dp24`, '100', '2', '40000'], farm.users[i % 2]);

@@ -125,6 +125,24 @@ export interface FarmStore {
   close(): Promise<void>;
 }
 
+/** A node's row as a user may read it (x2gogetservers --json): the registry's figures. */
+export interface StoredNode {
+  server: string;
+  /** As the administrator set it; a node is down when secondsSinceSeen exceeds [sessiond] node_timeout. */
+  state: 'active' | 'draining';
+  weight: number;
+  capacity: number | null;
+  load: NodeLoad | null;
+  secondsSinceSeen: number;
+}
+
+/** What x2gogetservers --json prints per server: the reference's count and the registry's figures. */
+export interface ServerFigures extends Partial<Omit<StoredNode, 'server'>> {
+  server: string;
+  /** Unfinished sessions, as x2gogetservers counts them. */
+  sessions: number;
+}
+
 /** Who opens the farm store: the service (its own login, acting as root) or root's CLI. */
 export type FarmOpener = 'service' | 'root';
 

@@ -6,6 +6,7 @@
 // Every method that writes runs as one transaction. Errors are SessionDbError: 'conflict' for a
 // display, port or session id already taken, 'unavailable' when the database cannot be reached.
 
+import type { StoredNode } from './farm.js';
 import type { QuotaGuard } from './quota.js';
 import type { Mount, ServerLoad, SessionEndpoint, SessionRow, SessionStatus } from './types.js';
 
@@ -87,6 +88,8 @@ export interface SessionStore {
   /** Ports in use; a backend with farm-wide port numbers returns all servers' ports. */
   ports(server: string): Promise<number[]>;
   servers(): Promise<ServerLoad[]>;
+  /** The node registry's rows (x2gogetservers --json); none on a database without nodes. */
+  nodes(): Promise<StoredNode[]>;
 
   /**
    * In one transaction: the lowest free display and the lowest free ports (free in the store and

@@ -83,18 +83,20 @@ export async function openPostgresFarm(settings: Settings<PostgresSettings>, ope
   const target = describeTarget(pg);
   // The service: two connections of its own login (a heartbeat must not wait for a request
   // being carried out), acting as root's role. Root's CLI: one connection as that role.
-  const sql =
-    opener === 'service'
-      ? connectPool(pg, liveServiceLogin(settings.configDir), 2)
-      : connect(pg, callerLogin({ uid: 0, name: 'root' }, '/root', settings.configDir)).sql;
-  const setRole = opener === 'service' ? `SET LOCAL ROLE ${quoteIdent(ADMIN_ROLE)}` : undefined;
+  // Root's one connection gives up on a silent server after the connect timeout (guard).
+  const own = opener === 'root' ? connect(pg, callerLogin({ uid: 0, name: 'root' }, '/root', settings.configDir)) : undefined;
+  const sql = own ? own.sql : connectPool(pg, liveServiceLogin(settings.configDir), 2);
+  const guard = own ? own.guard : <T>(operation: () => Promise<T>) => operation();
+  const setRole = own ? undefined : `SET LOCAL ROLE ${quoteIdent(ADMIN_ROLE)}`;
 
   const begin = async <T>(action: string, work: (tx: Tx) => Promise<T>): Promise<T> => {
     try {
-      return (await sql.begin(async (tx) => {
-        if (setRole) await tx.unsafe(setRole);
-        return work(tx);
-      })) as T;
+      return (await guard(() =>
+        sql.begin(async (tx) => {
+          if (setRole) await tx.unsafe(setRole);
+          return work(tx);
+        }),
+      )) as T;
     } catch (err) {
       throw mapPgError(err, action, target);
     }
