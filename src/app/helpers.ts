@@ -3,7 +3,8 @@
 // call and parse. Each is a wrapper command with the helper's own way of printing.
 
 import { readFileSync } from 'node:fs';
-import { parseServer } from '../model/validate.js';
+import { invalid } from '../model/errors.js';
+import { parseServer, shown } from '../model/validate.js';
 import { COMMANDS, rootSessions, type CommandSpec } from './commands.js';
 import type { Output } from './format.js';
 import type { HelperName } from './helper-names.js';
@@ -53,7 +54,17 @@ const DEFINED = {
   x2gogetstatus: like('getstatus', 'output'),
   x2gogetdisplays: like('getdisplays', 'output'),
   x2gogetports: like('getports', 'output'),
-  x2gogetservers: like('getservers', 'output'),
+  // The reference's lines for its callers; --json (ours) adds the node registry's figures.
+  x2gogetservers: {
+    usage: '[--json]',
+    print: 'output',
+    readOnly: true,
+    prepare: (a) => {
+      if (a[0] === undefined) return command('getservers').prepare([]);
+      if (a[0] !== '--json') throw invalid(`unknown option '${shown(a[0])}'; x2gogetservers takes only --json`);
+      return async (db) => ({ kind: 'value', value: JSON.stringify(await db.getserverfigures()) });
+    },
+  },
   // x2goresume-session calls it without the telekinesis ports; they default to -1, as there.
   x2goresume: {
     usage: '<client> <session_id> <gr_port> <snd_port> <fs_port> [tekictrl_port] [tekidata_port]',

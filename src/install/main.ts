@@ -5,6 +5,7 @@
 //   x2go-sessiondb uninstall [--prefix DIR] [--socket PATH]
 //   x2go-sessiondb status    [--prefix DIR] [--config DIR] [--socket PATH]
 //   x2go-sessiondb refresh   [--prefix DIR]     (run by the dpkg hook after each dpkg run)
+// and the farm commands of src/farm/commands.ts (sessions, terminate, nodes, drain, place ...).
 
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, realpathSync } from 'node:fs';
@@ -33,6 +34,7 @@ import { DEFAULT_SOCKET } from '../service/protocol.js';
 import { serviceStats } from '../service/client.js';
 import { exitOnFailure } from '../app/failure.js';
 import { writeAll } from '../cli/write-out.js';
+import { FARM_USAGE, isFarmCommand, runFarmCommand } from '../farm/commands.js';
 
 const NAME = 'x2go-sessiondb';
 const USAGE = `usage: ${NAME} install   [--prefix DIR] [--config DIR] [--socket PATH] [--node PATH] [--force] [--no-divert]
@@ -40,6 +42,7 @@ const USAGE = `usage: ${NAME} install   [--prefix DIR] [--config DIR] [--socket 
        ${NAME} status    [--prefix DIR] [--config DIR] [--socket PATH]
        ${NAME} refresh   [--prefix DIR]
        ${NAME} history   [--user U] [--server S] [--since T] [--json]
+${FARM_USAGE}
 
 install    copies the programs to the prefix (default /usr/lib/x2go-sessiondb), builds the setgid
            launcher, diverts x2goserver's database programs and X2Go::Server::DB (dpkg-divert)
@@ -56,6 +59,12 @@ uninstall  stops the service, removes ours and the dpkg hook, reverts every dive
 status     which implementation each path runs, which x2gostartagent, any setgid x2gouser
            program users can run besides ours, the backend, the schema, the database, and the
            service (uptime, requests served, errors).
+sessions   every session of the farm (PostgreSQL) or of this server (SQLite); --json for scripts.
+terminate, suspend  runs x2goterminate-session / x2gosuspend-session as the session's user: here
+           directly, on another node through that node's x2gosessiond (admin request).
+nodes      the node registry: state (active, draining, down), weight, capacity, load.
+drain      a draining node takes no new session and keeps and resumes its own; undrain ends it.
+place      the server for a user's next login, with the reason (--explain: every candidate).
 refresh    after a package upgrade (the dpkg hook runs it): re-makes the reserving x2gostartagent
            from x2goserver's, or puts x2goserver's back when the patch no longer applies. Says
            nothing when nothing changed.
@@ -167,9 +176,10 @@ function history(args: string[]): { lines: string[]; code: number } {
   return { lines: [], code: r.status ?? 1 };
 }
 
-async function run(argv: string[]): Promise<{ lines: string[]; code: number }> {
+async function run(argv: string[]): Promise<{ lines: string[]; errors?: string[]; code: number }> {
   const [command, ...rest] = argv;
   if (command === 'history') return history(rest);
+  if (isFarmCommand(command)) return runFarmCommand(command, rest);
   const { values } = parseArgs({
     args: rest,
     strict: true,
@@ -229,8 +239,9 @@ async function run(argv: string[]): Promise<{ lines: string[]; code: number }> {
 }
 
 run(process.argv.slice(2)).then(
-  ({ lines, code }) => {
+  ({ lines, errors, code }) => {
     writeAll(1, lines.map((l) => `${l}\n`).join(''));
+    if (errors?.length) writeAll(2, errors.map((l) => `${NAME}: ${l}\n`).join(''));
     process.exit(code);
   },
   exitOnFailure(NAME, (err) => err instanceof InstallError),

@@ -2,6 +2,7 @@
 // X2Go::Server::DB, for one caller, over any backend. Arguments arrive already validated and
 // typed (see validate.ts); this layer decides who may do what, then calls the store.
 
+import type { ServerFigures } from './farm.js';
 import { SessionDbError } from './errors.js';
 import type { EventActor, EventFilter, SessionEvent } from './history.js';
 import { assertMayActOn, assertMayShareWith, isRoot, sessionIdUser, storedUserName } from './ownership.js';
@@ -239,6 +240,16 @@ export class SessionDb {
 
   async getservers(): Promise<ServerLoad[]> {
     return this.#store.servers();
+  }
+
+  /** Every server with sessions or in the node registry: its count and the registry's figures. */
+  async getserverfigures(): Promise<ServerFigures[]> {
+    const [servers, nodes] = [await this.#store.servers(), await this.#store.nodes()];
+    const names = [...new Set([...servers.map((s) => s.server), ...nodes.map((n) => n.server)])].sort();
+    return names.map((server) => {
+      const { server: _, ...node } = nodes.find((n) => n.server === server) ?? { server };
+      return { server, sessions: servers.find((s) => s.server === server)?.sessions ?? 0, ...node };
+    });
   }
 
   // --- client folders mounted into a session -------------------------------------------------

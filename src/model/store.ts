@@ -7,6 +7,7 @@
 // display, port or session id already taken, 'unavailable' when the database cannot be reached.
 
 import type { EventActor, EventFilter, SessionEvent } from './history.js';
+import type { StoredNode } from './farm.js';
 import type { QuotaGuard } from './quota.js';
 import type { SessionLimitGuard } from './session-limit.js';
 import type { Mount, ServerLoad, SessionEndpoint, SessionRow, SessionStatus } from './types.js';
@@ -111,6 +112,8 @@ export interface SessionStore {
   /** Ports in use; a backend with farm-wide port numbers returns all servers' ports. */
   ports(server: string): Promise<number[]>;
   servers(): Promise<ServerLoad[]>;
+  /** The node registry's rows (x2gogetservers --json); none on a database without nodes. */
+  nodes(): Promise<StoredNode[]>;
 
   /**
    * In one transaction: the lowest free display and the lowest free ports (free in the store and

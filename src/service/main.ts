@@ -1,16 +1,20 @@
 // x2gosessiond: the resident session service (see server.ts). Run by systemd as root:
-//   x2gosessiond [--config DIR] [--socket PATH] [--group NAME]
+//   x2gosessiond [--config DIR] [--socket PATH] [--group NAME] [--hostname NAME]
 // SIGTERM (or SIGINT) stops accepting, lets requests in flight finish, then exits.
 // The same file runs the service's dispatch worker thread (dispatch-worker.ts).
 
+import { hostname } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { isMainThread } from 'node:worker_threads';
 import { DEFAULT_CONFIG_DIR, loadSettings } from '../config/config.js';
-import { EXIT_CODES } from '../model/errors.js';
+import { loadSessiondSettings } from '../config/sessiond.js';
+import { EXIT_CODES, SessionDbError } from '../model/errors.js';
+import { parseServer } from '../model/validate.js';
 import { lookupGroupId } from '../system/accounts.js';
 import { exitOnFailure } from '../app/failure.js';
 import { writeAll } from '../cli/write-out.js';
 import { runDispatchWorker } from './dispatch-worker.js';
+import { FarmDuties } from './farm-duties.js';
 import { inodeOf, listenOnSocket, removeSocket } from './listen.js';
 import { loadPeerCredentials } from './peer.js';
 import { DEFAULT_SOCKET } from './protocol.js';
@@ -20,29 +24,36 @@ import { SessionService } from './server.js';
 /** How often the service removes events older than [sessiond] history_days=. */
 const HISTORY_PRUNE_INTERVAL_MS = 3_600_000;
 
-const USAGE = `usage: x2gosessiond [--config DIR] [--socket PATH] [--group NAME]
-  --config DIR   the X2Go configuration directory (default ${DEFAULT_CONFIG_DIR})
-  --socket PATH  where to listen (default ${DEFAULT_SOCKET}); the launcher has its path compiled in
-  --group NAME   the group that may connect (default x2gouser, the launcher's group)
+const USAGE = `usage: x2gosessiond [--config DIR] [--socket PATH] [--group NAME] [--hostname NAME]
+  --config DIR     the X2Go configuration directory (default ${DEFAULT_CONFIG_DIR})
+  --socket PATH    where to listen (default ${DEFAULT_SOCKET}); the launcher has its path compiled in
+  --group NAME     the group that may connect (default x2gouser, the launcher's group)
+  --hostname NAME  this node's server name in the farm (default: the host name, as x2gostartagent records it)
 `;
 
 interface Options {
   configDir: string;
   socket: string;
   group: string;
+  hostname: string;
 }
 
 function parse(argv: readonly string[]): Options | string {
-  const options: Options = { configDir: DEFAULT_CONFIG_DIR, socket: DEFAULT_SOCKET, group: 'x2gouser' };
-  const keys: Record<string, keyof Options> = { '--config': 'configDir', '--socket': 'socket', '--group': 'group' };
+  const options: Options = { configDir: DEFAULT_CONFIG_DIR, socket: DEFAULT_SOCKET, group: 'x2gouser', hostname: hostname() };
+  const keys: Record<string, keyof Options> = { '--config': 'configDir', '--socket': 'socket', '--group': 'group', '--hostname': 'hostname' };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i] ?? '';
     const key = keys[flag];
     const value = argv[i + 1];
     if (!key) return flag === '--help' ? '' : `unknown option ${flag}`;
-    if (value === undefined || (!value.startsWith('/') && key !== 'group')) return `${flag} needs an absolute path`;
+    if (value === undefined || (!value.startsWith('/') && key !== 'group' && key !== 'hostname')) return `${flag} needs an absolute path`;
     options[key] = value;
     i++;
+  }
+  try {
+    parseServer(options.hostname, '--hostname');
+  } catch (err) {
+    return err instanceof SessionDbError ? err.message : String(err);
   }
   return options;
 }
@@ -67,13 +78,21 @@ async function main(argv: readonly string[]): Promise<number> {
     return EXIT_CODES.config;
   }
   const settings = loadSettings(options.configDir);
+  const sessiond = loadSessiondSettings(options.configDir);
   const log = stderrLogger(settings.logLevel);
   loadPeerCredentials();
   const service = new SessionService(settings, stderrLogger, fileURLToPath(import.meta.url));
   await listenOnSocket(service.server, options.socket, gid);
   const inode = inodeOf(options.socket);
   await service.warm();
-  log.log('notice', `listening on ${options.socket} (backend ${settings.backend.name}, configuration ${options.configDir})`);
+  log.log(
+    'notice',
+    `listening on ${options.socket} (backend ${settings.backend.name}, configuration ${options.configDir}, node ${options.hostname})`,
+  );
+  // The heartbeat, dead-node cleanup and admin requests (farm-duties.ts): after the socket is
+  // up, so that no caller waits for them.
+  const duties = new FarmDuties(settings, sessiond, options.hostname, (level, message) => log.log(level, message));
+  void duties.start().catch((err: unknown) => log.log('err', `farm duties not started: ${err instanceof Error ? err.message : String(err)}`));
   // History retention: once at start, then hourly (a day's events go in one cycle).
   void service.pruneHistory();
   setInterval(() => void service.pruneHistory(), HISTORY_PRUNE_INTERVAL_MS).unref();
@@ -85,7 +104,7 @@ async function main(argv: readonly string[]): Promise<number> {
     log.log('notice', `${signal}: finishing the requests in flight`);
     // New callers fall back to running the command themselves from here on.
     removeSocket(options.socket, inode);
-    service.drain().then(
+    Promise.all([duties.stop(), service.drain()]).then(
       () => {
         log.log('notice', `stopped after ${service.stats().requests} requests`);
         process.exit(0);

@@ -64,6 +64,7 @@ export const ARGUMENTS: Record<string, { valid: string; invalid: string[] }> = {
   port_start: { valid: '30000', invalid: ['', '0', '65536', '-1'] },
   busy_displays: { valid: '50,51', invalid: ['50,,51', '50;51', 'x', '-1', '70000'] },
   busy_ports: { valid: '30001', invalid: ['30001,', '65536', ' 30001'] },
+  '--json': { valid: '--json', invalid: ['', '--jsn', 'json', '-j'] },
 };
 
 export function argumentNames(usage: string): string[] {

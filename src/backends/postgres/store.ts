@@ -12,6 +12,7 @@ import { MAX_PORT } from '../../model/validate.js';
 import type { Scope } from '../../model/backend.js';
 import type { Mount, ServerLoad, SessionEndpoint, SessionRow, SessionStatus } from '../../model/types.js';
 import { SessionDbError } from '../../model/errors.js';
+import { drainingRefusal, type StoredNode } from '../../model/farm.js';
 import { SESSION_COLUMNS, sessionRowOf, type SessionColumn } from '../../model/session-columns.js';
 import { quoteIdent } from './identifiers.js';
 import type { PgSession, Sql, Tx } from './connection.js';
@@ -240,6 +241,22 @@ export class PostgresStore implements SessionStore {
     );
   }
 
+  nodes(): Promise<StoredNode[]> {
+    return this.#run('list nodes', async () =>
+      (
+        await this.#sql`select server, state, weight, capacity, load::text as load,
+          extract(epoch from now() - last_seen)::float8 as since from nodes order by server`
+      ).map((r) => ({
+        server: String(r.server),
+        state: r.state === 'draining' ? 'draining' : 'active',
+        weight: Number(r.weight),
+        capacity: r.capacity == null ? null : Number(r.capacity),
+        load: r.load == null ? null : (JSON.parse(String(r.load)) as StoredNode['load']),
+        secondsSinceSeen: Math.round(Number(r.since)),
+      })),
+    );
+  }
+
   /**
    * Constraint-backed: the lowest candidates are inserted one by one, each under a savepoint;
    * when another starter (our process or a Perl node, on any server of the farm) took one first,
@@ -250,6 +267,8 @@ export class PostgresStore implements SessionStore {
     return this.#run('reserve a session', () =>
       this.#session.transaction(async (tx) => {
         await this.#checkQuota(tx, r.quota);
+        const [node] = await tx`select state from nodes where server = ${r.server}`;
+        if (node?.state === 'draining') throw drainingRefusal(r.server, r.uname);
         await this.#checkLimit(tx, r.limit, r.quota !== undefined);
         let retries = 0;
         const attempt = async (insert: (sp: Tx) => Promise<unknown>, constraints: string[]): Promise<boolean> => {

@@ -3,6 +3,7 @@
 // touch which row is decided by SessionDb, and the file itself is reachable only through the
 // setgid launcher.
 
+import { drainingRefusal, type StoredNode } from '../../model/farm.js';
 import { statSync } from 'node:fs';
 import { SessionDbError } from '../../model/errors.js';
 import { lowestFree } from '../../model/allocation.js';
@@ -268,10 +269,32 @@ export class SqliteStore implements SessionStore {
     );
   }
 
+  nodes(): Promise<StoredNode[]> {
+    return this.#read('list nodes', () =>
+      (
+        this.#db
+          .prepare(
+            `select server, state, weight, capacity, load, (julianday('now') - julianday(last_seen)) * 86400.0 as since from nodes order by server`,
+          )
+          .all() as Record<string, unknown>[]
+      ).map((r) => ({
+        server: String(r.server),
+        state: r.state === 'draining' ? 'draining' : 'active',
+        weight: Number(r.weight),
+        capacity: r.capacity == null ? null : Number(r.capacity),
+        load: r.load == null ? null : (JSON.parse(String(r.load)) as StoredNode['load']),
+        secondsSinceSeen: Math.round(Number(r.since)),
+      })),
+    );
+  }
+
   /** One BEGIN IMMEDIATE transaction: SQLite serialises writers, so the picks cannot collide. */
   reserve(r: Reservation): Promise<Reserved> {
     return this.#write('reserve a session', () => {
       this.#checkQuota(r.quota);
+      if (this.#db.prepare('select state from nodes where server = ?').pluck().get(r.server) === 'draining') {
+        throw drainingRefusal(r.server, r.uname);
+      }
       this.#checkLimit(r.limit);
       const displays = new Set(this.#db.prepare('select display from sessions').pluck().all() as number[]);
       const [display = 0] = lowestFree('display', 1, r.displayStart, r.displayEnd, displays, r.busyDisplays);

@@ -1,0 +1,104 @@
+// The farm on SQLite (see model/farm.ts): one node, the host itself, implicit. No heartbeat is
+// written (nobody else reads it, and the file is what every helper locks); a nodes row exists
+// only if an administrator put one there, and is never down. There is nobody to clean up after
+// or to send requests to, so those optional methods are absent. The file is
+// opened for each operation: x2godbadmin --createdb --force may replace it under a long-running
+// service. Loaded only by x2gosessiond and x2go-sessiondb's farm commands.
+
+import type { FarmNode, FarmSession, FarmStore, NodeChange, SessionFilter } from '../../model/farm.js';
+import { openDatabase, writeTransaction, type Database } from './connection.js';
+import { mapSqliteError } from './errors.js';
+
+/** The service's thread also answers callers: a heartbeat that finds the file locked waits little and tries next time. */
+const BUSY_TIMEOUT_MS = 200;
+
+const SESSION_COLUMNS = `session_id, uname, server, status, display, client, agent_pid,
+  replace(init_time, ' ', 'T') as init_time, replace(last_time, ' ', 'T') as last_time`;
+
+type Row = Record<string, unknown>;
+
+function sessionOf(r: Row): FarmSession {
+  return {
+    sessionId: String(r.session_id),
+    uname: String(r.uname),
+    server: String(r.server),
+    status: String(r.status),
+    display: Number(r.display),
+    client: r.client == null || r.client === '' ? null : String(r.client),
+    agentPid: r.agent_pid == null ? null : Number(r.agent_pid),
+    initTime: String(r.init_time),
+    lastTime: String(r.last_time),
+  };
+}
+
+export function openSqliteFarm(path: string): FarmStore {
+  const withDb = <T>(action: string, work: (db: Database) => T): Promise<T> => {
+    let db: Database | undefined;
+    try {
+      db = openDatabase(path, { busyTimeoutMs: BUSY_TIMEOUT_MS });
+      return Promise.resolve(work(db));
+    } catch (err) {
+      return Promise.reject(mapSqliteError(err, action));
+    } finally {
+      db?.close();
+    }
+  };
+
+  return {
+    // The one node is the host itself: never down, whatever the timeout.
+    nodes: () =>
+      withDb('list the nodes', (db) =>
+        (
+          db
+            .prepare(
+              `select *, (julianday('now') - julianday(last_seen)) * 86400.0 as since from nodes order by server`,
+            )
+            .all() as Row[]
+        ).map((r): FarmNode => {
+          const since = Number(r.since);
+          const setState = r.state === 'draining' ? 'draining' : 'active';
+          const utc = (t: unknown) => `${String(t).slice(0, 19).replace(' ', 'T')}Z`;
+          return {
+            server: String(r.server),
+            state: setState,
+            setState,
+            weight: Number(r.weight),
+            capacity: r.capacity == null ? null : Number(r.capacity),
+            load: r.load == null ? null : (JSON.parse(String(r.load)) as FarmNode['load']),
+            version: String(r.version),
+            pid: r.pid == null ? null : Number(r.pid),
+            startedAt: utc(r.started_at),
+            lastSeen: utc(r.last_seen),
+            secondsSinceSeen: since,
+          };
+        }),
+      ),
+
+    setNode: (server: string, change: NodeChange) =>
+      withDb('change the node', (db) =>
+        writeTransaction(db, () => {
+          if (!db.prepare('select 1 from nodes where server = ?').get(server)) return false;
+          if (change.state !== undefined) db.prepare('update nodes set state = ? where server = ?').run(change.state, server);
+          if (change.weight !== undefined) db.prepare('update nodes set weight = ? where server = ?').run(change.weight, server);
+          if (change.capacity !== undefined) db.prepare('update nodes set capacity = ? where server = ?').run(change.capacity, server);
+          return true;
+        }),
+      ),
+
+    sessions: (f: SessionFilter) =>
+      withDb('list the sessions', (db) =>
+        (
+          db
+            .prepare(
+              `select ${SESSION_COLUMNS} from sessions
+               where (?1 is null or uname = ?1) and (?2 is null or server = ?2) and (?3 is null or status = ?3)
+                 and (?4 is null or last_time < datetime('now', 'localtime', '-' || ?4 || ' seconds'))
+               order by server, uname, init_time, session_id`,
+            )
+            .all(f.user ?? null, f.server ?? null, f.status ?? null, f.olderThanS ?? null) as Row[]
+        ).map(sessionOf),
+      ),
+
+    close: () => Promise.resolve(),
+  };
+}
