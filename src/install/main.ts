@@ -33,12 +33,14 @@ import { DEFAULT_SOCKET } from '../service/protocol.js';
 import { serviceStats } from '../service/client.js';
 import { exitOnFailure } from '../app/failure.js';
 import { writeAll } from '../cli/write-out.js';
+import { watch } from '../cli/watch.js';
 
 const NAME = 'x2go-sessiondb';
 const USAGE = `usage: ${NAME} install   [--prefix DIR] [--config DIR] [--socket PATH] [--node PATH] [--force] [--no-divert]
        ${NAME} uninstall [--prefix DIR] [--socket PATH]
        ${NAME} status    [--prefix DIR] [--config DIR] [--socket PATH]
        ${NAME} refresh   [--prefix DIR]
+       ${NAME} watch     [--json] [--user NAME] [--server HOST] [--socket PATH]
 
 install    copies the programs to the prefix (default /usr/lib/x2go-sessiondb), builds the setgid
            launcher, diverts x2goserver's database programs and X2Go::Server::DB (dpkg-divert)
@@ -55,6 +57,8 @@ uninstall  stops the service, removes ours and the dpkg hook, reverts every dive
 status     which implementation each path runs, which x2gostartagent, any setgid x2gouser
            program users can run besides ours, the backend, the schema, the database, and the
            service (uptime, requests served, errors).
+watch      prints session changes as they happen, one line each (any user: their own sessions;
+           root: all); see ${NAME} watch --help.
 refresh    after a package upgrade (the dpkg hook runs it): re-makes the reserving x2gostartagent
            from x2goserver's, or puts x2goserver's back when the patch no longer applies. Says
            nothing when nothing changed.
@@ -149,6 +153,8 @@ function running(pid: number): boolean {
 
 async function run(argv: string[]): Promise<{ lines: string[]; code: number }> {
   const [command, ...rest] = argv;
+  // For every user, with options of its own (src/cli/watch.ts).
+  if (command === 'watch') return { lines: [], code: await watch(rest) };
   const { values } = parseArgs({
     args: rest,
     strict: true,
