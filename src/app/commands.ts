@@ -23,6 +23,8 @@ import {
   parseUserName,
 } from '../model/validate.js';
 import { none, ok, type Listing, type Output } from './format.js';
+import { parseHistoryOptions } from './history-options.js';
+import { MAX_HISTORY_DAYS } from '../model/history.js';
 
 export type Work = (db: SessionDb) => Promise<Output>;
 
@@ -35,6 +37,8 @@ export interface CommandSpec {
   readOnly?: boolean;
   /** Validates the arguments (throws 'invalid') and returns the work. */
   prepare(args: readonly string[]): Work;
+  /** How many arguments, when the usage line's brackets do not say it (options with values). */
+  arity?: { min: number; max: number };
 }
 
 function sessions(listing: Listing): (rows: SessionRow[]) => Output {
@@ -248,6 +252,25 @@ export const COMMANDS: Readonly<Record<string, CommandSpec>> = {
     prepare: (a) => {
       const sid = parseSessionId(a[0]!);
       return async (db) => ({ kind: 'mounts', mounts: await db.getmounts(sid) });
+    },
+  },
+  // Ours: the history of the caller's sessions (root: everyone's, or --user's).
+  history: {
+    readOnly: true,
+    usage: '[--user U] [--server S] [--since T]',
+    arity: { min: 0, max: 6 },
+    prepare: (a) => {
+      const filter = parseHistoryOptions(a);
+      return async (db) => ({ kind: 'events', events: await db.history(filter) });
+    },
+  },
+  // Ours: history retention, run by x2gosessiond with [sessiond] history_days=; prints how many went.
+  prunehistory: {
+    usage: '<days>',
+    rootOnly: true,
+    prepare: (a) => {
+      const days = parseCount(a[0]!, 'days', MAX_HISTORY_DAYS);
+      return async (db) => ({ kind: 'value', value: await db.prunehistory(days) });
     },
   },
   rmsessionsroot: {

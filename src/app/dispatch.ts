@@ -3,6 +3,7 @@
 // (main.ts) and, later, a resident service call it; both decide who the caller is and which
 // configuration directory may be used before they get here.
 
+import { hostname } from 'node:os';
 import { loadBackend } from '../backends/backend.js';
 import { loadSettings, type Settings } from '../config/config.js';
 import { invalid } from '../model/errors.js';
@@ -11,7 +12,7 @@ import type { LegacyTraits } from '../model/backend.js';
 import type { SessionStore } from '../model/store.js';
 import type { Caller } from '../model/types.js';
 import { shown } from '../model/validate.js';
-import { userExists } from '../system/accounts.js';
+import { groupsOfUser, userExists } from '../system/accounts.js';
 import { arity, COMMANDS, type CommandSpec } from './commands.js';
 import { failure } from './failure.js';
 import { jsonText, legacyLines, legacyText, notesOf, type Output } from './format.js';
@@ -128,7 +129,7 @@ function render(output: Output, print: Plan['print'], traits: LegacyTraits): str
 }
 
 async function execute(req: Request, p: Plan, env: Environment): Promise<Response> {
-  const { min, max } = arity(p.spec.usage);
+  const { min, max } = p.spec.arity ?? arity(p.spec.usage);
   if (p.args.length < min || p.args.length > max) {
     const expected = min === max ? `${min}` : `${min} to ${max}`;
     throw invalid(`${p.name} takes ${expected} argument(s): ${p.name} ${p.spec.usage}`.trimEnd());
@@ -139,7 +140,13 @@ async function execute(req: Request, p: Plan, env: Environment): Promise<Respons
   // How the reference printed rows is the backend's, not the store's.
   const traits = (await loadBackend(settings.backend.name)).legacyTraits(settings);
   return env.withStore(settings, req.caller, async (store) => {
-    const db = new SessionDb(store, req.caller, userExists, { quota: { limits: settings.quota, file: settings.sqlFile } });
+    const db = new SessionDb(store, req.caller, userExists, {
+      quota: { limits: settings.quota, file: settings.sqlFile },
+      // The node every event of this call names: this host, as `hostname` prints it.
+      node: hostname(),
+      sessionLimits: settings.sessionLimits,
+      groupsOf: groupsOfUser,
+    });
     const output = await work(db);
     const stderr = notesOf(output)
       .map((note) => `${p.name}: ${note}\n`)

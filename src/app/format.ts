@@ -3,6 +3,7 @@
 // because X2Go's shell and Perl tools parse exactly that. --json is for people and new scripts.
 
 import type { LegacyTraits } from '../model/backend.js';
+import type { SessionEvent } from '../model/history.js';
 import type { Reserved } from '../model/store.js';
 import { legacyFields } from '../model/session-columns.js';
 import type { Mount, ServerLoad, SessionRow } from '../model/types.js';
@@ -18,6 +19,8 @@ export type Output =
   | { kind: 'value'; value: string | number | null | undefined }
   /** A reservation: one line, "<session id> <display> <port>...", for a shell's read. */
   | { kind: 'reserved'; reserved: Reserved }
+  /** Ours: session history, oldest first: "at|event|session_id|uname|server|client|by_uid|node|detail" lines. */
+  | { kind: 'events'; events: SessionEvent[] }
   /** A change that was made: the wrapper prints "ok". */
   | { kind: 'ok' }
   /** A change that was not needed or not made, without error: the wrapper prints nothing. */
@@ -53,6 +56,10 @@ export function legacyLines(output: Output, traits: LegacyTraits): string[] {
       return output.value === null || output.value === undefined ? [] : [String(output.value)];
     case 'reserved':
       return [[output.reserved.sessionId, output.reserved.display, ...output.reserved.ports].join(' ')];
+    case 'events':
+      return output.events.map((e) =>
+        [e.at, e.event, e.sessionId, e.uname, e.server, e.client, e.byUid, e.node, e.detail].map(field).join('|'),
+      );
     case 'ok':
       return ['ok'];
     case 'none':
@@ -87,6 +94,8 @@ export function jsonText(output: Output): string {
         const { sessionId, display, ports } = output.reserved;
         return { sessionId, display, ports };
       }
+      case 'events':
+        return output.events;
       case 'ok':
         return { ok: true };
       case 'none':

@@ -9,6 +9,8 @@ import { join } from 'node:path';
 import { BACKEND_NAMES, backendSettingsParser, isBackendName, type Settings } from '../backends/backend.js';
 import { SessionDbError } from '../model/errors.js';
 import { DEFAULT_QUOTA, QUOTA_KEYS, type QuotaLimits } from '../model/quota.js';
+import { DEFAULT_HISTORY_DAYS, HISTORY_DAYS_KEY, MAX_HISTORY_DAYS } from '../model/history.js';
+import type { SessionLimits } from '../model/session-limit.js';
 import { parseIni, type IniFile } from './ini.js';
 
 export const DEFAULT_CONFIG_DIR = '/etc/x2go';
@@ -64,6 +66,27 @@ function quotaSettings(sql: IniFile, file: string): QuotaLimits {
   };
 }
 
+/** x2goserver.conf's [limit users] and [limit groups]: every entry, raw, as Config::Simple's param() gives it. */
+function sessionLimits(server: IniFile): SessionLimits {
+  const section = (name: string) =>
+    [...server].filter(([key]) => key.startsWith(`${name}.`)).map(([key, value]) => [key.slice(name.length + 1), value] as const);
+  return { users: section('limit users'), groups: section('limit groups') };
+}
+
+/** Ours: [sessiond] history_days= of x2gosql/sql, whole days from 1; the default when absent. */
+function historyDays(sql: IniFile, file: string): number {
+  const text = sql.get(`sessiond.${HISTORY_DAYS_KEY}`);
+  if (text === undefined || text === '') return DEFAULT_HISTORY_DAYS;
+  const n = Number(text);
+  if (!/^\d{1,5}$/.test(text) || n < 1 || n > MAX_HISTORY_DAYS) {
+    throw new SessionDbError(
+      'config',
+      `${file}: [sessiond] ${HISTORY_DAYS_KEY}=${text} is not a whole number of days from 1 to ${MAX_HISTORY_DAYS}`,
+    );
+  }
+  return n;
+}
+
 export function loadSettings(configDir: string): Settings {
   const sqlFile = sqlConfigFile(configDir);
   const sql = readConfig(sqlFile, true);
@@ -82,6 +105,8 @@ export function loadSettings(configDir: string): Settings {
     telekinesis: isTrue(server.get('telekinesis.enable')),
     logLevel: server.get('log.loglevel') || 'notice',
     quota: quotaSettings(sql, sqlFile),
+    sessionLimits: sessionLimits(server),
+    historyDays: historyDays(sql, sqlFile),
     // The backend's own section, read by the backend's own code.
     backend: backendSettingsParser(name)({ file: sqlFile, configDir, values: sql }),
   };

@@ -6,8 +6,8 @@
 //   x2go-sessiondb status    [--prefix DIR] [--config DIR] [--socket PATH]
 //   x2go-sessiondb refresh   [--prefix DIR]     (run by the dpkg hook after each dpkg run)
 
-import { execFileSync } from 'node:child_process';
-import { readdirSync, readFileSync, realpathSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, realpathSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DEFAULT_CONFIG_DIR } from '../config/config.js';
@@ -41,6 +41,7 @@ const USAGE = `usage: ${NAME} install   [--prefix DIR] [--config DIR] [--socket 
        ${NAME} status    [--prefix DIR] [--config DIR] [--socket PATH]
        ${NAME} refresh   [--prefix DIR]
        ${NAME} watch     [--json] [--user NAME] [--server HOST] [--socket PATH]
+       ${NAME} history   [--user U] [--server S] [--since T] [--json]
 
 install    copies the programs to the prefix (default /usr/lib/x2go-sessiondb), builds the setgid
            launcher, diverts x2goserver's database programs and X2Go::Server::DB (dpkg-divert)
@@ -62,6 +63,10 @@ watch      prints session changes as they happen, one line each (any user: their
 refresh    after a package upgrade (the dpkg hook runs it): re-makes the reserving x2gostartagent
            from x2goserver's, or puts x2goserver's back when the patch no longer applies. Says
            nothing when nothing changed.
+history    what happened to sessions (created, started, suspended, resumed, finished, purged,
+           expired, cleaned, fixed), when, by whom (uid), on which node, oldest first. Users see
+           their own sessions' events; root everyone's, or --user's. --server: one server's;
+           --since: a time (2026-11-30, 2026-11-30T12:00:00Z) or an age (90m, 12h, 7d).
 `;
 
 /** The dist/ directory this program runs from: what install copies. */
@@ -151,10 +156,26 @@ function running(pid: number): boolean {
   }
 }
 
+/**
+ * history is for every user, not only root: it runs `x2godb history` through the setgid
+ * launcher beside this program (installed), or x2godb.cjs (a checkout), so that the kernel says
+ * who asks and the database answers only with what they may read. x2godb validates the options.
+ */
+function history(args: string[]): { lines: string[]; code: number } {
+  const json = args.filter((a) => a === '--json').length > 0;
+  const rest = args.filter((a) => a !== '--json');
+  const launcher = join(distDir(), 'x2godb-launcher');
+  const [file, argv] = existsSync(launcher) ? [launcher, []] : [process.execPath, [join(distDir(), 'x2godb.cjs')]];
+  const r = spawnSync(file, [...argv, ...(json ? ['--json'] : []), 'history', ...rest], { stdio: 'inherit' });
+  if (r.error) throw r.error;
+  return { lines: [], code: r.status ?? 1 };
+}
+
 async function run(argv: string[]): Promise<{ lines: string[]; code: number }> {
   const [command, ...rest] = argv;
   // For every user, with options of its own (src/cli/watch.ts).
   if (command === 'watch') return { lines: [], code: await watch(rest) };
+  if (command === 'history') return history(rest);
   const { values } = parseArgs({
     args: rest,
     strict: true,

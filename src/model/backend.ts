@@ -8,6 +8,7 @@ import type { AdminBackend } from './admin.js';
 import type { FarmMonitor } from './monitor.js';
 import { SessionDbError } from './errors.js';
 import type { QuotaLimits } from './quota.js';
+import type { SessionLimits } from './session-limit.js';
 import type { SessionStore } from './store.js';
 import type { Caller } from './types.js';
 
@@ -26,6 +27,10 @@ export interface Settings<B extends BackendSettings = BackendSettings> {
   logLevel: string;
   /** [quota] of x2gosql/sql: what one user may hold (see quota.ts). */
   quota: QuotaLimits;
+  /** x2goserver.conf's [limit users] and [limit groups], as x2gosessionlimit reads them (session-limit.ts). */
+  sessionLimits: SessionLimits;
+  /** [sessiond] history_days= of x2gosql/sql: how long the service keeps session_events. */
+  historyDays: number;
   backend: B;
 }
 

@@ -35,3 +35,53 @@ export interface SessionEvent {
   node: string | null;
   detail: string | null;
 }
+
+/** Who wrote an event: the caller's uid as the model knows it, and this host's name. */
+export interface EventActor {
+  uid: number;
+  node: string;
+}
+
+/** An event as a store writes it, inside the transaction of the change it describes. */
+export interface NewSessionEvent {
+  sessionId: string;
+  uname: string;
+  server: string;
+  event: SessionEventKind;
+  client?: string | null;
+  detail?: string | null;
+  by: EventActor;
+}
+
+/** Which events a history read returns, oldest first. */
+export interface EventFilter {
+  /** Only the events of sessions stored under this user name; everyone's when undefined (root). */
+  uname?: string;
+  server?: string;
+  /** Only events at or after this moment. */
+  since?: Date;
+}
+
+/**
+ * The event a status change records: suspended (S), finished (F), resumed (R, as a client
+ * reconnecting through changestatus). T (terminating, which x2goserver's scripts do not set
+ * today) is recorded as finished, with the status in `detail` so the two can be told apart.
+ */
+export function statusEvent(status: 'R' | 'S' | 'T' | 'F'): { event: SessionEventKind; detail: string | null } {
+  switch (status) {
+    case 'S':
+      return { event: 'suspended', detail: null };
+    case 'F':
+      return { event: 'finished', detail: null };
+    case 'R':
+      return { event: 'resumed', detail: 'status R' };
+    case 'T':
+      return { event: 'finished', detail: 'status T' };
+  }
+}
+
+/** [sessiond] history_days= of x2gosql/sql: the service removes events older than this. */
+export const HISTORY_DAYS_KEY = 'history_days';
+export const DEFAULT_HISTORY_DAYS = 90;
+/** A hundred years: beyond, keep everything by choosing this. */
+export const MAX_HISTORY_DAYS = 36500;

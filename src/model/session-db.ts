@@ -3,9 +3,11 @@
 // typed (see validate.ts); this layer decides who may do what, then calls the store.
 
 import { SessionDbError } from './errors.js';
+import type { EventActor, EventFilter, SessionEvent } from './history.js';
 import { assertMayActOn, assertMayShareWith, isRoot, sessionIdUser, storedUserName } from './ownership.js';
 import type { Reserved, SessionStore } from './store.js';
 import { DEFAULT_QUOTA, quotaGuard, type Holdings, type QuotaGuard, type QuotaLimits } from './quota.js';
+import { NO_SESSION_LIMITS, sessionLimitGuard, sessionLimitOf, type SessionLimits } from './session-limit.js';
 import { namedFor, screenRootListing, type RootListing } from './stored-rows.js';
 import { parseSessionId } from './validate.js';
 import type { Caller, Mount, ServerLoad, SessionEndpoint, SessionRow, SessionStatus } from './types.js';
@@ -23,6 +25,12 @@ export interface QuotaSettings {
 export interface SessionDbOptions {
   now?: () => number;
   quota?: QuotaSettings;
+  /** This host's name, recorded with every event this caller's changes write. */
+  node?: string;
+  /** x2goserver.conf's [limit users] and [limit groups] (session-limit.ts); none when absent. */
+  sessionLimits?: SessionLimits;
+  /** The names of a user's groups, as their login has them (asked only when a group limit could apply). */
+  groupsOf?: (user: string) => readonly string[];
 }
 
 /** Answers whether a UNIX account exists (desktop-sharing rows are stored in the viewer's name). */
@@ -39,6 +47,9 @@ export class SessionDb {
   readonly #administrator: boolean;
   readonly #now: () => number;
   readonly #quota: QuotaSettings;
+  readonly #by: EventActor;
+  readonly #sessionLimits: SessionLimits;
+  readonly #groupsOf: (user: string) => readonly string[];
 
   constructor(store: SessionStore, caller: Caller, userExists: UserExists, options: SessionDbOptions = {}) {
     this.#store = store;
@@ -47,6 +58,9 @@ export class SessionDb {
     this.#administrator = isRoot(caller) || (store.ownedBy?.(caller.uid) ?? false);
     this.#now = options.now ?? Date.now;
     this.#quota = options.quota ?? { limits: DEFAULT_QUOTA, file: 'x2gosql/sql' };
+    this.#by = { uid: caller.uid, node: options.node ?? 'localhost' };
+    this.#sessionLimits = options.sessionLimits ?? NO_SESSION_LIMITS;
+    this.#groupsOf = options.groupsOf ?? (() => []);
   }
 
   /**
@@ -89,7 +103,14 @@ export class SessionDb {
     // gives that name (root's listings refuse anything else, and the SQLite schema too).
     if (!namedFor(sessionId, this.#uname))
       throw new SessionDbError('invalid', `session ${sessionId} is not named after ${this.#caller.name}`);
-    return this.#store.insertSession({ sessionId, display, server, uname: this.#uname, quota: this.#quotaFor({ sessions: 1, ports: 0 }) });
+    return this.#store.insertSession({
+      sessionId,
+      display,
+      server,
+      uname: this.#uname,
+      quota: this.#quotaFor({ sessions: 1, ports: 0 }),
+      by: this.#by,
+    });
   }
 
   /** The shared desktop's owner (the caller) inserts the session for the viewer who asked. */
@@ -97,12 +118,19 @@ export class SessionDb {
     assertMayShareWith(this.#caller, sessionId, viewer);
     if (!namedFor(sessionId, viewer)) throw new SessionDbError('invalid', `session ${sessionId} is not named after ${viewer}`);
     this.#assertUserExists(viewer);
-    return this.#store.insertSession({ sessionId, display, server, uname: viewer, quota: this.#quotaFor({ sessions: 1, ports: 0 }) });
+    return this.#store.insertSession({
+      sessionId,
+      display,
+      server,
+      uname: viewer,
+      quota: this.#quotaFor({ sessions: 1, ports: 0 }),
+      by: this.#by,
+    });
   }
 
   async createsession(sessionId: string, cookie: string, agentPid: number, endpoint: SessionEndpoint): Promise<void> {
     assertMayActOn(this.#caller, sessionId);
-    const changed = await this.#store.markStarted(sessionId, this.#uname, { cookie, agentPid, endpoint });
+    const changed = await this.#store.markStarted(sessionId, this.#uname, { cookie, agentPid, endpoint }, this.#by);
     this.#assertChanged(changed, sessionId);
   }
 
@@ -114,11 +142,7 @@ export class SessionDb {
     viewer: string,
   ): Promise<void> {
     assertMayShareWith(this.#caller, sessionId, viewer);
-    const changed = await this.#store.markStarted(sessionId, viewer, {
-      cookie,
-      agentPid,
-      endpoint: { ...endpoint, ...NO_TEKI },
-    });
+    const changed = await this.#store.markStarted(sessionId, viewer, { cookie, agentPid, endpoint: { ...endpoint, ...NO_TEKI } }, this.#by);
     this.#assertChanged(changed, sessionId);
   }
 
@@ -159,14 +183,26 @@ export class SessionDb {
       throw new SessionDbError('invalid', `display_start ${request.displayStart} is above ${MAX_ID_DISPLAY}`);
     sessionId(displayStart);
     const quota = this.#quotaFor({ sessions: 1, ports: request.portCount });
-    return this.#store.reserve({ ...request, uname: user, sessionId, displayStart, displayEnd: MAX_ID_DISPLAY, quota });
+    // x2gosessionlimit reads the limits by the account's name (with a domain's backslash) and
+    // applies them to everyone, root too; the sessions counted are those stored under `user`.
+    const limit = sessionLimitOf(this.#sessionLimits, this.#caller.name, () => this.#groupsOf(this.#caller.name));
+    return this.#store.reserve({
+      ...request,
+      uname: user,
+      sessionId,
+      displayStart,
+      displayEnd: MAX_ID_DISPLAY,
+      quota,
+      limit: limit === undefined ? undefined : sessionLimitGuard(user, limit),
+      by: this.#by,
+    });
   }
 
   // --- running sessions ----------------------------------------------------------------------
 
   async resume(sessionId: string, endpoint: SessionEndpoint): Promise<void> {
     assertMayActOn(this.#caller, sessionId);
-    this.#assertChanged(await this.#store.markResumed(sessionId, this.#uname, endpoint), sessionId);
+    this.#assertChanged(await this.#store.markResumed(sessionId, this.#uname, endpoint, this.#by), sessionId);
   }
 
   /**
@@ -176,7 +212,7 @@ export class SessionDb {
   async changestatus(status: SessionStatus, sessionId: string): Promise<void> {
     assertMayActOn(this.#caller, sessionId);
     const named = sessionIdUser(sessionId) ?? this.#uname;
-    this.#assertChanged(await this.#store.setStatus(sessionId, named, status), sessionId);
+    this.#assertChanged(await this.#store.setStatus(sessionId, named, status, this.#by), sessionId);
   }
 
   async getstatus(sessionId: string): Promise<string | undefined> {
@@ -233,6 +269,25 @@ export class SessionDb {
     return this.#store.mounts(sessionId);
   }
 
+  // --- history -------------------------------------------------------------------------------
+
+  /**
+   * The events of the caller's own sessions; root (the administrator) reads everyone's, or one
+   * user's with `user`. A user naming someone else is refused, not answered with nothing.
+   */
+  async history(filter: { user?: string; server?: string; since?: Date }): Promise<SessionEvent[]> {
+    const asked = filter.user?.replace(/\\/g, '');
+    if (!this.#administrator && asked !== undefined && asked !== this.#uname) {
+      throw new SessionDbError('denied', `${this.#caller.name} may read only their own history, not ${filter.user}'s`);
+    }
+    const uname = this.#administrator ? asked : this.#uname;
+    const events: EventFilter = {};
+    if (uname !== undefined) events.uname = uname;
+    if (filter.server !== undefined) events.server = filter.server;
+    if (filter.since !== undefined) events.since = filter.since;
+    return this.#store.events(events);
+  }
+
   // --- root only -----------------------------------------------------------------------------
 
   /**
@@ -252,7 +307,13 @@ export class SessionDb {
   /** Purges a session with its mounts and ports, in one transaction. */
   async rmsessionsroot(sessionId: string): Promise<void> {
     this.#assertAdministrator('rmsessionsroot');
-    await this.#store.deleteSession(sessionId);
+    await this.#store.deleteSession(sessionId, this.#by);
+  }
+
+  /** Retention: removes the events older than `days` days (the service runs it; see history.ts). */
+  async prunehistory(days: number): Promise<number> {
+    this.#assertAdministrator('prunehistory');
+    return this.#store.pruneEvents(new Date(this.#now() - days * 86_400_000));
   }
 
   async deletemounts(sessionId: string): Promise<void> {

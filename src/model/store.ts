@@ -6,7 +6,9 @@
 // Every method that writes runs as one transaction. Errors are SessionDbError: 'conflict' for a
 // display, port or session id already taken, 'unavailable' when the database cannot be reached.
 
+import type { EventActor, EventFilter, SessionEvent } from './history.js';
 import type { QuotaGuard } from './quota.js';
+import type { SessionLimitGuard } from './session-limit.js';
 import type { Mount, ServerLoad, SessionEndpoint, SessionRow, SessionStatus } from './types.js';
 
 export interface SessionFilter {
@@ -27,6 +29,8 @@ export interface NewSession {
   uname: string;
   /** When set, the store counts what quota.user holds and calls assertRoom in the insert's transaction. */
   quota?: QuotaGuard | undefined;
+  /** Recorded in the 'created' event written with the row. */
+  by?: EventActor | undefined;
 }
 
 /** What a login asks for in one step: a display, some ports, the session row. */
@@ -46,6 +50,14 @@ export interface Reservation {
   busyPorts: ReadonlySet<number>;
   /** As for NewSession: checked in the reservation's transaction, before anything is inserted. */
   quota?: QuotaGuard | undefined;
+  /**
+   * x2goserver.conf's [limit users]/[limit groups] for this user (model/session-limit.ts): the
+   * store counts the user's sessions that are not finished (farm-wide), serialised against the
+   * user's other writers as the quota is, and calls assertBelow before inserting.
+   */
+  limit?: SessionLimitGuard | undefined;
+  /** Recorded in the 'created' event written with the row. */
+  by?: EventActor | undefined;
 }
 
 export interface Reserved {
@@ -67,20 +79,32 @@ export interface AgentStart {
  * inserts and serialised against every other writer for the same user (on every node of a farm),
  * the sessions and ports quota.user created, and calls quota.assertRoom before inserting.
  * Stores that record the creator (PostgreSQL's creator_id) count by it; others use createdBy().
+ *
+ * History (model/history.ts): every method that creates, starts, suspends, resumes, finishes or
+ * purges a session writes that event in the same transaction as the change (so a killed writer
+ * leaves both or neither), with `by` (the caller's uid and this node) when given. Adding or
+ * removing ports and mounts is not an event.
  */
 export interface SessionStore {
   /** Ordered by status descending, as every reference listing is. */
   listSessions(filter: SessionFilter): Promise<SessionRow[]>;
   getSession(sessionId: string): Promise<SessionRow | undefined>;
 
+  /** Event: created. */
   insertSession(session: NewSession): Promise<void>;
-  /** The agent is up: status R, its cookie, pid, client and ports. Returns the number of rows changed. */
-  markStarted(sessionId: string, uname: string, start: AgentStart): Promise<number>;
-  /** A client reconnects: status R, its client and ports. Returns the number of rows changed. */
-  markResumed(sessionId: string, uname: string, endpoint: SessionEndpoint): Promise<number>;
-  setStatus(sessionId: string, uname: string, status: SessionStatus): Promise<number>;
-  /** Removes the session, its mounts and its ports. Returns false when there was no such session. */
-  deleteSession(sessionId: string): Promise<boolean>;
+  /** The agent is up: status R, its cookie, pid, client and ports. Returns the number of rows changed. Event: started. */
+  markStarted(sessionId: string, uname: string, start: AgentStart, by?: EventActor): Promise<number>;
+  /** A client reconnects: status R, its client and ports. Returns the number of rows changed. Event: resumed. */
+  markResumed(sessionId: string, uname: string, endpoint: SessionEndpoint, by?: EventActor): Promise<number>;
+  /** Event: as statusEvent() (history.ts) names it. */
+  setStatus(sessionId: string, uname: string, status: SessionStatus, by?: EventActor): Promise<number>;
+  /** Removes the session, its mounts and its ports. Returns false when there was no such session. Event: purged. */
+  deleteSession(sessionId: string, by?: EventActor): Promise<boolean>;
+
+  /** The events the caller may read (PostgreSQL: row-level security decides too), oldest first. */
+  events(filter: EventFilter): Promise<SessionEvent[]>;
+  /** Retention: removes events older than `before` (root's store only). Returns how many. */
+  pruneEvents(before: Date): Promise<number>;
 
   /** Displays in use; a backend with farm-wide display numbers returns all servers' displays. */
   displays(server: string): Promise<number[]>;

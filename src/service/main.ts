@@ -19,6 +19,9 @@ import { SessionService } from './server.js';
 import { startObservers } from './observe/observe.js';
 import { DEFAULT_METRICS_LISTEN, DEFAULT_WATCH_SOCKET } from './observe/settings.js';
 
+/** How often the service removes events older than [sessiond] history_days=. */
+const HISTORY_PRUNE_INTERVAL_MS = 3_600_000;
+
 const USAGE = `usage: x2gosessiond [--config DIR] [--socket PATH] [--group NAME] [--watch-socket PATH]
   --config DIR   the X2Go configuration directory (default ${DEFAULT_CONFIG_DIR})
   --socket PATH  where to listen (default ${DEFAULT_SOCKET}); the launcher has its path compiled in
@@ -99,6 +102,9 @@ async function main(argv: readonly string[]): Promise<number> {
   );
   if (observers.listening) log.log('notice', `metrics and dashboard on http://${observers.listening}/`);
   log.log('notice', `listening on ${options.socket} (backend ${settings.backend.name}, configuration ${options.configDir})`);
+  // History retention: once at start, then hourly (a day's events go in one cycle).
+  void service.pruneHistory();
+  setInterval(() => void service.pruneHistory(), HISTORY_PRUNE_INTERVAL_MS).unref();
 
   let stopping = false;
   const stop = (signal: string) => {

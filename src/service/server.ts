@@ -133,6 +133,22 @@ export class SessionService {
     return this.#watch.current();
   }
 
+  /**
+   * History retention ([sessiond] history_days=): removes older events as root, through the
+   * same runner as a request (the worker thread on SQLite). Never fails the service: logged.
+   */
+  async pruneHistory(): Promise<void> {
+    if (this.#draining) return;
+    const settings = this.#watch.current();
+    try {
+      const r = await (await this.#runner(settings)).run(settings, 0, 'x2godb', ['prunehistory', String(settings.historyDays)]);
+      if (r.exitCode !== 0) this.#log.log('warning', `history pruning failed: ${r.stderr.trim()}`);
+      else if (r.stdout !== '0') this.#log.log('info', `history: removed ${r.stdout} events older than ${settings.historyDays} days`);
+    } catch (err) {
+      this.#log.log('warning', `history pruning failed: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+
   /** Opens the stores now, so that the first caller does not wait; a failure is only logged. */
   async warm(): Promise<void> {
     const settings = this.#watch.current();

@@ -95,3 +95,23 @@ function everyAccount(): string[] {
     return readFileSync('/etc/passwd', 'utf8').split('\n');
   }
 }
+
+const ID = '/usr/bin/id';
+
+/**
+ * The names of a user's groups as their login gets them (primary and supplementary, from every
+ * NSS source), which is what x2gosessionlimit reads from its own process ($REAL_GROUP_ID). Asked
+ * of id(1) at a fixed path, so the service, which has no process of the user's, gets the same.
+ */
+export function groupsOfUser(name: string): string[] {
+  if (!/^[^:\n\0]+$/.test(name)) return [];
+  const { execFileSync } = createRequire(import.meta.url)('node:child_process') as typeof import('node:child_process');
+  try {
+    return execFileSync(ID, ['-Gn', '--', name], { encoding: 'utf8', env: {}, stdio: ['ignore', 'pipe', 'ignore'] })
+      .trim()
+      .split(/\s+/)
+      .filter(Boolean);
+  } catch {
+    return [];
+  }
+}

@@ -4,7 +4,9 @@
 // bound parameter (postgres.js tagged templates); multi-statement changes run in one transaction.
 
 import { freeNumbers } from '../../model/allocation.js';
+import { statusEvent, type EventActor, type EventFilter, type SessionEvent } from '../../model/history.js';
 import type { QuotaGuard } from '../../model/quota.js';
+import type { SessionLimitGuard } from '../../model/session-limit.js';
 import type { AgentStart, NewSession, Reservation, Reserved, SessionFilter, SessionStore } from '../../model/store.js';
 import { MAX_PORT } from '../../model/validate.js';
 import type { Scope } from '../../model/backend.js';
@@ -15,6 +17,7 @@ import { quoteIdent } from './identifiers.js';
 import type { PgSession, Sql, Tx } from './connection.js';
 import { mapPgError, type ConflictMessages } from './errors.js';
 import { SQLSTATE } from './sqlstate.js';
+import { EVENT_COLUMNS, eventValues, pruneEvents, readEvents } from './history.js';
 
 /** One session column as PostgreSQL selects it: the cookie without char(33)'s padding, age in whole seconds. */
 function selected(c: SessionColumn): string {
@@ -99,11 +102,36 @@ export class PostgresStore implements SessionStore {
    */
   async #checkQuota(tx: Tx, quota: QuotaGuard | undefined): Promise<void> {
     if (!quota) return;
-    await tx`insert into x2go_quota_locks (holder) values (current_user)
-      on conflict (holder) do update set holder = excluded.holder`;
+    await this.#lockCaller(tx);
     const [held] = await tx`select (select count(*) from sessions where creator_id = current_user)::int as sessions,
       (select count(*) from used_ports where creator_id = current_user)::int as ports`;
     quota.assertRoom({ sessions: Number(held?.sessions ?? 0), ports: Number(held?.ports ?? 0) });
+  }
+
+  /** The caller's own row of x2go_quota_locks, locked until the transaction ends (see #checkQuota). */
+  async #lockCaller(tx: Tx): Promise<void> {
+    await tx`insert into x2go_quota_locks (holder) values (current_user)
+      on conflict (holder) do update set holder = excluded.holder`;
+  }
+
+  /**
+   * x2gosessionlimit's count, in the reservation's transaction and after the caller's lock row
+   * (so the user's concurrent starts on every node pass one at a time): the user's sessions that
+   * are not finished, on every server, as `x2golistsessions --all-servers` lists them. The
+   * user's role sees these rows (uname is theirs); only their own lock serialises them, so no
+   * user can hold up another's logins.
+   */
+  async #checkLimit(tx: Tx, limit: SessionLimitGuard | undefined, locked: boolean): Promise<void> {
+    if (!limit) return;
+    if (!locked) await this.#lockCaller(tx);
+    const [row] = await tx`select count(*)::int as n from sessions
+      where uname = ${limit.user} and status != 'F' and session_id not like '%XSHAD%'`;
+    limit.assertBelow(Number(row?.n ?? 0));
+  }
+
+  /** The history columns of an insert into session_events (constant text). */
+  #eventColumns() {
+    return this.#sql.unsafe(EVENT_COLUMNS);
   }
 
   insertSession(s: NewSession): Promise<void> {
@@ -112,8 +140,11 @@ export class PostgresStore implements SessionStore {
       () =>
         this.#session.transaction(async (tx) => {
           await this.#checkQuota(tx, s.quota);
-          await tx`insert into sessions (display, server, uname, session_id)
-            values (${s.display}, ${s.server}, ${s.uname}, ${s.sessionId})`;
+          // One statement: the row and its event.
+          await tx`with created as (insert into sessions (display, server, uname, session_id)
+              values (${s.display}, ${s.server}, ${s.uname}, ${s.sessionId}) returning session_id, uname, server)
+            insert into session_events (${this.#eventColumns()})
+            select session_id, uname, server, ${eventValues(tx, 'created', s.by)} from created`;
         }),
       {
         sessions_display_key: `display ${s.display} is already in use`,
@@ -127,37 +158,54 @@ export class PostgresStore implements SessionStore {
     return this.#telekinesis ? this.#sql`, tekictrl_port = ${e.tekictrlPort}, tekidata_port = ${e.tekidataPort}` : this.#sql``;
   }
 
-  markStarted(sessionId: string, uname: string, start: AgentStart): Promise<number> {
+  // An update and its event are one statement (a data-modifying CTE): atomic without a
+  // transaction of their own, and no more round trips than the update alone. The count is the
+  // events written, one per row changed.
+
+  markStarted(sessionId: string, uname: string, start: AgentStart, by?: EventActor): Promise<number> {
     const e = start.endpoint;
+    const sql = this.#sql;
     return this.#run('record agent start', async () => {
-      const r = await this.#sql`update sessions set status = 'R', last_time = now(), cookie = ${start.cookie},
-          agent_pid = ${start.agentPid}, client = ${e.client}, gr_port = ${e.grPort}, sound_port = ${e.soundPort},
-          fs_port = ${e.fsPort} ${this.#teki(e)}
-        where session_id = ${sessionId} and uname = ${uname}`;
+      const r = await sql`with changed as (update sessions set status = 'R', last_time = now(), cookie = ${start.cookie},
+            agent_pid = ${start.agentPid}, client = ${e.client}, gr_port = ${e.grPort}, sound_port = ${e.soundPort},
+            fs_port = ${e.fsPort} ${this.#teki(e)}
+          where session_id = ${sessionId} and uname = ${uname} returning session_id, uname, server)
+        insert into session_events (${this.#eventColumns()})
+        select session_id, uname, server, ${eventValues(sql, 'started', by, e.client)} from changed`;
       return r.count;
     });
   }
 
-  markResumed(sessionId: string, uname: string, e: SessionEndpoint): Promise<number> {
+  markResumed(sessionId: string, uname: string, e: SessionEndpoint, by?: EventActor): Promise<number> {
+    const sql = this.#sql;
     return this.#run('record resume', async () => {
-      const r = await this.#sql`update sessions set last_time = now(), status = 'R', client = ${e.client},
-          gr_port = ${e.grPort}, sound_port = ${e.soundPort}, fs_port = ${e.fsPort} ${this.#teki(e)}
-        where session_id = ${sessionId} and uname = ${uname}`;
+      const r = await sql`with changed as (update sessions set last_time = now(), status = 'R', client = ${e.client},
+            gr_port = ${e.grPort}, sound_port = ${e.soundPort}, fs_port = ${e.fsPort} ${this.#teki(e)}
+          where session_id = ${sessionId} and uname = ${uname} returning session_id, uname, server)
+        insert into session_events (${this.#eventColumns()})
+        select session_id, uname, server, ${eventValues(sql, 'resumed', by, e.client)} from changed`;
       return r.count;
     });
   }
 
-  setStatus(sessionId: string, uname: string, status: SessionStatus): Promise<number> {
+  setStatus(sessionId: string, uname: string, status: SessionStatus, by?: EventActor): Promise<number> {
+    const sql = this.#sql;
+    const { event, detail } = statusEvent(status);
     return this.#run('change status', async () => {
-      const r = await this.#sql`update sessions set last_time = now(), status = ${status}
-        where session_id = ${sessionId} and uname = ${uname}`;
+      const r = await sql`with changed as (update sessions set last_time = now(), status = ${status}
+          where session_id = ${sessionId} and uname = ${uname} returning session_id, uname, server)
+        insert into session_events (${this.#eventColumns()})
+        select session_id, uname, server, ${eventValues(sql, event, by, null, detail)} from changed`;
       return r.count;
     });
   }
 
-  deleteSession(sessionId: string): Promise<boolean> {
+  deleteSession(sessionId: string, by?: EventActor): Promise<boolean> {
     return this.#run('remove session', () =>
       this.#session.transaction(async (tx) => {
+        // The event first, while the row is there to name its user and server.
+        await tx`insert into session_events (${this.#eventColumns()})
+          select session_id, uname, server, ${eventValues(tx, 'purged', by)} from sessions where session_id = ${sessionId}`;
         await tx`delete from mounts where session_id = ${sessionId}`;
         await tx`delete from used_ports where session_id = ${sessionId}`;
         return (await tx`delete from sessions where session_id = ${sessionId}`).count > 0;
@@ -202,6 +250,7 @@ export class PostgresStore implements SessionStore {
     return this.#run('reserve a session', () =>
       this.#session.transaction(async (tx) => {
         await this.#checkQuota(tx, r.quota);
+        await this.#checkLimit(tx, r.limit, r.quota !== undefined);
         let retries = 0;
         const attempt = async (insert: (sp: Tx) => Promise<unknown>, constraints: string[]): Promise<boolean> => {
           try {
@@ -224,8 +273,12 @@ export class PostgresStore implements SessionStore {
         for (const display of freeNumbers(r.displayStart, r.displayEnd, displays, r.busyDisplays)) {
           const sessionId = r.sessionId(display);
           const inserted = await attempt(
+            // The row and its event in one statement.
             (sp) =>
-              sp`insert into sessions (display, server, uname, session_id) values (${display}, ${r.server}, ${r.uname}, ${sessionId})`,
+              sp`with created as (insert into sessions (display, server, uname, session_id)
+                  values (${display}, ${r.server}, ${r.uname}, ${sessionId}) returning session_id, uname, server)
+                insert into session_events (${this.#eventColumns()})
+                select session_id, uname, server, ${eventValues(sp, 'created', r.by)} from created`,
             // The id names the display, so a starter that took it in the same second holds the id too.
             ['sessions_display_key', 'sessions_server_display_key', 'sessions_pkey'],
           );
@@ -312,6 +365,14 @@ export class PostgresStore implements SessionStore {
     return this.#run('remove mounts', async () => {
       await this.#sql`delete from mounts where session_id = ${sessionId}`;
     });
+  }
+
+  events(filter: EventFilter): Promise<SessionEvent[]> {
+    return this.#run('read the history', () => readEvents(this.#sql, filter));
+  }
+
+  pruneEvents(before: Date): Promise<number> {
+    return this.#run('prune the history', () => pruneEvents(this.#sql, before));
   }
 
   schemaVersion(): Promise<number> {

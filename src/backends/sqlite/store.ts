@@ -6,13 +6,16 @@
 import { statSync } from 'node:fs';
 import { SessionDbError } from '../../model/errors.js';
 import { lowestFree } from '../../model/allocation.js';
+import { statusEvent, type EventActor, type EventFilter, type SessionEvent } from '../../model/history.js';
 import { createdBy, type Holdings, type QuotaGuard } from '../../model/quota.js';
+import type { SessionLimitGuard } from '../../model/session-limit.js';
 import { SESSION_COLUMNS, sessionRowOf, type SessionColumn } from '../../model/session-columns.js';
 import type { AgentStart, NewSession, Reservation, Reserved, SessionFilter, SessionStore } from '../../model/store.js';
 import { MAX_PORT, MAX_PORTS_PER_SESSION } from '../../model/validate.js';
 import type { Mount, ServerLoad, SessionEndpoint, SessionRow, SessionStatus } from '../../model/types.js';
 import { openDatabase, retryWhileBusy, writeTransaction, type Database } from './connection.js';
 import { mapSqliteError, type ConflictMessages } from './errors.js';
+import { pruneEvents, readEvents, recordRowEvent } from './history.js';
 
 /** One session column as SQLite selects it; times in local time, as the reference stores them. */
 function selected(c: SessionColumn): string {
@@ -150,6 +153,19 @@ export class SqliteStore implements SessionStore {
     quota.assertRoom(held);
   }
 
+  /**
+   * x2gosessionlimit's count, inside the reservation's write transaction: the user's sessions
+   * that are not finished, as `x2golistsessions --all-servers` lists them (not desktop sharing).
+   */
+  #checkLimit(limit: SessionLimitGuard | undefined): void {
+    if (!limit) return;
+    const count = this.#db
+      .prepare("select count(*) from sessions where uname = ? and status != 'F' and session_id not like '%XSHAD%'")
+      .pluck()
+      .get(limit.user) as number;
+    limit.assertBelow(count);
+  }
+
   insertSession(s: NewSession): Promise<void> {
     return this.#write(
       'insert session',
@@ -161,6 +177,7 @@ export class SqliteStore implements SessionStore {
              values (?, ?, ?, ?, ${NOW}, ${NOW})`,
           )
           .run(s.display, s.server, s.uname, s.sessionId);
+        recordRowEvent(this.#db, s.sessionId, 'created', s.by);
       },
       {
         'sessions.display': `display ${s.display} is already in use`,
@@ -169,48 +186,63 @@ export class SqliteStore implements SessionStore {
     );
   }
 
-  markStarted(sessionId: string, uname: string, start: AgentStart): Promise<number> {
+  markStarted(sessionId: string, uname: string, start: AgentStart, by?: EventActor): Promise<number> {
     const e = start.endpoint;
-    return this.#write(
-      'record agent start',
-      () =>
-        this.#db
-          .prepare(
-            `update sessions set status = 'R', last_time = ${NOW}, cookie = ?, agent_pid = ?,
+    return this.#write('record agent start', () => {
+      const changes = this.#db
+        .prepare(
+          `update sessions set status = 'R', last_time = ${NOW}, cookie = ?, agent_pid = ?,
              client = ?, gr_port = ?, sound_port = ?, fs_port = ?, tekictrl_port = ?, tekidata_port = ?
            where session_id = ? and uname = ?`,
-          )
-          .run(start.cookie, start.agentPid, e.client, e.grPort, e.soundPort, e.fsPort, e.tekictrlPort, e.tekidataPort, sessionId, uname)
-          .changes,
-    );
+        )
+        .run(
+          start.cookie,
+          start.agentPid,
+          e.client,
+          e.grPort,
+          e.soundPort,
+          e.fsPort,
+          e.tekictrlPort,
+          e.tekidataPort,
+          sessionId,
+          uname,
+        ).changes;
+      if (changes > 0) recordRowEvent(this.#db, sessionId, 'started', by, { client: e.client });
+      return changes;
+    });
   }
 
-  markResumed(sessionId: string, uname: string, e: SessionEndpoint): Promise<number> {
-    return this.#write(
-      'record resume',
-      () =>
-        this.#db
-          .prepare(
-            `update sessions set last_time = ${NOW}, status = 'R',
+  markResumed(sessionId: string, uname: string, e: SessionEndpoint, by?: EventActor): Promise<number> {
+    return this.#write('record resume', () => {
+      const changes = this.#db
+        .prepare(
+          `update sessions set last_time = ${NOW}, status = 'R',
              client = ?, gr_port = ?, sound_port = ?, fs_port = ?, tekictrl_port = ?, tekidata_port = ?
            where session_id = ? and uname = ?`,
-          )
-          .run(e.client, e.grPort, e.soundPort, e.fsPort, e.tekictrlPort, e.tekidataPort, sessionId, uname).changes,
-    );
+        )
+        .run(e.client, e.grPort, e.soundPort, e.fsPort, e.tekictrlPort, e.tekidataPort, sessionId, uname).changes;
+      if (changes > 0) recordRowEvent(this.#db, sessionId, 'resumed', by, { client: e.client });
+      return changes;
+    });
   }
 
-  setStatus(sessionId: string, uname: string, status: SessionStatus): Promise<number> {
-    return this.#write(
-      'change status',
-      () =>
-        this.#db
-          .prepare(`update sessions set last_time = ${NOW}, status = ? where session_id = ? and uname = ?`)
-          .run(status, sessionId, uname).changes,
-    );
+  setStatus(sessionId: string, uname: string, status: SessionStatus, by?: EventActor): Promise<number> {
+    return this.#write('change status', () => {
+      const changes = this.#db
+        .prepare(`update sessions set last_time = ${NOW}, status = ? where session_id = ? and uname = ?`)
+        .run(status, sessionId, uname).changes;
+      if (changes > 0) {
+        const { event, detail } = statusEvent(status);
+        recordRowEvent(this.#db, sessionId, event, by, { detail });
+      }
+      return changes;
+    });
   }
 
-  deleteSession(sessionId: string): Promise<boolean> {
+  deleteSession(sessionId: string, by?: EventActor): Promise<boolean> {
     return this.#write('remove session', () => {
+      // The event first, while the row is there to name its user and server.
+      recordRowEvent(this.#db, sessionId, 'purged', by);
       // Mounts first: the reference's trigger refuses to delete a session that still has some.
       this.#db.prepare('delete from mounts where session_id = ?').run(sessionId);
       this.#db.prepare('delete from used_ports where session_id = ?').run(sessionId);
@@ -240,6 +272,7 @@ export class SqliteStore implements SessionStore {
   reserve(r: Reservation): Promise<Reserved> {
     return this.#write('reserve a session', () => {
       this.#checkQuota(r.quota);
+      this.#checkLimit(r.limit);
       const displays = new Set(this.#db.prepare('select display from sessions').pluck().all() as number[]);
       const [display = 0] = lowestFree('display', 1, r.displayStart, r.displayEnd, displays, r.busyDisplays);
       const sessionId = r.sessionId(display);
@@ -253,6 +286,7 @@ export class SqliteStore implements SessionStore {
       const ports = lowestFree('port', r.portCount, r.portStart, MAX_PORT, held, r.busyPorts);
       const insert = this.#db.prepare('insert into used_ports (server, session_id, port) values (?, ?, ?)');
       for (const port of ports) insert.run(r.server, sessionId, port);
+      recordRowEvent(this.#db, sessionId, 'created', r.by);
       return { sessionId, display, ports, retries: 0 };
     });
   }
@@ -319,6 +353,14 @@ export class SqliteStore implements SessionStore {
     return this.#write('remove mounts', () => {
       this.#db.prepare('delete from mounts where session_id = ?').run(sessionId);
     });
+  }
+
+  events(filter: EventFilter): Promise<SessionEvent[]> {
+    return this.#read('read the history', () => readEvents(this.#db, filter));
+  }
+
+  pruneEvents(before: Date): Promise<number> {
+    return this.#write('prune the history', () => pruneEvents(this.#db, before));
   }
 
   close(): Promise<void> {
