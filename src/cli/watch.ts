@@ -79,8 +79,9 @@ export function watch(argv: string[]): Promise<number> {
           writeAll(2, `x2go-sessiondb watch: ${message.error}\n`);
           code = /may watch only/.test(message.error) ? 3 : 2;
         } else if (message.ready) {
-          // Subscribed: from here on no change is missed. Said on stderr, for scripts that wait for it.
-          if (process.stderr.isTTY) writeAll(2, 'watching (Ctrl-C to stop)\n');
+          // Subscribed: from here on no change is missed. Said on stderr (to a terminal, or when
+          // X2GO_WATCH_READY=1 asks, for scripts that wait for it).
+          if (process.stderr.isTTY || process.env.X2GO_WATCH_READY === '1') writeAll(2, 'watching (Ctrl-C to stop)\n');
         } else writeAll(1, `${values.json ? JSON.stringify(message) : eventLine(message as SessionEvent)}\n`);
       }
     });
