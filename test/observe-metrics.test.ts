@@ -6,13 +6,16 @@
 
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Account } from '../src/system/accounts.js';
 import { BACKENDS, NEEDS_ROOT, NEEDS_X2GOUSER, type TestDatabase } from './support/backends.js';
 import { installLauncher, type Installed } from './support/launcher.js';
 import { parseMetrics, sampleValue, startWatchedService, type WatchedService } from './support/observe.js';
 import { hasCompiler } from './support/requirements.js';
+import { ROOT } from './support/sandbox.js';
 import { ensureUser } from './support/system.js';
 
 const PROMTOOL = '/usr/bin/promtool';
@@ -136,6 +139,31 @@ for (const backend of BACKENDS) {
           assert.doesNotMatch(value, /alice|bob|_stDxfce|0123456789abcdef/, `${s.name} carries ${value}`);
         }
       }
+    });
+
+    test('contrib/: every Grafana query parses (promtool check rules) and names metrics the service exports; the scrape snippet is a valid config', async () => {
+      const names = new Set(parseMetrics(await scrape()).map((s) => s.name));
+      const dashboard = JSON.parse(readFileSync(join(ROOT, 'contrib', 'grafana-x2go-farm.json'), 'utf8')) as {
+        panels: { title: string; targets: { expr: string }[] }[];
+      };
+      const exprs = dashboard.panels.flatMap((p) => p.targets.map((t) => t.expr));
+      assert.ok(exprs.length >= 10);
+      const dir = mkdtempSync(join(tmpdir(), 'x2godb-promtool-'));
+      const rules = exprs.map((expr, i) => `      - record: x2go:panel_${i}\n        expr: ${JSON.stringify(expr)}`).join('\n');
+      writeFileSync(join(dir, 'rules.yml'), `groups:\n  - name: grafana\n    rules:\n${rules}\n`);
+      const checked = spawnSync(PROMTOOL, ['check', 'rules', join(dir, 'rules.yml')], { encoding: 'utf8' });
+      assert.equal(checked.status, 0, checked.stdout + checked.stderr);
+      for (const expr of exprs) {
+        for (const [name] of expr.matchAll(/\b(?:x2go|process|nodejs)_[a-z0-9_]+/g)) {
+          // A histogram's series are exported with _bucket, _sum and _count.
+          assert.ok(names.has(name), `${name} (in ${expr}) is not exported`);
+        }
+      }
+      const snippet = readFileSync(join(ROOT, 'contrib', 'prometheus-x2gosessiond.yml'), 'utf8');
+      writeFileSync(join(dir, 'prometheus.yml'), `global:\n  scrape_interval: 15s\n${snippet}`);
+      const config = spawnSync(PROMTOOL, ['check', 'config', '--syntax-only', join(dir, 'prometheus.yml')], { encoding: 'utf8' });
+      assert.equal(config.status, 0, config.stdout + config.stderr);
+      rmSync(dir, { recursive: true });
     });
 
     test('scrapes within 4 s share one database query: a change shows in the next snapshot, not before', async () => {
