@@ -27,7 +27,8 @@ export function parseListen(text: string, file: string): ObserveSettings['listen
   if (text === '') return undefined;
   const m = /^(?:\[([0-9a-fA-F:]+)\]|([A-Za-z0-9.-]+)):(\d{1,5})$/.exec(text);
   const port = Number(m?.[3]);
-  if (!m || port < 1 || port > 65535) {
+  // Port 0: the kernel picks one (tests; the log says which).
+  if (!m || port < 0 || port > 65535) {
     throw new SessionDbError('config', `${file}: [sessiond] metrics_listen=${text} is not host:port (or empty, for off)`);
   }
   return { host: m[1] ?? m[2] ?? '', port };
