@@ -8,7 +8,7 @@
 
 import { build } from 'esbuild';
 import { execFileSync } from 'node:child_process';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, rmSync, symlinkSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -37,6 +37,25 @@ const lazyTls = {
   },
 };
 
+// The dashboard (src/service/observe/web/): its script bundled with uPlot for browsers, its style
+// sheet with uPlot's, and its page, all put into the service's bundle as one constant
+// (__X2GO_WEB_ASSETS__): the service serves them from memory, with nothing to install beside it.
+const web = join(root, 'src/service/observe/web');
+const webBuild = await build({
+  entryPoints: [join(web, 'app.ts'), join(web, 'app.css')],
+  outdir: join(root, 'web-out'),
+  bundle: true,
+  minify: true,
+  format: 'iife',
+  platform: 'browser',
+  target: ['chrome100', 'firefox100', 'safari15'],
+  write: false,
+  legalComments: 'none',
+  logLevel: 'warning',
+});
+const webOutput = (ext) => webBuild.outputFiles.find((f) => f.path.endsWith(ext)).text;
+const webAssets = { html: readFileSync(join(web, 'index.html'), 'utf8'), js: webOutput('.js'), css: webOutput('.css') };
+
 rmSync(dist, { recursive: true, force: true });
 await build({
   entryPoints: {
@@ -56,7 +75,8 @@ await build({
   plugins: [lazyTls],
   // Only needed when no addon path is given, and we always give one.
   external: ['bindings'],
-  define: { 'import.meta.url': '__importMetaUrl' },
+  // The dashboard's assets are referenced by the service's code only; the other bundles do not carry them.
+  define: { 'import.meta.url': '__importMetaUrl', __X2GO_WEB_ASSETS__: JSON.stringify(webAssets) },
   banner: { js: "#!/usr/bin/env node\nconst __importMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
   legalComments: 'none',
   logLevel: 'warning',

@@ -35,12 +35,14 @@ import { serviceStats } from '../service/client.js';
 import { exitOnFailure } from '../app/failure.js';
 import { writeAll } from '../cli/write-out.js';
 import { FARM_USAGE, isFarmCommand, runFarmCommand } from '../farm/commands.js';
+import { watch } from '../cli/watch.js';
 
 const NAME = 'x2go-sessiondb';
 const USAGE = `usage: ${NAME} install   [--prefix DIR] [--config DIR] [--socket PATH] [--node PATH] [--force] [--no-divert]
        ${NAME} uninstall [--prefix DIR] [--socket PATH]
        ${NAME} status    [--prefix DIR] [--config DIR] [--socket PATH]
        ${NAME} refresh   [--prefix DIR]
+       ${NAME} watch     [--json] [--user NAME] [--server HOST] [--socket PATH]
        ${NAME} history   [--user U] [--server S] [--since T] [--json]
 ${FARM_USAGE}
 
@@ -65,6 +67,8 @@ terminate, suspend  runs x2goterminate-session / x2gosuspend-session as the sess
 nodes      the node registry: state (active, draining, down), weight, capacity, load.
 drain      a draining node takes no new session and keeps and resumes its own; undrain ends it.
 place      the server for a user's next login, with the reason (--explain: every candidate).
+watch      prints session changes as they happen, one line each (any user: their own sessions;
+           root: all); see ${NAME} watch --help.
 refresh    after a package upgrade (the dpkg hook runs it): re-makes the reserving x2gostartagent
            from x2goserver's, or puts x2goserver's back when the patch no longer applies. Says
            nothing when nothing changed.
@@ -178,6 +182,8 @@ function history(args: string[]): { lines: string[]; code: number } {
 
 async function run(argv: string[]): Promise<{ lines: string[]; errors?: string[]; code: number }> {
   const [command, ...rest] = argv;
+  // For every user, with options of its own (src/cli/watch.ts).
+  if (command === 'watch') return { lines: [], code: await watch(rest) };
   if (command === 'history') return history(rest);
   if (isFarmCommand(command)) return runFarmCommand(command, rest);
   const { values } = parseArgs({

@@ -1,5 +1,5 @@
 // x2gosessiond: the resident session service (see server.ts). Run by systemd as root:
-//   x2gosessiond [--config DIR] [--socket PATH] [--group NAME] [--hostname NAME]
+//   x2gosessiond [--config DIR] [--socket PATH] [--group NAME] [--hostname NAME] [--watch-socket PATH] [--metrics-listen HOST:PORT]
 // SIGTERM (or SIGINT) stops accepting, lets requests in flight finish, then exits.
 // The same file runs the service's dispatch worker thread (dispatch-worker.ts).
 
@@ -20,15 +20,20 @@ import { loadPeerCredentials } from './peer.js';
 import { DEFAULT_SOCKET } from './protocol.js';
 import { stderrLogger } from './log.js';
 import { SessionService } from './server.js';
+import { startObservers } from './observe/observe.js';
+import { DEFAULT_METRICS_LISTEN, DEFAULT_WATCH_SOCKET } from './observe/settings.js';
 
 /** How often the service removes events older than [sessiond] history_days=. */
 const HISTORY_PRUNE_INTERVAL_MS = 3_600_000;
 
-const USAGE = `usage: x2gosessiond [--config DIR] [--socket PATH] [--group NAME] [--hostname NAME]
+const USAGE = `usage: x2gosessiond [--config DIR] [--socket PATH] [--group NAME] [--hostname NAME] [--watch-socket PATH] [--metrics-listen HOST:PORT]
   --config DIR     the X2Go configuration directory (default ${DEFAULT_CONFIG_DIR})
   --socket PATH    where to listen (default ${DEFAULT_SOCKET}); the launcher has its path compiled in
   --group NAME     the group that may connect (default x2gouser, the launcher's group)
   --hostname NAME  this node's server name in the farm (default: the host name, as x2gostartagent records it)
+  --watch-socket PATH  where x2go-sessiondb watch connects (default ${DEFAULT_WATCH_SOCKET}; "" for none)
+  --metrics-listen HOST:PORT  metrics and dashboard ("" for none); default: [sessiond] metrics_listen=
+                   of x2goserver.conf, else ${DEFAULT_METRICS_LISTEN}
 `;
 
 interface Options {
@@ -36,17 +41,40 @@ interface Options {
   socket: string;
   group: string;
   hostname: string;
+  watchSocket: string;
+  metricsListen: string | undefined;
 }
 
 function parse(argv: readonly string[]): Options | string {
-  const options: Options = { configDir: DEFAULT_CONFIG_DIR, socket: DEFAULT_SOCKET, group: 'x2gouser', hostname: hostname() };
-  const keys: Record<string, keyof Options> = { '--config': 'configDir', '--socket': 'socket', '--group': 'group', '--hostname': 'hostname' };
+  const options: Options = {
+    configDir: DEFAULT_CONFIG_DIR,
+    socket: DEFAULT_SOCKET,
+    group: 'x2gouser',
+    hostname: hostname(),
+    watchSocket: DEFAULT_WATCH_SOCKET,
+    metricsListen: undefined,
+  };
+  const keys: Record<string, keyof Options> = {
+    '--config': 'configDir',
+    '--socket': 'socket',
+    '--group': 'group',
+    '--hostname': 'hostname',
+    '--watch-socket': 'watchSocket',
+    '--metrics-listen': 'metricsListen',
+  };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i] ?? '';
     const key = keys[flag];
     const value = argv[i + 1];
     if (!key) return flag === '--help' ? '' : `unknown option ${flag}`;
-    if (value === undefined || (!value.startsWith('/') && key !== 'group' && key !== 'hostname')) return `${flag} needs an absolute path`;
+    const pathOk =
+      value !== undefined &&
+      (value.startsWith('/') ||
+        key === 'group' ||
+        key === 'hostname' ||
+        key === 'metricsListen' ||
+        (key === 'watchSocket' && value === ''));
+    if (!pathOk) return `${flag} needs an absolute path`;
     options[key] = value;
     i++;
   }
@@ -85,6 +113,12 @@ async function main(argv: readonly string[]): Promise<number> {
   await listenOnSocket(service.server, options.socket, gid);
   const inode = inodeOf(options.socket);
   await service.warm();
+  const observers = await startObservers(
+    service,
+    { watchSocket: options.watchSocket || undefined, metricsListen: options.metricsListen },
+    (level, message) => log.log(level, message),
+  );
+  if (observers.listening) log.log('notice', `metrics and dashboard on http://${observers.listening}/`);
   log.log(
     'notice',
     `listening on ${options.socket} (backend ${settings.backend.name}, configuration ${options.configDir}, node ${options.hostname})`,
@@ -104,16 +138,18 @@ async function main(argv: readonly string[]): Promise<number> {
     log.log('notice', `${signal}: finishing the requests in flight`);
     // New callers fall back to running the command themselves from here on.
     removeSocket(options.socket, inode);
-    Promise.all([duties.stop(), service.drain()]).then(
-      () => {
-        log.log('notice', `stopped after ${service.stats().requests} requests`);
-        process.exit(0);
-      },
-      (err: unknown) => {
-        log.log('err', `stopping failed: ${String(err)}`);
-        process.exit(1);
-      },
-    );
+    Promise.all([duties.stop(), service.drain()])
+      .then(() => observers.close())
+      .then(
+        () => {
+          log.log('notice', `stopped after ${service.stats().requests} requests`);
+          process.exit(0);
+        },
+        (err: unknown) => {
+          log.log('err', `stopping failed: ${String(err)}`);
+          process.exit(1);
+        },
+      );
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));

@@ -56,6 +56,12 @@ export interface ServiceStats {
   rssBytes: number;
 }
 
+/** Who hears of each answered or rejected request (the metrics, observe/metrics.ts). */
+export interface RequestObserver {
+  answered(program: string, args: readonly string[], exitCode: number, seconds: number): void;
+  rejected(): void;
+}
+
 export class SessionService {
   #log: Logger;
   readonly #watch: SettingsWatch;
@@ -71,6 +77,7 @@ export class SessionService {
   readonly #startedAt = new Date();
   #counts = { requests: 0, failed: 0, unavailable: 0, rejected: 0, inFlight: 0 };
   #draining = false;
+  observer: RequestObserver | undefined;
 
   /**
    * `script` is the service's entry file (main.ts, or its bundle), which the worker thread runs.
@@ -113,6 +120,17 @@ export class SessionService {
       ...this.#counts,
       rssBytes: process.memoryUsage.rss(),
     };
+  }
+
+  /** Runs a command as root on the service's own stores (the dashboard's admin actions). */
+  async runAsRoot(program: string, args: string[]): Promise<Response> {
+    const settings = this.#watch.current();
+    return (await this.#runner(settings)).run(settings, 0, program, args);
+  }
+
+  /** The settings in force now. */
+  currentSettings(): Settings {
+    return this.#watch.current();
   }
 
   /**
@@ -221,6 +239,7 @@ export class SessionService {
   #reject(socket: Socket, reason: string): void {
     if (socket.destroyed) return;
     this.#counts.rejected++;
+    this.observer?.rejected();
     this.#log.log('warning', `rejected a request: ${reason}`);
     socket.end(Buffer.concat([Buffer.of(REJECTED), encodeResponse(2, '', `x2gosessiond: ${reason}\n`)]));
   }
@@ -236,6 +255,7 @@ export class SessionService {
       return;
     }
     this.#counts.inFlight++;
+    const began = process.hrtime.bigint();
     let response: Response;
     try {
       const settings = this.#watch.current();
@@ -249,6 +269,7 @@ export class SessionService {
       this.#counts.inFlight--;
     }
     this.#counts.requests++;
+    this.observer?.answered(request.program, request.args, response.exitCode, Number(process.hrtime.bigint() - began) / 1e9);
     if (response.exitCode !== 0) this.#counts.failed++;
     if (response.exitCode === EXIT_CODES.unavailable) this.#counts.unavailable++;
     // The answer is written after the commit (dispatch resolves after it); a caller that went

@@ -41,7 +41,10 @@ export function socketPath(name = 'sessiond.sock'): string {
 }
 
 function spawnService(configDir: string, socket: string, args: string[]): { service: RunningService; exited: Promise<number | null> } {
-  const child = spawn(process.execPath, [join(DIST, 'x2gosessiond.cjs'), '--config', configDir, '--socket', socket, ...args], {
+  // No watch socket and no metrics listener unless a test asks (args given later win): a test's
+  // service must not take the system's /run/x2gosessiond-watch.sock or port 9587.
+  const quiet = ['--watch-socket', '', '--metrics-listen', ''];
+  const child = spawn(process.execPath, [join(DIST, 'x2gosessiond.cjs'), '--config', configDir, '--socket', socket, ...quiet, ...args], {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let log = '';

@@ -1,0 +1,217 @@
+// The farm as the resident service shows it (src/model/monitor.ts), on SQLite: one read-only
+// connection of the service's main thread. In WAL mode reads never wait for a writer, and these
+// are small indexed queries (a page of sessions, counts), so they do not hold up the thread.
+// New events are found by polling the newest id of session_events every POLL_MS: every change
+// of every writer (the service, helpers run without it, x2godbadmin) is one row there, written
+// in the transaction of the change, so this feed misses none.
+
+import type { SessionEvent, SessionEventKind } from '../../model/history.js';
+import {
+  NODE_TIMEOUT_SECONDS,
+  type FarmMonitor,
+  type FarmSnapshot,
+  type HistoryBucket,
+  type NodeRow,
+  type SessionPage,
+  type SessionQuery,
+} from '../../model/monitor.js';
+import { isRoot, mayActOn, storedUserName } from '../../model/ownership.js';
+import { openDatabase, type Database } from './connection.js';
+
+const POLL_MS = 200;
+
+/** Sort keys to columns: constants only reach the SQL text. */
+const SORT_COLUMNS: Record<SessionQuery['sort'], string> = {
+  uname: 'uname',
+  server: 'server',
+  status: 'status',
+  display: 'display',
+  client: 'client',
+  init_time: 'init_time',
+  last_time: 'last_time',
+};
+
+interface EventRow {
+  id: number;
+  at: string;
+  session_id: string;
+  uname: string;
+  server: string;
+  event: string;
+  client: string | null;
+  by_uid: number | null;
+  node: string | null;
+  detail: string | null;
+}
+
+function eventOf(r: EventRow): SessionEvent {
+  return {
+    id: r.id,
+    at: `${r.at.replace(' ', 'T')}Z`,
+    sessionId: r.session_id,
+    uname: r.uname,
+    server: r.server,
+    event: r.event as SessionEventKind,
+    client: r.client,
+    byUid: r.by_uid,
+    node: r.node,
+    detail: r.detail,
+  };
+}
+
+export function sqliteMonitor(path: string): FarmMonitor {
+  let db: Database | undefined;
+  // Opened on first use, and again after a failure (the file may be replaced by --createdb --force).
+  const use = <T>(work: (d: Database) => T): T => {
+    db ??= openDatabase(path, { readonly: true, busyTimeoutMs: 20 });
+    try {
+      return work(db);
+    } catch (err) {
+      db.close();
+      db = undefined;
+      throw err;
+    }
+  };
+  const monitor: FarmMonitor = {
+    snapshot: async () =>
+      use((d) => {
+        const rows = d
+          .prepare(
+            `SELECT 'sessions' AS kind, server AS a, status AS b, count(*) AS n FROM sessions GROUP BY server, status
+             UNION ALL SELECT 'node', CASE WHEN last_seen >= strftime('%Y-%m-%d %H:%M:%f', 'now', ?) THEN 'up' ELSE 'down' END, NULL, count(*) FROM nodes GROUP BY 2
+             UNION ALL SELECT 'event', event, NULL, count(*) FROM session_events GROUP BY event`,
+          )
+          .all(`-${NODE_TIMEOUT_SECONDS} seconds`) as { kind: string; a: string; b: string | null; n: number }[];
+        const snap: FarmSnapshot = { sessions: [], nodes: { up: 0, down: 0 }, events: {} };
+        for (const r of rows) {
+          if (r.kind === 'sessions') snap.sessions.push({ server: r.a, status: r.b ?? '', count: r.n });
+          else if (r.kind === 'node') snap.nodes[r.a === 'up' ? 'up' : 'down'] += r.n;
+          else snap.events[r.a] = r.n;
+        }
+        return snap;
+      }),
+    nodes: async () =>
+      use((d) =>
+        (
+          d
+            .prepare(
+              `SELECT n.server, n.version, n.pid, n.started_at, n.last_seen, n.state,
+                 n.last_seen >= strftime('%Y-%m-%d %H:%M:%f', 'now', ?) AS up,
+                 (SELECT count(*) FROM sessions s WHERE s.server = n.server AND s.status <> 'F') AS sessions
+               FROM nodes n ORDER BY n.server`,
+            )
+            .all(`-${NODE_TIMEOUT_SECONDS} seconds`) as Record<string, unknown>[]
+        ).map(
+          (r): NodeRow => ({
+            server: String(r.server),
+            version: String(r.version),
+            pid: r.pid as number | null,
+            startedAt: `${String(r.started_at).replace(' ', 'T')}Z`,
+            lastSeen: `${String(r.last_seen).replace(' ', 'T')}Z`,
+            up: r.up === 1,
+            state: String(r.state),
+            sessions: Number(r.sessions),
+          }),
+        ),
+      ),
+    sessions: async (q) =>
+      use((d): SessionPage => {
+        const where: string[] = [];
+        const params: unknown[] = [];
+        for (const [column, value] of [
+          ['uname', q.uname],
+          ['server', q.server],
+          ['status', q.status],
+        ] as const) {
+          if (value === undefined) continue;
+          where.push(`${column} = ?`);
+          params.push(value);
+        }
+        const clause = where.length ? `WHERE ${where.join(' AND ')}` : '';
+        const total = (d.prepare(`SELECT count(*) AS n FROM sessions ${clause}`).get(...params) as { n: number }).n;
+        const order = `${SORT_COLUMNS[q.sort]} ${q.descending ? 'DESC' : 'ASC'}, session_id`;
+        const rows = d
+          .prepare(
+            `SELECT session_id, uname, server, status, display, client,
+               strftime('%Y-%m-%dT%H:%M:%S', init_time) AS init_time, strftime('%Y-%m-%dT%H:%M:%S', last_time) AS last_time,
+               strftime('%s', 'now', 'localtime') - strftime('%s', init_time) AS age
+             FROM sessions ${clause} ORDER BY ${order} LIMIT ? OFFSET ?`,
+          )
+          .all(...params, q.limit, q.offset) as Record<string, unknown>[];
+        return {
+          total,
+          rows: rows.map((r) => ({
+            sessionId: String(r.session_id),
+            uname: String(r.uname),
+            server: String(r.server),
+            status: String(r.status),
+            display: Number(r.display),
+            client: r.client === null ? null : String(r.client),
+            initTime: String(r.init_time),
+            lastTime: String(r.last_time),
+            ageSeconds: Number(r.age),
+          })),
+        };
+      }),
+    history: async (minutes) =>
+      use(
+        (d) =>
+          d
+            .prepare(
+              `SELECT CAST(strftime('%s', at) AS integer) / 60 * 60 AS minute, event, count(*) AS count FROM session_events
+               WHERE at >= strftime('%Y-%m-%d %H:%M:%f', 'now', ?) GROUP BY 1, 2 ORDER BY 1`,
+            )
+            .all(`-${minutes} minutes`) as HistoryBucket[],
+      ),
+    statusCounts: async () =>
+      use((d) =>
+        Object.fromEntries(
+          (d.prepare('SELECT status, count(*) AS n FROM sessions GROUP BY status').all() as { status: string; n: number }[]).map((r) => [
+            r.status,
+            r.n,
+          ]),
+        ),
+      ),
+    latestEventId: async () => use((d) => (d.prepare('SELECT coalesce(max(id), 0) AS id FROM session_events').get() as { id: number }).id),
+    eventIdsAfter: async (afterId, limit) =>
+      use((d) =>
+        (d.prepare('SELECT id FROM session_events WHERE id > ? ORDER BY id LIMIT ?').all(afterId, limit) as { id: number }[]).map(
+          (r) => r.id,
+        ),
+      ),
+    eventFor: async (id, caller) =>
+      use((d) => {
+        const row = d.prepare('SELECT * FROM session_events WHERE id = ?').get(id) as EventRow | undefined;
+        if (!row) return undefined;
+        // As PostgreSQL's policy: one's own name, or a session one may act on (a desktop one shares).
+        const visible = isRoot(caller) || row.uname === storedUserName(caller) || mayActOn(caller, row.session_id);
+        return visible ? eventOf(row) : undefined;
+      }),
+    subscribe: async (onId) => {
+      let last = await monitor.latestEventId();
+      let stopped = false;
+      const poll = async () => {
+        if (stopped) return;
+        try {
+          for (const id of await monitor.eventIdsAfter(last, 1000)) {
+            last = id;
+            onId(id);
+          }
+        } catch {
+          // The file may be away for a moment (replaced, locked for recovery): the next poll tries again.
+        }
+        if (!stopped) timer = setTimeout(poll, POLL_MS);
+      };
+      let timer = setTimeout(poll, POLL_MS);
+      return async () => {
+        stopped = true;
+        clearTimeout(timer);
+      };
+    },
+    close: async () => {
+      db?.close();
+      db = undefined;
+    },
+  };
+  return monitor;
+}

@@ -1,0 +1,55 @@
+// [sessiond] of x2goserver.conf, the keys this directory reads: where the metrics and dashboard
+// listener is, and where the watch socket is. Read once at start (a new address needs a restart,
+// as any listener's would); kept out of config/config.ts so that helper calls never parse them.
+
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { SessionDbError } from '../../model/errors.js';
+import { parseIni } from '../../config/ini.js';
+import { serverConfigFile } from '../../config/config.js';
+
+/** Ours, not IANA's: a free port near the Prometheus exporters' range, documented in the README. */
+export const DEFAULT_METRICS_PORT = 9587;
+export const DEFAULT_METRICS_LISTEN = `127.0.0.1:${DEFAULT_METRICS_PORT}`;
+/** Outside /run/x2go-sessiondb, which only the group x2gouser may enter: every user may watch. */
+export const DEFAULT_WATCH_SOCKET = '/run/x2gosessiond-watch.sock';
+
+export interface ObserveSettings {
+  /** host and port of the HTTP listener (metrics, dashboard); undefined: off. */
+  listen: { host: string; port: number } | undefined;
+  /** Host names the dashboard answers to besides IP addresses, localhost and this host's name ([sessiond] dashboard_hosts=). */
+  dashboardHosts: string[];
+  /** The file holding the dashboard's admin token (root's, 0600), made at start when missing. */
+  tokenFile: string;
+}
+
+export function parseListen(text: string, file: string): ObserveSettings['listen'] {
+  if (text === '') return undefined;
+  const m = /^(?:\[([0-9a-fA-F:]+)\]|([A-Za-z0-9.-]+)):(\d{1,5})$/.exec(text);
+  const port = Number(m?.[3]);
+  // Port 0: the kernel picks one (tests; the log says which).
+  if (!m || port < 0 || port > 65535) {
+    throw new SessionDbError('config', `${file}: [sessiond] metrics_listen=${text} is not host:port (or empty, for off)`);
+  }
+  return { host: m[1] ?? m[2] ?? '', port };
+}
+
+export function readObserveSettings(configDir: string): ObserveSettings {
+  const file = serverConfigFile(configDir);
+  let text = '';
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw new SessionDbError('config', `cannot read ${file}`, { cause: err });
+  }
+  const ini = parseIni(text, file);
+  const hosts = (ini.get('sessiond.dashboard_hosts') ?? '')
+    .split(',')
+    .map((h) => h.trim().toLowerCase())
+    .filter(Boolean);
+  return {
+    listen: parseListen(ini.get('sessiond.metrics_listen') ?? DEFAULT_METRICS_LISTEN, file),
+    dashboardHosts: hosts,
+    tokenFile: join(configDir, 'x2gosql', 'sessiond-admin-token'),
+  };
+}

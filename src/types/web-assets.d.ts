@@ -1,0 +1,4 @@
+// The dashboard's page, script and style sheet, bundled by scripts/build.mjs (esbuild, from
+// src/service/observe/web/) and put into the service's bundle as one constant, so that the
+// service serves them itself from memory (no CDN, no files to install beside it).
+declare const __X2GO_WEB_ASSETS__: { html: string; js: string; css: string } | undefined;
