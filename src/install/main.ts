@@ -5,6 +5,7 @@
 //   x2go-sessiondb uninstall [--prefix DIR] [--socket PATH]
 //   x2go-sessiondb status    [--prefix DIR] [--config DIR] [--socket PATH]
 //   x2go-sessiondb refresh   [--prefix DIR]     (run by the dpkg hook after each dpkg run)
+//   x2go-sessiondb doctor    [--fix] [--json] [--config DIR] [--prefix DIR] [--server NAME] [--x-root DIR] [--only C,..] [--skip C,..]
 
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync, realpathSync } from 'node:fs';
@@ -28,6 +29,7 @@ import { installHook, removeHook } from './dpkg-hook.js';
 import { removeStartagent, syncStartagent } from './startagent.js';
 import { InstallError, installPrefix, prefixOf, removePrefix } from './install-launcher.js';
 import { status } from './status.js';
+import { checkNames, doctor } from '../doctor/run.js';
 import { installUnit, removeUnit, UNIT_NAME } from './service-unit.js';
 import { DEFAULT_SOCKET } from '../service/protocol.js';
 import { serviceStats } from '../service/client.js';
@@ -39,6 +41,7 @@ const USAGE = `usage: ${NAME} install   [--prefix DIR] [--config DIR] [--socket 
        ${NAME} uninstall [--prefix DIR] [--socket PATH]
        ${NAME} status    [--prefix DIR] [--config DIR] [--socket PATH]
        ${NAME} refresh   [--prefix DIR]
+       ${NAME} doctor    [--fix] [--json] [--config DIR] [--prefix DIR] [--server NAME] [--x-root DIR] [--only C,..] [--skip C,..]
 
 install    copies the programs to the prefix (default /usr/lib/x2go-sessiondb), builds the setgid
            launcher, diverts x2goserver's database programs and X2Go::Server::DB (dpkg-divert)
@@ -58,6 +61,17 @@ status     which implementation each path runs, which x2gostartagent, any setgid
 refresh    after a package upgrade (the dpkg hook runs it): re-makes the reserving x2gostartagent
            from x2goserver's, or puts x2goserver's back when the patch no longer applies. Says
            nothing when nothing changed.
+doctor     checks the session database against this host and the farm: sessions whose agent is
+           gone, sessions of down nodes, ports and mounts without a session, finished rows older
+           than [sessiond] purge_age, displays without an X server and X servers the database
+           does not know, the schema, the backend's set-up (the service role's memberships,
+           password files, the database file's modes), setgid x2gouser programs not ours. Each
+           with a count and the rows named. --fix repairs what is safe (never a session whose
+           agent runs), one line each, recorded in the history. Exit 0 when clean, 1 otherwise.
+           --server: this node's name in the database (default the host name); --x-root: where
+           X servers keep their lock files and .X11-unix (default /tmp); --only, --skip: run
+           only these checks, or all but these (agents, down-nodes, orphan-ports, orphan-mounts,
+           old-finished, displays, schema, setup, setgid).
 `;
 
 /** The dist/ directory this program runs from: what install copies. */
@@ -159,6 +173,12 @@ async function run(argv: string[]): Promise<{ lines: string[]; code: number }> {
       socket: { type: 'string' },
       force: { type: 'boolean' },
       'no-divert': { type: 'boolean' },
+      fix: { type: 'boolean' },
+      json: { type: 'boolean' },
+      server: { type: 'string' },
+      'x-root': { type: 'string' },
+      only: { type: 'string' },
+      skip: { type: 'string' },
     },
   });
   const configDir = values.config ?? DEFAULT_CONFIG_DIR;
@@ -198,6 +218,20 @@ async function run(argv: string[]): Promise<{ lines: string[]; code: number }> {
     }
     case 'status':
       return status(prefixOf(values), configDir, socket);
+    case 'doctor': {
+      requireRoot();
+      const xRoot = values['x-root'];
+      return doctor({
+        configDir,
+        prefix: prefixOf(values),
+        fix: values.fix ?? false,
+        json: values.json ?? false,
+        server: values.server,
+        x: xRoot === undefined ? undefined : { socketDir: join(xRoot, '.X11-unix'), lockDir: xRoot },
+        only: checkNames(values.only),
+        skip: checkNames(values.skip),
+      });
+    }
     case undefined:
     case '--help':
     case 'help':

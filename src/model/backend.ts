@@ -5,6 +5,7 @@
 // thread with every request (structured clone).
 
 import type { AdminBackend } from './admin.js';
+import type { DoctorBackend } from './doctor.js';
 import { SessionDbError } from './errors.js';
 import type { QuotaLimits } from './quota.js';
 import type { SessionStore } from './store.js';
@@ -65,6 +66,8 @@ export interface Backend<S extends BackendSettings = BackendSettings> {
   /** The store as `caller` sees it (PostgreSQL connects as the caller's own role). */
   openStore(settings: Settings<S>, caller: Caller): Promise<SessionStore>;
   openAdmin(settings: Settings<S>): Promise<AdminBackend>;
+  /** What x2go-sessiondb doctor inspects and repairs (root). */
+  openDoctor(settings: Settings<S>): Promise<DoctorBackend>;
   /** What the resident service keeps open, serving many callers. */
   openShared(settings: Settings<S>): Promise<SharedStores>;
   /** How the reference printed this backend's rows with these settings. */
