@@ -143,7 +143,10 @@ for (const backend of BACKENDS) {
       assert.equal(fix.code, 1, fix.stderr);
       const fixed = fix.stdout.split('\n').filter((l) => l.startsWith('fixed: '));
       assert.equal(fixed.length, fixable.length, fix.stdout);
-      assert.ok(fixed.includes(`fixed: ${DEAD_AGENT}: marked F and purged (agent gone); removed ${xRoot}/.X11-unix/X4302, ${xRoot}/.X4302-lock`), fix.stdout);
+      assert.ok(
+        fixed.includes(`fixed: ${DEAD_AGENT}: marked F and purged (agent gone); removed ${xRoot}/.X11-unix/X4302, ${xRoot}/.X4302-lock`),
+        fix.stdout,
+      );
       assert.ok(existsSync(join(xRoot, '.X4301-lock')), "the live session's lock file stays");
       const again = doctor('--skip', 'setgid');
       assert.equal(again.code, 0, again.stdout);
