@@ -12,9 +12,11 @@ export interface SessiondSettings {
   nodeTimeoutS: number;
   /** How often the service records its heartbeat ([sessiond] heartbeat, default 5 s). */
   heartbeatS: number;
+  /** A finished (F) row older than this should have been purged by x2gocleansessions ([sessiond] purge_age, default 1 h; doctor). */
+  purgeAgeS: number;
 }
 
-export const DEFAULT_SESSIOND: SessiondSettings = { nodeTimeoutS: 60, heartbeatS: 5 };
+export const DEFAULT_SESSIOND: SessiondSettings = { nodeTimeoutS: 60, heartbeatS: 5, purgeAgeS: 3600 };
 
 const UNITS: Record<string, number> = { '': 1, s: 1, m: 60, h: 3600, d: 86400 };
 
@@ -48,5 +50,5 @@ export function loadSessiondSettings(configDir: string): SessiondSettings {
   if (nodeTimeoutS <= heartbeatS) {
     throw new SessionDbError('config', `${file}: [sessiond] node_timeout=${nodeTimeoutS} must be longer than heartbeat=${heartbeatS}`);
   }
-  return { nodeTimeoutS, heartbeatS };
+  return { nodeTimeoutS, heartbeatS, purgeAgeS: read('purge_age', DEFAULT_SESSIOND.purgeAgeS, 1) };
 }

@@ -6,6 +6,7 @@
 //   x2go-sessiondb status    [--prefix DIR] [--config DIR] [--socket PATH]
 //   x2go-sessiondb refresh   [--prefix DIR]     (run by the dpkg hook after each dpkg run)
 // and the farm commands of src/farm/commands.ts (sessions, terminate, nodes, drain, place ...).
+//   x2go-sessiondb doctor    [--fix] [--json] [--config DIR] [--prefix DIR] [--server NAME] [--x-root DIR] [--only C,..] [--skip C,..]
 
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, realpathSync } from 'node:fs';
@@ -29,6 +30,7 @@ import { installHook, removeHook } from './dpkg-hook.js';
 import { removeStartagent, syncStartagent } from './startagent.js';
 import { InstallError, installPrefix, prefixOf, removePrefix } from './install-launcher.js';
 import { status } from './status.js';
+import { checkNames, doctor } from '../doctor/run.js';
 import { installUnit, removeUnit, UNIT_NAME } from './service-unit.js';
 import { DEFAULT_SOCKET } from '../service/protocol.js';
 import { serviceStats } from '../service/client.js';
@@ -45,6 +47,7 @@ const USAGE = `usage: ${NAME} install   [--prefix DIR] [--config DIR] [--socket 
        ${NAME} watch     [--json] [--user NAME] [--server HOST] [--socket PATH]
        ${NAME} history   [--user U] [--server S] [--since T] [--json]
 ${FARM_USAGE}
+       ${NAME} doctor    [--fix] [--json] [--config DIR] [--prefix DIR] [--server NAME] [--x-root DIR] [--only C,..] [--skip C,..]
 
 install    copies the programs to the prefix (default /usr/lib/x2go-sessiondb), builds the setgid
            launcher, diverts x2goserver's database programs and X2Go::Server::DB (dpkg-divert)
@@ -76,6 +79,17 @@ history    what happened to sessions (created, started, suspended, resumed, fini
            expired, cleaned, fixed), when, by whom (uid), on which node, oldest first. Users see
            their own sessions' events; root everyone's, or --user's. --server: one server's;
            --since: a time (2026-11-30, 2026-11-30T12:00:00Z) or an age (90m, 12h, 7d).
+doctor     checks the session database against this host and the farm: sessions whose agent is
+           gone, sessions of down nodes, ports and mounts without a session, finished rows older
+           than [sessiond] purge_age, displays without an X server and X servers the database
+           does not know, the schema, the backend's set-up (the service role's memberships,
+           password files, the database file's modes), setgid x2gouser programs not ours. Each
+           with a count and the rows named. --fix repairs what is safe (never a session whose
+           agent runs), one line each, recorded in the history. Exit 0 when clean, 1 otherwise.
+           --server: this node's name in the database (default the host name); --x-root: where
+           X servers keep their lock files and .X11-unix (default /tmp); --only, --skip: run
+           only these checks, or all but these (agents, down-nodes, orphan-ports, orphan-mounts,
+           old-finished, displays, schema, setup, setgid).
 `;
 
 /** The dist/ directory this program runs from: what install copies. */
@@ -196,6 +210,12 @@ async function run(argv: string[]): Promise<{ lines: string[]; errors?: string[]
       socket: { type: 'string' },
       force: { type: 'boolean' },
       'no-divert': { type: 'boolean' },
+      fix: { type: 'boolean' },
+      json: { type: 'boolean' },
+      server: { type: 'string' },
+      'x-root': { type: 'string' },
+      only: { type: 'string' },
+      skip: { type: 'string' },
     },
   });
   const configDir = values.config ?? DEFAULT_CONFIG_DIR;
@@ -235,6 +255,20 @@ async function run(argv: string[]): Promise<{ lines: string[]; errors?: string[]
     }
     case 'status':
       return status(prefixOf(values), configDir, socket);
+    case 'doctor': {
+      requireRoot();
+      const xRoot = values['x-root'];
+      return doctor({
+        configDir,
+        prefix: prefixOf(values),
+        fix: values.fix ?? false,
+        json: values.json ?? false,
+        server: values.server,
+        x: xRoot === undefined ? undefined : { socketDir: join(xRoot, '.X11-unix'), lockDir: xRoot },
+        only: checkNames(values.only),
+        skip: checkNames(values.skip),
+      });
+    }
     case undefined:
     case '--help':
     case 'help':

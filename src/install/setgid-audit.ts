@@ -8,6 +8,7 @@
 import { execFileSync } from 'node:child_process';
 import { lstatSync, readdirSync, realpathSync, type Stats } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { lookupGroupId } from '../system/accounts.js';
 
 function lines(file: string, args: string[]): string[] {
   try {
@@ -90,4 +91,17 @@ export function exposedSetgidPrograms(group: string, gid: number, ours: readonly
     exposed.push(path);
   }
   return exposed.sort();
+}
+
+/** The setgid x2gouser programs any user can run other than the launcher installed in `prefix`. */
+export function exposedBesidesLauncher(prefix: string): string[] {
+  const gid = lookupGroupId('x2gouser');
+  if (gid === undefined) return [];
+  let launcher = join(prefix, 'x2godb-launcher');
+  try {
+    launcher = realpathSync(launcher);
+  } catch {
+    // not installed: every setgid x2gouser program counts
+  }
+  return exposedSetgidPrograms('x2gouser', gid, [launcher]);
 }

@@ -8,11 +8,8 @@ import { loadBackend } from '../backends/backend.js';
 import { loadSettings } from '../config/config.js';
 import { SessionDbError } from '../model/errors.js';
 import { serviceStats } from '../service/client.js';
-import { realpathSync } from 'node:fs';
-import { join } from 'node:path';
-import { lookupGroupId } from '../system/accounts.js';
 import { divertedBy, isOurs, PACKAGE, REPLACEMENTS, trueName } from './dropin.js';
-import { exposedSetgidPrograms } from './setgid-audit.js';
+import { exposedBesidesLauncher } from './setgid-audit.js';
 import { startagentStatus } from './startagent.js';
 
 export async function status(prefix: string, configDir: string, socket: string): Promise<{ lines: string[]; code: number }> {
@@ -57,15 +54,7 @@ export async function status(prefix: string, configDir: string, socket: string):
 
 /** One line per setgid x2gouser program a user could run, other than our launcher. */
 function exposedSetgid(prefix: string): string[] {
-  const gid = lookupGroupId('x2gouser');
-  if (gid === undefined) return [];
-  let launcher = join(prefix, 'x2godb-launcher');
-  try {
-    launcher = realpathSync(launcher);
-  } catch {
-    // not installed: every setgid x2gouser program counts
-  }
-  return exposedSetgidPrograms('x2gouser', gid, [launcher]).map(
+  return exposedBesidesLauncher(prefix).map(
     (path) =>
       `UNSAFE: ${path} is setgid x2gouser and any user can run it (it is not our launcher); with that group a user writes the session database directly`,
   );

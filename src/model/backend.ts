@@ -6,6 +6,7 @@
 
 import type { AdminBackend } from './admin.js';
 import type { FarmMonitor } from './monitor.js';
+import type { DoctorBackend } from './doctor.js';
 import { SessionDbError } from './errors.js';
 import type { QuotaLimits } from './quota.js';
 import type { SessionLimits } from './session-limit.js';
@@ -71,6 +72,8 @@ export interface Backend<S extends BackendSettings = BackendSettings> {
   /** The store as `caller` sees it (PostgreSQL connects as the caller's own role). */
   openStore(settings: Settings<S>, caller: Caller): Promise<SessionStore>;
   openAdmin(settings: Settings<S>): Promise<AdminBackend>;
+  /** What x2go-sessiondb doctor inspects and repairs (root). */
+  openDoctor(settings: Settings<S>): Promise<DoctorBackend>;
   /** What the resident service keeps open, serving many callers. */
   openShared(settings: Settings<S>): Promise<SharedStores>;
   /** What the resident service reads to show the farm (metrics, dashboard, watch): root's view. */

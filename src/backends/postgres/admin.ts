@@ -30,6 +30,15 @@ import {
 import { migrate, schemaVersion } from './migrate.js';
 import type { PostgresSettings } from './settings.js';
 
+/** [postgres] dbadmin with <config>/x2gosql/passwords/pgadmin, as the reference connects for x2godbadmin. */
+export function dbadminLogin(settings: Settings<PostgresSettings>): Login {
+  const path = join(passwordsDir(settings.configDir), 'pgadmin');
+  return {
+    user: settings.backend.dbadmin,
+    password: readPasswordFile(path, 0, `put the password of [postgres] dbadmin there (root-owned, mode 600)`),
+  };
+}
+
 /** The maintenance database to connect to when the session database is created or dropped. */
 const MAINTENANCE_DB = 'postgres';
 
@@ -49,11 +58,7 @@ export class PostgresAdmin implements AdminBackend {
   }
 
   #login(): Login {
-    const path = join(passwordsDir(this.#settings.configDir), 'pgadmin');
-    return {
-      user: this.#pg.dbadmin,
-      password: readPasswordFile(path, 0, `put the password of [postgres] dbadmin there (root-owned, mode 600)`),
-    };
+    return dbadminLogin(this.#settings);
   }
 
   /** Runs `work` on a connection as dbadmin, mapping errors and closing the connection. */

@@ -26,6 +26,7 @@ export const sqliteBackend: Backend<SqliteSettings> = {
   blocksThread: true,
   // Migrations and file handling are x2godbadmin's alone: kept out of the helpers' start-up.
   openAdmin: async (settings) => new (await import('./admin.js')).SqliteAdmin(pathOf(settings), settings.backend.pathIsDefault),
+  openDoctor: async (settings) => new (await import('./doctor.js')).SqliteDoctor(pathOf(settings)),
   legacyTraits: () => SQLITE_TRAITS,
   describe: (settings) => settings.path ?? 'no path',
 };
