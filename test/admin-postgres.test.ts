@@ -53,7 +53,7 @@ describe('x2godbadmin (PostgreSQL)', needs.options, () => {
   test('--createdb: the database, x2godbuser with a SCRAM verifier, its password file 0600, every migration', async () => {
     ok(
       box.admin(['--createdb', '--force']),
-      /^(dropped .*\n)?x2godbuser: (created|new password), stored in .*x2gopgadmin \(mode 600\)\ncreated database x2go_admin at localhost:5432\nmigration 0001 reference_schema: applied\n.*\nmigration 0003 row_level_security: applied\nmigration 0004 status_grants: applied\nmigration 0005 quota_locks: applied\nx2go_admin: schema version 5\nx2gosessiond: (created|new password), password in .*x2gosessiond \(mode 600\); member of x2godbuser and \d+ user role\(s\)\n$/,
+      /^(dropped .*\n)?x2godbuser: (created|new password), stored in .*x2gopgadmin \(mode 600\)\ncreated database x2go_admin at localhost:5432\nmigration 0001 reference_schema: applied\n.*\nmigration 0003 row_level_security: applied\nmigration 0004 status_grants: applied\nmigration 0005 quota_locks: applied\nmigration 0006 farm_operations: applied\nx2go_admin: schema version 6\nx2gosessiond: (created|new password), password in .*x2gosessiond \(mode 600\); member of x2godbuser and \d+ user role\(s\)\n$/,
     );
     const file = join(box.configDir, 'x2gosql', 'passwords', 'x2gopgadmin');
     assert.equal(statSync(file).mode & 0o777, 0o600);
@@ -66,7 +66,7 @@ describe('x2godbadmin (PostgreSQL)', needs.options, () => {
     const r = box.admin(['--updatedb']);
     ok(
       r,
-      /migration 0001 reference_schema: already applied\n(.*already applied\n){4}x2go_admin: schema version 5\nscope: farm .*\nx2gosessiond: present, password file in place; .*\n.*x2gopgadmin: was readable by others, now mode 600\n$/,
+      /migration 0001 reference_schema: already applied\n(.*already applied\n){5}x2go_admin: schema version 6\nscope: farm .*\nx2gosessiond: present, password file in place; .*\n.*x2gopgadmin: was readable by others, now mode 600\n$/,
     );
     assert.equal(statSync(file).mode & 0o777, 0o600);
   });
@@ -198,7 +198,7 @@ describe('x2godbadmin (PostgreSQL)', needs.options, () => {
     assert.equal(r.code, 1, r.stderr);
     assert.match(
       r.stdout,
-      /^migration 0001 reference_schema: already applied\n(.*already applied\n){2}migration 0004 status_grants: applied\nmigration 0005 quota_locks: FAILED\n$/,
+      /^migration 0001 reference_schema: already applied\n(.*already applied\n){2}migration 0004 status_grants: applied\nmigration 0005 quota_locks: FAILED\nmigration 0006 farm_operations: not run\n$/,
     );
     assert.match(r.stderr, /^x2godbadmin: apply migration 0005 quota_locks: PostgreSQL at localhost:5432 reported error 42710\n$/);
     const check = superuser(DB);
@@ -211,6 +211,6 @@ describe('x2godbadmin (PostgreSQL)', needs.options, () => {
       await check.end();
     }
     // Nothing else is left half-done: --createdb --force starts clean again.
-    ok(box.admin(['--createdb', '--force']), /schema version 5\n/);
+    ok(box.admin(['--createdb', '--force']), /schema version 6\n/);
   });
 });

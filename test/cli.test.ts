@@ -39,7 +39,7 @@ describe('x2godbadmin (SQLite)', () => {
     const r = box.admin(['--createdb']);
     ok(
       r,
-      /migration 0001 reference_schema: applied\n.*\n.*\nmigration 0004 row_checks: applied\nmigration 0005 used_ports_session_index: applied\n.*schema version 5, journal mode wal\ncreated /,
+      /migration 0001 reference_schema: applied\n.*\n.*\nmigration 0004 row_checks: applied\nmigration 0005 used_ports_session_index: applied\nmigration 0006 farm_operations: applied\n.*schema version 6, journal mode wal\ncreated /,
     );
     assert.equal(statSync(box.dbPath).mode & 0o777, 0o660);
   });
@@ -48,7 +48,7 @@ describe('x2godbadmin (SQLite)', () => {
     const r = box.admin(['--updatedb']);
     ok(
       r,
-      /migration 0001 reference_schema: already applied\nmigration 0002 tekictrl_port: already applied\nmigration 0003 tekidata_port: already applied\nmigration 0004 row_checks: already applied\nmigration 0005 used_ports_session_index: already applied\n.*schema version 5/,
+      /migration 0001 reference_schema: already applied\nmigration 0002 tekictrl_port: already applied\nmigration 0003 tekidata_port: already applied\nmigration 0004 row_checks: already applied\nmigration 0005 used_ports_session_index: already applied\nmigration 0006 farm_operations: already applied\n.*schema version 6/,
     );
   });
 
@@ -87,7 +87,7 @@ describe('x2godbadmin (SQLite)', () => {
   test('a migration that fails after a good one: the report shows the good one applied (and it stays), the failed one, the rest not run', () => {
     const broken = createSandbox();
     try {
-      ok(broken.admin(['--createdb']), /schema version 5/);
+      ok(broken.admin(['--createdb']), /schema version 6/);
       // Back to version 3 without 0004's triggers (0004 applies again), and a table where 0005's
       // index goes (0005 fails): a file edited by hand.
       const db = new Database(broken.dbPath);
@@ -102,7 +102,7 @@ describe('x2godbadmin (SQLite)', () => {
       assert.equal(
         r.stdout,
         'migration 0001 reference_schema: already applied\nmigration 0002 tekictrl_port: already applied\nmigration 0003 tekidata_port: already applied\n' +
-          'migration 0004 row_checks: applied\nmigration 0005 used_ports_session_index: FAILED\n',
+          'migration 0004 row_checks: applied\nmigration 0005 used_ports_session_index: FAILED\nmigration 0006 farm_operations: not run\n',
       );
       assert.match(r.stderr, /^x2godbadmin: apply migration 0005 used_ports_session_index to \S+: SQLite error SQLITE_ERROR\n$/);
       const after = new Database(broken.dbPath, { readonly: true });

@@ -186,8 +186,10 @@ describe('differential: the reference and ours on the same scenario (SQLite)', n
     const file = join(scratch, 'ours.db');
     writeConfig(join(scratch, 'cfg'), file);
     assert.equal(box.admin(['--createdb'], { env: { X2GO_CONFIG_DIR: join(scratch, 'cfg') } }).code, 0);
-    // Ours adds the row checks of migration 0004 (x2go_check_*) and an index (0005, x2go_*); the rest is the reference's.
+    // Ours adds the row checks of migration 0004 (x2go_check_*), an index (0005, x2go_*) and the farm's
+    // tables (0006); the rest is the reference's.
     const shape = schemaShape(file);
+    assert.deepEqual(shape.farmTables, FARM_TABLES);
     const ourChecks = shape.triggers.filter(([name]) => name?.startsWith('x2go_check_'));
     assert.deepEqual(
       ourChecks.map(([name]) => name),
@@ -201,7 +203,9 @@ describe('differential: the reference and ours on the same scenario (SQLite)', n
       ],
     );
     const indexes = shape.indexes.map(([table, list]) => [table, (list as { name: string }[]).filter((i) => !i.name.startsWith('x2go_'))]);
-    assert.deepEqual({ ...shape, indexes, triggers: shape.triggers.filter((t) => !ourChecks.includes(t)) }, schemaShape(initial));
+    const theirs = schemaShape(initial);
+    assert.deepEqual(theirs.farmTables, []);
+    assert.deepEqual({ ...shape, farmTables: [], indexes, triggers: shape.triggers.filter((t) => !ourChecks.includes(t)) }, theirs);
   });
 
   test('the reference and ours take turns on a file our x2godbadmin created (WAL mode)', () => {
@@ -248,7 +252,7 @@ describe('differential: the reference and ours on the same scenario (SQLite)', n
     assert.equal(first.code, 0, first.stderr);
     assert.match(
       first.stdout,
-      /0001 reference_schema: found in place, recorded\n.*0002 tekictrl_port: applied\n.*0003 tekidata_port: applied\n.*0004 row_checks: applied\n.*0005 used_ports_session_index: applied\n.*schema version 5, journal mode wal/,
+      /0001 reference_schema: found in place, recorded\n.*0002 tekictrl_port: applied\n.*0003 tekidata_port: applied\n.*0004 row_checks: applied\n.*0005 used_ports_session_index: applied\n.*0006 farm_operations: applied\n.*schema version 6, journal mode wal/,
     );
     assert.match(box.admin(['--updatedb']).stdout, /0002 tekictrl_port: already applied/);
     assert.deepEqual(schemaShape(box.dbPath).columns, schemaShape(initial).columns);
@@ -270,12 +274,23 @@ create table used_ports(server varchar(100) not null, session_id varchar(500) re
 create table mounts(session_id varchar(500) references sessions on delete restrict, path varchar(512) not null, client inet not null, primary key(path,client));
 `;
 
-/** What makes two files interchangeable: tables, columns, indexes, foreign keys, trigger bodies. */
+/** Ours only (migration 0006), and SQLite's own table of AUTOINCREMENT counters, which the first of them brings. */
+const FARM_TABLES = ['admin_requests', 'nodes', 'session_events', 'sqlite_sequence'];
+
+/**
+ * What makes two files interchangeable: tables, columns, indexes, foreign keys, trigger bodies,
+ * of the reference's tables; farmTables says which of ours the file has beside them.
+ */
 function schemaShape(file: string) {
   const db = new Database(file, { readonly: true });
   try {
-    const tables = db.prepare("select name from sqlite_master where type = 'table' order by name").pluck().all() as string[];
+    const tables = (db.prepare("select name from sqlite_master where type = 'table' order by name").pluck().all() as string[]).filter(
+      (t) => !FARM_TABLES.includes(t),
+    );
     return {
+      farmTables: FARM_TABLES.filter(
+        (t) => db.prepare("select 1 from sqlite_master where type = 'table' and name = ?").get(t) !== undefined,
+      ),
       columns: tables.map((t) => [t, db.prepare('select * from pragma_table_info(?)').all(t)]),
       indexes: tables.map((t) => [t, db.prepare('select name, "unique", origin, partial from pragma_index_list(?) order by name').all(t)]),
       foreignKeys: tables.map((t) => [t, db.prepare('select * from pragma_foreign_key_list(?)').all(t)]),

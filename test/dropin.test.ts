@@ -201,7 +201,7 @@ for (const { kind: backend, needs: backendNeeds } of BACKENDS) {
       assert.equal(status.code, 0, status.stdout);
       assert.match(
         status.stdout,
-        new RegExp(`implementation: x2go-sessiondb\\nbackend: ${backend}.*\\nschema version: 5\\ndatabase: reachable`),
+        new RegExp(`implementation: x2go-sessiondb\\nbackend: ${backend}.*\\nschema version: 6\\ndatabase: reachable`),
       );
       if (service) {
         // Each step made one database call or more, through DB.pm or a helper, all answered here.

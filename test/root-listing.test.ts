@@ -89,7 +89,7 @@ describe('root listings and planted rows (SQLite)', sqliteNeeds.options, () => {
   test('x2godbadmin --updatedb adds the checks and keeps the rows; root listings still refuse them', () => {
     const r = box.admin(['--updatedb']);
     assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stdout, /migration 0004 row_checks: applied\n.*\n.*schema version 5/);
+    assert.match(r.stdout, /migration 0004 row_checks: applied\n.*\n.*\n.*schema version 6/);
     const db = new Database(box.dbPath, { readonly: true });
     try {
       assert.equal(db.prepare('select count(*) from sessions').pluck().get(), 3, 'rows stored before are kept');

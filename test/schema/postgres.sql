@@ -46,11 +46,52 @@ CREATE FUNCTION public.x2go_names_desktop_of(sid text, usr text) RETURNS boolean
   SELECT starts_with(sid, usr || '-') AND substr(sid, length(usr) + 2) ~ '^[0-9]{2,}-[0-9]{10,}_st[DR]'
 $$;
 
+CREATE FUNCTION public.x2go_notify_admin_request() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+  PERFORM pg_notify('x2go_admin_requests', NEW.node);
+  RETURN NULL;
+END
+$$;
+
+CREATE FUNCTION public.x2go_notify_session_event() RETURNS trigger
+    LANGUAGE plpgsql
+    AS $$
+BEGIN
+  PERFORM pg_notify('x2go_session_events', NEW.id::text);
+  RETURN NULL;
+END
+$$;
+
 CREATE FUNCTION public.x2go_shares_desktop_of(sid text, usr text) RETURNS boolean
     LANGUAGE sql IMMUTABLE
     AS $_$
   SELECT coalesce(starts_with(substring(sid FROM '^.*?-[0-9]{2,}-[0-9]{10,}_stS[01]XSHAD(.*)$'), usr || 'XSHAD'), false)
 $_$;
+
+CREATE TABLE public.admin_requests (
+    id bigint NOT NULL,
+    node text NOT NULL,
+    session_id text NOT NULL,
+    action text NOT NULL,
+    requested_by integer NOT NULL,
+    requested_at timestamp with time zone DEFAULT now() NOT NULL,
+    state text DEFAULT 'queued'::text NOT NULL,
+    outcome text,
+    done_at timestamp with time zone,
+    CONSTRAINT admin_requests_action_check CHECK ((action = ANY (ARRAY['terminate'::text, 'suspend'::text]))),
+    CONSTRAINT admin_requests_state_check CHECK ((state = ANY (ARRAY['queued'::text, 'done'::text, 'failed'::text])))
+);
+
+CREATE SEQUENCE public.admin_requests_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1;
+
+ALTER SEQUENCE public.admin_requests_id_seq OWNED BY public.admin_requests.id;
 
 CREATE TABLE public.messages (
     mess_id character varying(20) NOT NULL,
@@ -70,6 +111,22 @@ CREATE VIEW public.mounts_view WITH (security_barrier='true') AS
     mounts.session_id
    FROM public.mounts
   WHERE (mounts.creator_id = CURRENT_USER);
+
+CREATE TABLE public.nodes (
+    server text NOT NULL,
+    version text NOT NULL,
+    pid integer,
+    started_at timestamp with time zone DEFAULT now() NOT NULL,
+    last_seen timestamp with time zone DEFAULT now() NOT NULL,
+    state text DEFAULT 'active'::text NOT NULL,
+    weight real DEFAULT 1 NOT NULL,
+    capacity integer,
+    load jsonb,
+    CONSTRAINT nodes_capacity_check CHECK (((capacity IS NULL) OR (capacity >= 0))),
+    CONSTRAINT nodes_server_check CHECK (public.x2go_is_host_name(server)),
+    CONSTRAINT nodes_state_check CHECK ((state = ANY (ARRAY['active'::text, 'draining'::text]))),
+    CONSTRAINT nodes_weight_check CHECK ((weight > (0)::double precision))
+);
 
 CREATE TABLE public.used_ports (
     server text NOT NULL,
@@ -108,6 +165,30 @@ CREATE VIEW public.servers_view AS
     sessions.status
    FROM public.sessions;
 
+CREATE TABLE public.session_events (
+    id bigint NOT NULL,
+    at timestamp with time zone DEFAULT clock_timestamp() NOT NULL,
+    session_id text NOT NULL,
+    uname text NOT NULL,
+    server text NOT NULL,
+    event text NOT NULL,
+    client text,
+    by_uid integer,
+    node text,
+    detail text,
+    creator_id text DEFAULT CURRENT_USER NOT NULL,
+    CONSTRAINT session_events_event_check CHECK ((event = ANY (ARRAY['created'::text, 'started'::text, 'suspended'::text, 'resumed'::text, 'finished'::text, 'purged'::text, 'expired'::text, 'cleaned'::text, 'fixed'::text])))
+);
+
+CREATE SEQUENCE public.session_events_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1;
+
+ALTER SEQUENCE public.session_events_id_seq OWNED BY public.session_events.id;
+
 CREATE VIEW public.sessions_view WITH (security_barrier='true') AS
  SELECT sessions.agent_pid,
     sessions.session_id,
@@ -142,11 +223,24 @@ CREATE TABLE public.x2go_schema_migrations (
     applied_at timestamp with time zone DEFAULT now() NOT NULL
 );
 
+ALTER TABLE ONLY public.admin_requests ALTER COLUMN id SET DEFAULT nextval('public.admin_requests_id_seq'::regclass);
+
+ALTER TABLE ONLY public.session_events ALTER COLUMN id SET DEFAULT nextval('public.session_events_id_seq'::regclass);
+
+ALTER TABLE ONLY public.admin_requests
+    ADD CONSTRAINT admin_requests_pkey PRIMARY KEY (id);
+
 ALTER TABLE ONLY public.messages
     ADD CONSTRAINT messages_pkey PRIMARY KEY (mess_id);
 
 ALTER TABLE ONLY public.mounts
     ADD CONSTRAINT mounts_pkey PRIMARY KEY (path, client);
+
+ALTER TABLE ONLY public.nodes
+    ADD CONSTRAINT nodes_pkey PRIMARY KEY (server);
+
+ALTER TABLE ONLY public.session_events
+    ADD CONSTRAINT session_events_pkey PRIMARY KEY (id);
 
 ALTER TABLE ONLY public.sessions
     ADD CONSTRAINT sessions_display_key UNIQUE (display);
@@ -196,6 +290,14 @@ ALTER TABLE public.sessions
 ALTER TABLE public.sessions
     ADD CONSTRAINT x2go_uname_format CHECK ((uname ~ '^[^[:cntrl:]|:]{1,100}$'::text)) NOT VALID;
 
+CREATE INDEX admin_requests_queued ON public.admin_requests USING btree (node) WHERE (state = 'queued'::text);
+
+CREATE INDEX session_events_at ON public.session_events USING btree (at);
+
+CREATE INDEX session_events_session ON public.session_events USING btree (session_id);
+
+CREATE INDEX session_events_uname_at ON public.session_events USING btree (uname, at);
+
 CREATE INDEX sessions_creator_id ON public.sessions USING btree (creator_id);
 
 CREATE INDEX used_ports_creator_id ON public.used_ports USING btree (creator_id);
@@ -210,6 +312,10 @@ CREATE RULE update_sess_view AS
 
 CREATE TRIGGER x2go_limit_ports BEFORE INSERT ON public.used_ports FOR EACH ROW EXECUTE FUNCTION public.x2go_limit_ports();
 
+CREATE TRIGGER x2go_notify_admin_request AFTER INSERT ON public.admin_requests FOR EACH ROW EXECUTE FUNCTION public.x2go_notify_admin_request();
+
+CREATE TRIGGER x2go_notify_session_event AFTER INSERT ON public.session_events FOR EACH ROW EXECUTE FUNCTION public.x2go_notify_session_event();
+
 ALTER TABLE ONLY public.mounts
     ADD CONSTRAINT mounts_session_id_fkey FOREIGN KEY (session_id) REFERENCES public.sessions(session_id) ON DELETE RESTRICT;
 
@@ -218,11 +324,15 @@ ALTER TABLE ONLY public.used_ports
 
 ALTER TABLE public.mounts ENABLE ROW LEVEL SECURITY;
 
+ALTER TABLE public.session_events ENABLE ROW LEVEL SECURITY;
+
 ALTER TABLE public.sessions ENABLE ROW LEVEL SECURITY;
 
 ALTER TABLE public.used_ports ENABLE ROW LEVEL SECURITY;
 
 CREATE POLICY x2go_admin ON public.mounts TO x2godbuser USING (true) WITH CHECK (true);
+
+CREATE POLICY x2go_admin ON public.session_events TO x2godbuser USING (true) WITH CHECK (true);
 
 CREATE POLICY x2go_admin ON public.sessions TO x2godbuser USING (true) WITH CHECK (true);
 
@@ -231,6 +341,8 @@ CREATE POLICY x2go_admin ON public.used_ports TO x2godbuser USING (true) WITH CH
 CREATE POLICY x2go_admin ON public.x2go_quota_locks TO x2godbuser USING (true) WITH CHECK (true);
 
 CREATE POLICY x2go_delete ON public.sessions FOR DELETE TO x2go_users USING ((creator_id = CURRENT_USER));
+
+CREATE POLICY x2go_insert ON public.session_events FOR INSERT TO x2go_users WITH CHECK (((creator_id = CURRENT_USER) AND public.x2go_may_create(session_id, uname) AND (event = ANY (ARRAY['created'::text, 'started'::text, 'suspended'::text, 'resumed'::text, 'finished'::text, 'purged'::text]))));
 
 CREATE POLICY x2go_insert ON public.sessions FOR INSERT TO x2go_users WITH CHECK (((creator_id = CURRENT_USER) AND public.x2go_may_create(session_id, uname)));
 
@@ -246,9 +358,15 @@ CREATE POLICY x2go_own ON public.x2go_quota_locks TO x2go_users USING ((holder =
 
 ALTER TABLE public.x2go_quota_locks ENABLE ROW LEVEL SECURITY;
 
+CREATE POLICY x2go_read ON public.session_events FOR SELECT TO x2go_users USING (((uname = public.x2go_caller()) OR (creator_id = CURRENT_USER)));
+
 CREATE POLICY x2go_read ON public.sessions FOR SELECT TO x2go_users USING (((creator_id = CURRENT_USER) OR (uname = public.x2go_caller())));
 
 CREATE POLICY x2go_update ON public.sessions FOR UPDATE TO x2go_users USING ((creator_id = CURRENT_USER)) WITH CHECK ((creator_id = CURRENT_USER));
+
+GRANT ALL ON TABLE public.admin_requests TO x2godbuser;
+
+GRANT ALL ON SEQUENCE public.admin_requests_id_seq TO x2godbuser;
 
 GRANT ALL ON TABLE public.messages TO x2godbuser;
 
@@ -257,6 +375,9 @@ GRANT SELECT,INSERT,DELETE ON TABLE public.mounts TO x2go_users;
 
 GRANT SELECT,DELETE,UPDATE ON TABLE public.mounts_view TO x2go_users;
 GRANT ALL ON TABLE public.mounts_view TO x2godbuser;
+
+GRANT SELECT ON TABLE public.nodes TO x2go_users;
+GRANT ALL ON TABLE public.nodes TO x2godbuser;
 
 GRANT ALL ON TABLE public.used_ports TO x2godbuser;
 GRANT SELECT,INSERT,DELETE ON TABLE public.used_ports TO x2go_users;
@@ -289,6 +410,12 @@ GRANT UPDATE(tekidata_port) ON TABLE public.sessions TO x2go_users;
 
 GRANT SELECT ON TABLE public.servers_view TO x2go_users;
 GRANT ALL ON TABLE public.servers_view TO x2godbuser;
+
+GRANT SELECT,INSERT ON TABLE public.session_events TO x2go_users;
+GRANT ALL ON TABLE public.session_events TO x2godbuser;
+
+GRANT USAGE ON SEQUENCE public.session_events_id_seq TO x2go_users;
+GRANT ALL ON SEQUENCE public.session_events_id_seq TO x2godbuser;
 
 GRANT SELECT,DELETE,UPDATE ON TABLE public.sessions_view TO x2go_users;
 GRANT ALL ON TABLE public.sessions_view TO x2godbuser;

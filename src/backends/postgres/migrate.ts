@@ -12,6 +12,7 @@ import telekinesisPorts from './migrations/0002_telekinesis_ports.sql';
 import rowLevelSecurity from './migrations/0003_row_level_security.sql';
 import statusGrants from './migrations/0004_status_grants.sql';
 import quotaLocks from './migrations/0005_quota_locks.sql';
+import farmOperations from './migrations/0006_farm_operations.sql';
 
 export interface Migration {
   version: number;
@@ -50,6 +51,7 @@ export const MIGRATIONS: readonly Migration[] = [
   },
   { version: 4, name: 'status_grants', sql: statusGrants, inPlace: async () => false },
   { version: 5, name: 'quota_locks', sql: quotaLocks, inPlace: async () => false },
+  { version: 6, name: 'farm_operations', sql: farmOperations, inPlace: async () => false },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]?.version ?? 0;

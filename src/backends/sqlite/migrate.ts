@@ -17,6 +17,7 @@ import tekictrlPort from './migrations/0002_tekictrl_port.sql';
 import tekidataPort from './migrations/0003_tekidata_port.sql';
 import rowChecks from './migrations/0004_row_checks.sql';
 import usedPortsSessionIndex from './migrations/0005_used_ports_session_index.sql';
+import farmOperations from './migrations/0006_farm_operations.sql';
 
 export interface Migration {
   version: number;
@@ -44,6 +45,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 3, name: 'tekidata_port', sql: tekidataPort, inPlace: (db) => hasColumn(db, 'sessions', 'tekidata_port') },
   { version: 4, name: 'row_checks', sql: rowChecks, inPlace: (db) => hasTrigger(db, 'x2go_check_sessions_insert') },
   { version: 5, name: 'used_ports_session_index', sql: usedPortsSessionIndex, inPlace: () => false },
+  { version: 6, name: 'farm_operations', sql: farmOperations, inPlace: () => false },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]?.version ?? 0;
