@@ -6,7 +6,7 @@
 
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { BACKEND_NAMES, backendSettingsParser, isBackendName, type Settings } from '../backends/backend.js';
+import { BACKEND_NAMES, type BackendName, backendSettingsParser, isBackendName, type Settings } from '../backends/backend.js';
 import { SessionDbError } from '../model/errors.js';
 import { DEFAULT_QUOTA, QUOTA_KEYS, type QuotaLimits } from '../model/quota.js';
 import { parseIni, type IniFile } from './ini.js';
@@ -62,6 +62,17 @@ function quotaSettings(sql: IniFile, file: string): QuotaLimits {
     sessionsPerUser: read(QUOTA_KEYS.sessionsPerUser, DEFAULT_QUOTA.sessionsPerUser),
     portsPerUser: read(QUOTA_KEYS.portsPerUser, DEFAULT_QUOTA.portsPerUser),
   };
+}
+
+/**
+ * Another backend's settings from the same file, whatever backend= says: its own section only
+ * (x2godbadmin --migrate-from-sqlite finds the SQLite file a server used before the switch).
+ */
+export function loadBackendSection(configDir: string, name: BackendName, overrides: Record<string, string> = {}): Settings['backend'] {
+  const sqlFile = sqlConfigFile(configDir);
+  const sql = readConfig(sqlFile, true);
+  const own: IniFile = new Map([...[...sql].filter(([key]) => key.startsWith(`${name}.`)), ...Object.entries(overrides)]);
+  return backendSettingsParser(name)({ file: sqlFile, configDir, values: own });
 }
 
 export function loadSettings(configDir: string): Settings {
