@@ -53,8 +53,7 @@ describe('configuration files', () => {
     const pg = loadSettings(configDir('pg-defaults', 'backend=postgres\n')).backend;
     assert.deepEqual(pg, {
       name: 'postgres',
-      host: 'localhost',
-      port: 5432,
+      targets: [{ host: 'localhost', port: 5432 }],
       dbadmin: 'postgres',
       ssl: 'prefer',
       database: 'x2go_sessions',
@@ -70,8 +69,10 @@ describe('configuration files', () => {
     const pg = loadSettings(configDir('own-pg', 'backend=postgres\n[sqlite]\npath=x\n[postgres]\nhost=db1,db2\ndatabase=farm\n'));
     assert.deepEqual(pg.backend, {
       name: 'postgres',
-      host: 'db1,db2',
-      port: 5432,
+      targets: [
+        { host: 'db1', port: 5432 },
+        { host: 'db2', port: 5432 },
+      ],
       dbadmin: 'postgres',
       ssl: 'prefer',
       database: 'farm',
@@ -98,6 +99,36 @@ describe('configuration files', () => {
     configError(() => loadSettings(configDir('nobackend', '[postgres]\nhost=x\n')), /backend= is not supported/);
     configError(() => loadSettings(configDir('badssl', 'backend=postgres\n[postgres]\nssl=maybe\n')), /ssl must be one of/);
     configError(() => loadSettings(configDir('badport', 'backend=postgres\n[postgres]\nport=99999\n')), /port '99999' is not a TCP port/);
+  });
+});
+
+describe('several PostgreSQL hosts (a primary and its standbys)', () => {
+  const targetsOf = (name: string, section: string) => {
+    const backend = loadSettings(configDir(name, `backend=postgres\n[postgres]\n${section}`)).backend;
+    return backend.name === 'postgres' ? backend.targets : undefined;
+  };
+
+  test("host=a,b with one port for all, libpq's port list (one per host), or host:port, in order", () => {
+    assert.deepEqual(targetsOf('hosts-one-port', 'host=db1, db2\nport=5433\n'), [
+      { host: 'db1', port: 5433 },
+      { host: 'db2', port: 5433 },
+    ]);
+    assert.deepEqual(targetsOf('hosts-port-list', 'host=db1,10.0.0.2\nport=5432,5433\n'), [
+      { host: 'db1', port: 5432 },
+      { host: '10.0.0.2', port: 5433 },
+    ]);
+    assert.deepEqual(targetsOf('hosts-own-port', 'host=db1:6432,[::1]:5433,fe80::1\n'), [
+      { host: 'db1', port: 6432 },
+      { host: '::1', port: 5433 },
+      { host: 'fe80::1', port: 5432 },
+    ]);
+  });
+
+  test('a port list of another length, an empty host or a bad port: one line naming the file, exit 4', () => {
+    configError(() => targetsOf('hosts-ports-3', 'host=a,b\nport=1,2,3\n'), /port= names 3 ports for 2 hosts/);
+    configError(() => targetsOf('hosts-empty', 'host=a,,b\n'), /host '' is not a host name or address/);
+    configError(() => targetsOf('hosts-bad-port', 'host=a:99999\n'), /port '99999' is not a TCP port/);
+    configError(() => targetsOf('hosts-space', 'host=a b\n'), /host 'a b' is not a host name/);
   });
 });
 

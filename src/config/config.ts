@@ -6,7 +6,7 @@
 
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { BACKEND_NAMES, backendSettingsParser, isBackendName, type Settings } from '../backends/backend.js';
+import { BACKEND_NAMES, type BackendName, backendSettingsParser, isBackendName, type Settings } from '../backends/backend.js';
 import { SessionDbError } from '../model/errors.js';
 import { DEFAULT_QUOTA, QUOTA_KEYS, type QuotaLimits } from '../model/quota.js';
 import { DEFAULT_HISTORY_DAYS, HISTORY_DAYS_KEY, MAX_HISTORY_DAYS } from '../model/history.js';
@@ -73,9 +73,9 @@ function sessionLimits(server: IniFile): SessionLimits {
   return { users: section('limit users'), groups: section('limit groups') };
 }
 
-/** Ours: [sessiond] history_days= of x2gosql/sql, whole days from 1; the default when absent. */
-function historyDays(sql: IniFile, file: string): number {
-  const text = sql.get(`sessiond.${HISTORY_DAYS_KEY}`);
+/** Ours: [sessiond] history_days= of x2goserver.conf (beside the service's other settings), whole days from 1; the default when absent. */
+function historyDays(server: IniFile, file: string): number {
+  const text = server.get(`sessiond.${HISTORY_DAYS_KEY}`);
   if (text === undefined || text === '') return DEFAULT_HISTORY_DAYS;
   const n = Number(text);
   if (!/^\d{1,5}$/.test(text) || n < 1 || n > MAX_HISTORY_DAYS) {
@@ -85,6 +85,17 @@ function historyDays(sql: IniFile, file: string): number {
     );
   }
   return n;
+}
+
+/**
+ * Another backend's settings from the same file, whatever backend= says: its own section only
+ * (x2godbadmin --migrate-from-sqlite finds the SQLite file a server used before the switch).
+ */
+export function loadBackendSection(configDir: string, name: BackendName, overrides: Record<string, string> = {}): Settings['backend'] {
+  const sqlFile = sqlConfigFile(configDir);
+  const sql = readConfig(sqlFile, true);
+  const own: IniFile = new Map([...[...sql].filter(([key]) => key.startsWith(`${name}.`)), ...Object.entries(overrides)]);
+  return backendSettingsParser(name)({ file: sqlFile, configDir, values: own });
 }
 
 export function loadSettings(configDir: string): Settings {
@@ -106,7 +117,7 @@ export function loadSettings(configDir: string): Settings {
     logLevel: server.get('log.loglevel') || 'notice',
     quota: quotaSettings(sql, sqlFile),
     sessionLimits: sessionLimits(server),
-    historyDays: historyDays(sql, sqlFile),
+    historyDays: historyDays(server, serverConfigFile(configDir)),
     // The backend's own section, read by the backend's own code.
     backend: backendSettingsParser(name)({ file: sqlFile, configDir, values: sql }),
   };

@@ -3,6 +3,7 @@
 // so those are optional methods: a backend without them answers with the reference's message.
 
 import type { SessionDbError } from './errors.js';
+import type { SessionDump } from './transfer.js';
 
 export interface AdminReport {
   /** One line per action taken, for stdout. */
@@ -30,4 +31,13 @@ export interface AdminBackend {
   rmuser?(user: string): Promise<AdminReport>;
   addgroup?(group: string): Promise<AdminReport>;
   rmgroup?(group: string): Promise<AdminReport>;
+
+  /** Every session with its ports, mounts and history, read in one consistent snapshot. */
+  exportSessions?(): Promise<SessionDump>;
+  /**
+   * Copies a dump in, in one transaction, and checks what it wrote before committing. Rows
+   * already there (a second run) are left as they are; a database that holds sessions the dump
+   * does not have is refused unless `force`.
+   */
+  importSessions?(dump: SessionDump, options: { force: boolean }): Promise<AdminReport>;
 }

@@ -27,7 +27,9 @@ import {
   USERS_GROUP_ROLE,
   userRole,
 } from './identifiers.js';
+import { importDump, otherSessions } from './import.js';
 import { migrate, schemaVersion } from './migrate.js';
+import { type SessionDump, usersOf } from '../../model/transfer.js';
 import type { PostgresSettings } from './settings.js';
 
 /** [postgres] dbadmin with <config>/x2gosql/passwords/pgadmin, as the reference connects for x2godbadmin. */
@@ -268,6 +270,41 @@ export class PostgresAdmin implements AdminBackend {
     } finally {
       await connection.close();
     }
+  }
+
+  /**
+   * A SQLite database (or any backend's dump) moved in: the schema brought up to date (the
+   * database created if missing), a role for every user a session names (as --adduser), then
+   * every row in one transaction, checked before it commits (import.ts). A database holding
+   * sessions the dump does not have (other servers', or a reused database) is refused unless
+   * `force`: the copy then goes in beside them.
+   */
+  async importSessions(dump: SessionDump, options: { force: boolean }): Promise<AdminReport> {
+    const others = (await this.#databaseExists())
+      ? await this.#with(this.#database, 'count sessions', (sql) => otherSessions(sql, dump))
+      : 0;
+    if (others > 0 && !options.force) {
+      throw new SessionDbError(
+        'conflict',
+        `database ${this.#database} at ${this.#target} holds ${others} session(s) that ${dump.source} does not have; add --force to copy beside them (nothing is deleted)`,
+      );
+    }
+    const updated = await this.updatedb();
+    if (updated.failure) return updated;
+    const lines = [
+      ...updated.lines,
+      `from ${dump.source}: ${dump.sessions.length} session(s), ${dump.ports.length} port(s), ${dump.mounts.length} mount(s)`,
+    ];
+    for (const name of usersOf(dump)) {
+      const account = lookupUser(name);
+      lines.push(
+        account && account.uid !== 0 ? await this.#addUser(account) : `${userRole(name)}: no UNIX user ${name}; rows copied, no role made`,
+      );
+    }
+    const copied = await this.#with(this.#database, `copy ${dump.source} into ${this.#database}`, (sql) =>
+      sql.begin((tx) => importDump(tx, dump, this.#database)),
+    );
+    return { lines: [...lines, ...copied] };
   }
 
   async adduser(name: string): Promise<AdminReport> {

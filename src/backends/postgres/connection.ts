@@ -4,10 +4,11 @@
 // environment cannot redirect us.
 
 import { readFileSync } from 'node:fs';
-import { connect as netConnect, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import postgres from 'postgres';
+import { dialer, NO_PRIMARY } from './dialer.js';
 import type { LiveLogin, Login } from './credentials.js';
-import type { PostgresSettings } from './settings.js';
+import { describeTargets, type PostgresSettings, type PostgresTarget } from './settings.js';
 
 /**
  * What statements run on: a connection of our own or a transaction (the driver's common part).
@@ -27,8 +28,12 @@ function sslOption(ssl: PostgresSettings['ssl']): false | 'prefer' | 'require' {
 
 /** host:port as the administrator configured it, for messages. */
 export function describeTarget(settings: PostgresSettings): string {
-  const hosts = settings.host.split(',').map((h) => h.trim());
-  return hosts.map((h) => (h.includes(':') ? h : `${h}:${settings.port}`)).join(',');
+  return describeTargets(settings.targets);
+}
+
+/** The configured servers, names resolved where /etc/hosts knows them (see address()). */
+function resolvedTargets(settings: PostgresSettings): PostgresTarget[] {
+  return settings.targets.map((t) => ({ host: address(t.host), port: t.port }));
 }
 
 export type Tx = postgres.TransactionSql;
@@ -54,11 +59,6 @@ export interface PgConnection extends PgSession {
   sql: ConnectionSql;
 }
 
-interface Target {
-  host: string;
-  port: number;
-}
-
 /**
  * A connection to the configured server(s) as `login`. Nothing is sent until the first query,
  * which is also what proves the connection (no separate round trip for that).
@@ -71,13 +71,9 @@ interface Target {
  * it reconnects without end; so it is only a backstop here, and we make its sockets.
  */
 export function connect(settings: PostgresSettings, login: Login, database = settings.database): PgConnection {
-  const targets: Target[] = settings.host.split(',').map((entry) => {
-    const [host = '', port] = entry.trim().split(':');
-    return { host: address(host), port: port === undefined ? settings.port : Number(port) };
-  });
-  let attempts = 0;
   let current: Socket | undefined;
   let progress: () => void = () => {};
+  let giveUp: () => void = () => {};
   // The server reports its parameters right after it accepted the login. From then on, silence
   // is the server at work (a statement waiting for a lock another login holds), not a host that
   // does not answer: the silence timeout is for connecting only.
@@ -85,18 +81,27 @@ export function connect(settings: PostgresSettings, login: Login, database = set
   const onLogin = () => {
     loggedIn = true;
   };
+  const dial = dialer(resolvedTargets(settings), (socket) => {
+    // A new attempt: the one before did not end in a usable connection (a standby logs us in too).
+    loggedIn = false;
+    // Only what the server says counts: a peer that accepts and closes (and is reconnected to
+    // again and again) is silent.
+    socket.on('data', () => progress());
+    current = socket;
+    // Standbys answer, so a failover in progress is not silence: it is given the connect
+    // timeout as a whole, then the call fails (libpq would fail after one round).
+    const since = dial.failingSince();
+    if (since !== undefined && performance.now() - since > CONNECT_TIMEOUT_S * 1000) giveUp();
+  });
+  const targets = settings.targets;
+  let attempts = 0;
   const sql = pg(
     settings,
     login,
     database,
     () => {
-      const target = targets[attempts++ % targets.length] as Target;
-      const socket = netConnect({ host: target.host, port: target.port });
-      // Only what the server says counts: a peer that accepts and closes (and is reconnected to
-      // again and again) is silent.
-      socket.on('data', () => progress());
-      current = socket;
-      return socket;
+      attempts++;
+      return dial.socket();
     },
     undefined,
     onLogin,
@@ -130,6 +135,7 @@ export function connect(settings: PostgresSettings, login: Login, database = set
           silentFrom = attempts;
           restart();
         };
+        giveUp = () => reject(Object.assign(new Error('no primary'), { code: NO_PRIMARY }));
         restart();
       });
       try {
@@ -139,6 +145,7 @@ export function connect(settings: PostgresSettings, login: Login, database = set
       } finally {
         clearTimeout(timer);
         progress = () => {};
+        giveUp = () => {};
       }
     },
   };
@@ -186,15 +193,8 @@ function address(host: string): string {
  * (x2godbadmin --createdb) is used from the next connection on, while those made before go on.
  */
 export function connectPool(settings: PostgresSettings, login: LiveLogin, max: number): ConnectionSql {
-  const targets = settings.host.split(',').map((entry) => {
-    const [host = '', port] = entry.trim().split(':');
-    return { host: address(host), port: port === undefined ? settings.port : Number(port) };
-  });
-  let attempts = 0;
-  const socket = () => {
-    const target = targets[attempts++ % targets.length] as { host: string; port: number };
-    return netConnect({ host: target.host, port: target.port });
-  };
+  const dial = dialer(resolvedTargets(settings));
+  const socket = () => dial.socket();
   return pg(settings, { user: login.user, password: () => login.password() }, settings.database, socket, {
     max,
     connectTimeoutS: CONNECT_TIMEOUT_S,
@@ -216,16 +216,19 @@ function pg(
   settings: PostgresSettings,
   login: Login | { user: string; password: () => string },
   database: string,
-  socket: () => Socket,
+  socket: () => Socket | Promise<Socket>,
   shape: PoolShape = { max: 1, connectTimeoutS: BACKSTOP_TIMEOUT_S },
   onLogin?: () => void,
 ): ConnectionSql {
-  const multiHost = settings.host.includes(',');
+  const multiHost = settings.targets.length > 1;
   // `socket` (a function returning the connection's socket) is postgres.js API its types omit.
-  const options: postgres.Options<Record<string, never>> & { socket: () => Socket } = {
+  const options: postgres.Options<Record<string, never>> & { socket: () => Socket | Promise<Socket> } = {
     socket,
-    host: settings.host,
-    port: settings.port,
+    // Only the count matters to postgres.js (we make the sockets): with more than one host, a
+    // connection that fails while connecting is made again, to the next host.
+    // (arrays, which postgres.js takes though its types say one value).
+    host: settings.targets.map((t) => t.host) as unknown as string,
+    port: settings.targets.map((t) => t.port) as unknown as number,
     database,
     username: login.user,
     password: login.password,
@@ -239,7 +242,11 @@ function pg(
     onnotice: () => {},
     ...(onLogin ? { onparameter: onLogin } : {}),
     connection: { application_name: 'x2godb' },
-    ...(multiHost ? { target_session_attrs: 'read-write' as const } : {}),
+    // libpq's read-write: skip a standby. postgres.js's 'read-write' looks only at
+    // default_transaction_read_only, which a PostgreSQL 14+ standby reports as off, so it
+    // stays on the standby; its 'primary' looks at in_hot_standby (reported since 14, asked
+    // with pg_is_in_recovery() before), which is what tells a standby from the primary.
+    ...(multiHost ? { target_session_attrs: 'primary' as const } : {}),
   };
   return postgres(options);
 }

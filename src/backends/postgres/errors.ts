@@ -3,6 +3,7 @@
 // in sqlstate.ts; the others here are the network's and postgres.js's.
 
 import { SessionDbError } from '../../model/errors.js';
+import { NO_PRIMARY } from './dialer.js';
 import { SQLSTATE } from './sqlstate.js';
 
 export type ConflictMessages = Readonly<Record<string, string>>;
@@ -34,6 +35,10 @@ export function mapPgError(err: unknown, action: string, target: string, conflic
     case 'CONNECT_TIMEOUT':
     case 'ETIMEDOUT':
       return wrap('unavailable', `cannot connect to ${at}: no answer within the connect timeout`);
+    case NO_PRIMARY:
+      return wrap('unavailable', `cannot connect to ${at}: none of them accepts writes (standbys only, or down; promote one)`);
+    case SQLSTATE.readOnlySqlTransaction:
+      return wrap('unavailable', `${action}: ${at} accepts no writes (a standby, or default_transaction_read_only)`);
     case 'CONNECTION_CLOSED':
     case 'CONNECTION_DESTROYED':
     case 'ECONNRESET':

@@ -6,7 +6,7 @@ import { lookupUser } from '../../system/accounts.js';
 import { PostgresAdmin } from './admin.js';
 import { connect, describeTarget } from './connection.js';
 import { callerLogin } from './credentials.js';
-import type { PostgresSettings } from './settings.js';
+import { describeTargets, type PostgresSettings } from './settings.js';
 import { PostgresStore } from './store.js';
 import { sharedPostgres } from './shared.js';
 
@@ -28,5 +28,5 @@ export const postgresBackend: Backend<PostgresSettings> = {
     tekiColumns: { sessions: settings.telekinesis, shadow: false, root: settings.telekinesis },
     serverCounts: true,
   }),
-  describe: (pg) => `${pg.host}:${pg.port}/${pg.database}`,
+  describe: (pg) => `${describeTargets(pg.targets)}/${pg.database}`,
 };

@@ -32,6 +32,24 @@ function refusedPassword(err: unknown): boolean {
 /** SET ROLE refused: the role is missing, or the service's login is not a member of it. */
 const ROLE_NOT_SET_UP: readonly string[] = [SQLSTATE.undefinedObject, SQLSTATE.insufficientPrivilege, SQLSTATE.invalidParameterValue];
 
+/** How often a request whose connection was lost before its commit is run again. */
+const LOST_RETRIES = 3;
+
+/** The connection to the server went away under a request (not: the server refused it). */
+const LOST: readonly string[] = [
+  'CONNECTION_CLOSED',
+  'CONNECTION_DESTROYED',
+  'ECONNRESET',
+  'EPIPE',
+  SQLSTATE.adminShutdown,
+  SQLSTATE.crashShutdown,
+];
+
+function lostConnection(err: unknown): boolean {
+  const cause = err instanceof SessionDbError ? err.cause : err;
+  return LOST.includes(sqlStateOf(cause));
+}
+
 export async function sharedPostgres(settings: Settings<PostgresSettings>): Promise<SharedStores> {
   const pg = settings.backend;
   const login = liveServiceLogin(settings.configDir);
@@ -40,42 +58,59 @@ export async function sharedPostgres(settings: Settings<PostgresSettings>): Prom
   return {
     withStore: async (caller, work) => {
       const role = callerRole(caller);
+      // Set once the caller has been answered (timeout): a request still waiting for a
+      // connection must then not run at all.
+      let answered = false;
       let timer: NodeJS.Timeout | undefined;
       const timeout = new Promise<never>((_, reject) => {
-        timer = setTimeout(
-          () =>
-            reject(
-              new SessionDbError(
-                'unavailable',
-                `PostgreSQL at ${target} did not answer within ${REQUEST_TIMEOUT_MS / 1000} s; the change, if any, may or may not have been made`,
-              ),
+        timer = setTimeout(() => {
+          answered = true;
+          reject(
+            new SessionDbError(
+              'unavailable',
+              `PostgreSQL at ${target} did not answer within ${REQUEST_TIMEOUT_MS / 1000} s; the change, if any, may or may not have been made`,
             ),
-          REQUEST_TIMEOUT_MS,
-        );
+          );
+        }, REQUEST_TIMEOUT_MS);
       });
-      const attempt = () =>
-        pool.begin(async (tx): Promise<unknown> => {
-          try {
-            await tx.unsafe(`SET LOCAL ROLE ${quoteIdent(role)}`);
-          } catch (err) {
-            if (ROLE_NOT_SET_UP.includes(sqlStateOf(err))) {
-              throw new SessionDbError(
-                'unavailable',
-                `${role} is not set up for the session service; run: x2godbadmin --adduser ${storedUserName(caller)}`,
-              );
+      const once = async (retries = LOST_RETRIES): Promise<unknown> => {
+        let committing = false;
+        try {
+          return await pool.begin(async (tx): Promise<unknown> => {
+            if (answered) throw new SessionDbError('unavailable', 'the request was answered already');
+            try {
+              await tx.unsafe(`SET LOCAL ROLE ${quoteIdent(role)}`);
+            } catch (err) {
+              if (ROLE_NOT_SET_UP.includes(sqlStateOf(err))) {
+                throw new SessionDbError(
+                  'unavailable',
+                  `${role} is not set up for the session service; run: x2godbadmin --adduser ${storedUserName(caller)}`,
+                );
+              }
+              throw err;
             }
-            throw err;
-          }
-          const session: PgSession = {
-            // The request's transaction serves as the store's connection; a store's own
-            // transactions become savepoints in it.
-            sql: tx,
-            transaction: <R>(w: (t: Tx) => Promise<R>) => tx.savepoint(w) as Promise<R>,
-            guard: (operation) => operation(),
-            close: async () => {},
-          };
-          return work(new PostgresStore(session, target, settings.telekinesis, pg.scope));
-        });
+            const session: PgSession = {
+              // The request's transaction serves as the store's connection; a store's own
+              // transactions become savepoints in it.
+              sql: tx,
+              transaction: <R>(w: (t: Tx) => Promise<R>) => tx.savepoint(w) as Promise<R>,
+              guard: (operation) => operation(),
+              close: async () => {},
+            };
+            const result = await work(new PostgresStore(session, target, settings.telekinesis, pg.scope));
+            committing = true;
+            return result;
+          });
+        } catch (err) {
+          // The connection was lost before COMMIT was sent (the primary died, a failover): the
+          // server rolled the transaction back with it, so the request runs again, on the next
+          // connection, which the pool makes to whichever server accepts writes now. Lost
+          // during COMMIT, the change may or may not have been made: that is the caller's answer.
+          if (!committing && !answered && retries > 0 && lostConnection(err)) return once(retries - 1);
+          throw err;
+        }
+      };
+      const attempt = once;
       // Nothing ran on a connection whose login was refused, so the request may run again.
       const request = attempt().catch((err: unknown) => {
         if (!refusedPassword(err)) throw err;

@@ -7,6 +7,7 @@ export const SQLSTATE = {
   invalidParameterValue: '22023',
   invalidTextRepresentation: '22P02',
   foreignKeyViolation: '23503',
+  readOnlySqlTransaction: '25006',
   uniqueViolation: '23505',
   checkViolation: '23514',
   invalidAuthorizationSpecification: '28000',

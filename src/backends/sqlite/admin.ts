@@ -22,7 +22,9 @@ import { SessionDbError } from '../../model/errors.js';
 import { lookupGroupId } from '../../system/accounts.js';
 import { exists, openDatabase, type Database } from './connection.js';
 import { mapSqliteError } from './errors.js';
+import { exportSqlite } from './export.js';
 import { migrate, schemaVersion } from './migrate.js';
+import type { SessionDump } from '../../model/transfer.js';
 import { describeMigrations, failedMigration, migrationLabel } from '../../model/migrations.js';
 
 const COMPANION_SUFFIXES = ['-wal', '-shm', '-journal'];
@@ -170,6 +172,11 @@ export class SqliteAdmin implements AdminBackend {
     if (report.failure) return Promise.resolve({ lines: [...lines, ...report.lines], failure: report.failure });
     const warnings = protect(path, this.#ownDirectory || createdDirectory);
     return Promise.resolve({ lines: [...lines, ...report.lines, `created ${path}`, ...warnings] });
+  }
+
+  exportSessions(): Promise<SessionDump> {
+    assertRegularFiles(this.#path);
+    return Promise.resolve(exportSqlite(this.#path));
   }
 
   updatedb(): Promise<AdminReport> {
