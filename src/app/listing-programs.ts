@@ -109,13 +109,11 @@ export async function runListing(
   for (const [i, line] of lines.entries()) {
     const l = lookups[i];
     let printed = line;
-    if (l && l.status === 'R' && l.state === SUSPENDED) {
-      await changeStatus(db, 'S', l.sessionId);
+    if (l && l.status === 'R' && l.state === SUSPENDED && (await changeStatus(db, 'S', l.sessionId))) {
       printed = line.replace('|R|', '|S|');
       actions.push({ kind: 'umount', sessionId: l.sessionId });
       if (!shadow) actions.push({ kind: 'rmforward', sessionId: l.sessionId });
-    } else if (l && !shadow && l.status === 'S' && l.state === RUNNING) {
-      await changeStatus(db, 'R', l.sessionId);
+    } else if (l && !shadow && l.status === 'S' && l.state === RUNNING && (await changeStatus(db, 'R', l.sessionId))) {
       printed = line.replace('|S|', '|R|');
     } else if (l && shadow && l.state === '-') {
       // get_agent_state's warning; the Perl x2golistsessions asks has_agent_state_file first.
@@ -128,14 +126,16 @@ export async function runListing(
 }
 
 /**
- * The reference's db_changestatus through its SQLite wrapper swallows every error and the line is
- * changed all the same; a row the caller may not change (an id the reference stored malformed)
- * is left as it is, and printed as the reference prints it.
+ * Whether the status was changed. A row the caller may not change (on PostgreSQL, a desktop-sharing
+ * row its viewer lists but its creator owns; an id the reference stored malformed) is printed as
+ * it is and nothing is run: the reference's SQLite wrapper swallowed the error and printed the
+ * change it had not made.
  */
-async function changeStatus(db: SessionDb, status: 'R' | 'S', sessionId: string): Promise<void> {
+async function changeStatus(db: SessionDb, status: 'R' | 'S', sessionId: string): Promise<boolean> {
   try {
     await db.changestatus(status, sessionId);
+    return true;
   } catch {
-    // as the reference's wrapper: nothing
+    return false;
   }
 }

@@ -61,11 +61,14 @@ static int path_name(const char *s, size_t len)
 	return 1;
 }
 
-/* dir/name as a directory owned by uid, no link followed; -1 otherwise. */
+/*
+ * dir/name as a directory owned by uid, no link followed; -1 otherwise. O_PATH: a session's
+ * directory may be 0711 (desktop sharing), searchable but not readable by the viewer.
+ */
 static int open_owned_dir(int dir, const char *name, uid_t uid)
 {
 	struct stat st;
-	int fd = openat(dir, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	int fd = openat(dir, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return -1;
 	if (fstat(fd, &st) != 0 || st.st_uid != uid) {
@@ -82,9 +85,9 @@ static int open_state_base(const char *user, uid_t uid)
 	int top, home, fd = -1;
 	if ((size_t)snprintf(name, sizeof(name), ".x2go-%s", user) >= sizeof(name))
 		return -1;
-	top = open("/tmp-inst", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	top = open("/tmp-inst", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (top >= 0) {
-		home = openat(top, user, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		home = openat(top, user, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		close(top);
 		if (home >= 0) {
 			fd = open_owned_dir(home, name, uid);
@@ -93,7 +96,7 @@ static int open_state_base(const char *user, uid_t uid)
 		if (fd >= 0)
 			return fd;
 	}
-	top = open("/tmp", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	top = open("/tmp", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (top < 0)
 		return -1;
 	fd = open_owned_dir(top, name, uid);
@@ -154,13 +157,16 @@ static int scan_own(char *report, size_t *len, const char *me, uid_t uid)
 {
 	struct dirent *e;
 	DIR *d;
-	int base, seen = 0, complete = 1;
+	int base, listed, seen = 0, complete = 1;
 
 	base = open_state_base(me, uid);
 	if (base < 0)
 		return 1;
-	d = fdopendir(dup(base));
+	listed = openat(base, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	d = listed < 0 ? NULL : fdopendir(listed);
 	if (d == NULL) {
+		if (listed >= 0)
+			close(listed);
 		close(base);
 		return 0;
 	}
