@@ -25,7 +25,7 @@ const namesModule = await build({
   write: false,
   logLevel: 'warning',
 });
-export const { HELPER_NAMES } = await import(`data:text/javascript,${encodeURIComponent(namesModule.outputFiles[0].text)}`);
+export const { PROGRAM_NAMES } = await import(`data:text/javascript,${encodeURIComponent(namesModule.outputFiles[0].text)}`);
 
 /** postgres.js's require('tls') is answered by scripts/lazy-tls.cjs (see there). */
 const lazyTls = {
@@ -87,6 +87,7 @@ const addon = createRequire(import.meta.url).resolve('better-sqlite3/build/Relea
 copyFileSync(addon, join(dist, 'better_sqlite3.node'));
 // The launcher is compiled at install time, with that machine's paths in it.
 copyFileSync(join(root, 'src/launcher/x2godb-launcher.c'), join(dist, 'x2godb-launcher.c'));
+copyFileSync(join(root, 'src/launcher/x2godb-listing.c'), join(dist, 'x2godb-listing.c'));
 // The service's SO_PEERCRED addon (src/native/peercred.c): built here for dist/ (tests, quick
 // start) and again at install time, like the launcher, with the installing node's headers.
 copyFileSync(join(root, 'src/native/peercred.c'), join(dist, 'peercred.c'));
@@ -107,7 +108,7 @@ execFileSync(
 // The Perl module that replaces X2Go::Server::DB; the installer fills in the launcher's path.
 copyFileSync(join(root, 'src/install/DB.pm'), join(dist, 'DB.pm'));
 mkdirSync(join(dist, 'helpers'));
-for (const name of HELPER_NAMES) symlinkSync('../x2godb.cjs', join(dist, 'helpers', name));
+for (const name of PROGRAM_NAMES) symlinkSync('../x2godb.cjs', join(dist, 'helpers', name));
 
 // V8's code cache for the main bundle, made by the node that runs this build (see loader.ts).
 execFileSync(process.execPath, [join(dist, 'x2godb.cjs'), '--x2godb-train-code-cache'], { stdio: ['ignore', 'ignore', 'inherit'] });

@@ -7,6 +7,8 @@
 
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { chmodSync, chownSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import fc from 'fast-check';
 import { HELPERS } from '../src/app/helpers.js';
@@ -85,6 +87,71 @@ for (const viaService of [true, false]) {
           },
         );
         assert.ok(runs >= 20, `only ${runs} runs in ${TIME_LIMIT_MS} ms`);
+        assert.equal(othersRows(box.dbPath, 'alice'), before, 'a row of someone else changed');
+        if (inst.service) assert.equal(inst.service.child.exitCode, null, inst.service.log());
+      });
+
+      test('x2golistsessions, x2golistshadowsessions: fuzzed arguments and agent state directories (issue 15)', () => {
+        const before = othersRows(box.dbPath, 'alice');
+        const base = '/tmp/.x2go-alice';
+        // Stand-ins, so that a transition runs nothing of the system's.
+        const bin = mkdtempSync('/tmp/x2godb-fuzz-bin-');
+        chmodSync(bin, 0o755);
+        for (const name of ['x2goumount-session', 'x2gopath']) writeFileSync(join(bin, name), '#!/bin/sh\n', { mode: 0o755 });
+        // Entries of any name and content, some of them links, some the sessions' own.
+        const entry = fc.record({
+          name: fc.oneof(fc.constantFrom(sid('alice', 0), sid('alice', 1), sid('bob', 0)), fc.string({ maxLength: 40 })),
+          state: fc.oneof(fc.constantFrom('RUNNING', 'SUSPENDED', 'STARTING', 'SUSPENDED\n'), fc.string({ maxLength: 40 })),
+          link: fc.boolean(),
+        });
+        let runs = 0;
+        try {
+          fc.assert(
+            fc.property(
+              fc.constantFrom('x2golistsessions', 'x2golistshadowsessions'),
+              fc.array(fc.oneof(fc.constantFrom('--all-servers', SRV, '0', ''), fc.string({ maxLength: 300 })), { maxLength: 3 }),
+              fc.array(entry, { maxLength: 6 }),
+              (program, args, entries) => {
+                runs++;
+                rmSync(base, { recursive: true, force: true });
+                mkdirSync(base, { mode: 0o700 });
+                chownSync(base, alice.uid, alice.gid);
+                for (const e of entries) {
+                  const name = `C-${e.name.replaceAll('/', '_').replaceAll('\0', '')}`;
+                  if (name.length > 255) continue;
+                  const dir = join(base, name);
+                  rmSync(dir, { recursive: true, force: true });
+                  if (e.link) {
+                    symlinkSync('/etc', dir);
+                    continue;
+                  }
+                  mkdirSync(dir, { mode: 0o700 });
+                  writeFileSync(join(dir, 'state'), e.state);
+                  chownSync(dir, alice.uid, alice.gid);
+                  chownSync(join(dir, 'state'), alice.uid, alice.gid);
+                }
+                const r = inst.helper(program, argv(args), alice, { PATH: `${bin}:/usr/bin:/bin` });
+                const what = `${program} ${JSON.stringify(args)} ${JSON.stringify(entries)}`;
+                assert.ok(r.code >= 0 && r.code <= 4, `${what}: exit ${r.code}: ${r.stderr}`);
+                if (r.code !== 0) {
+                  assert.equal(r.stdout, '', what);
+                  assert.match(r.stderr, /^[^\n]+\n$/, what);
+                }
+                assert.doesNotMatch(r.stdout, /\0/, what);
+              },
+            ),
+            {
+              numRuns: 100_000,
+              interruptAfterTimeLimit: TIME_LIMIT_MS,
+              markInterruptAsFailure: false,
+              seed: Number.parseInt(randomBytes(4).toString('hex'), 16) | 0,
+            },
+          );
+        } finally {
+          rmSync(base, { recursive: true, force: true });
+          rmSync(bin, { recursive: true, force: true });
+        }
+        assert.ok(runs >= 10, `only ${runs} runs in ${TIME_LIMIT_MS} ms`);
         assert.equal(othersRows(box.dbPath, 'alice'), before, 'a row of someone else changed');
         if (inst.service) assert.equal(inst.service.child.exitCode, null, inst.service.log());
       });

@@ -17,6 +17,9 @@ import { arity, COMMANDS, type CommandSpec } from './commands.js';
 import { failure } from './failure.js';
 import { jsonText, legacyLines, legacyText, notesOf, type Output } from './format.js';
 import { HELPERS, type HelperPrint } from './helpers.js';
+import { encodeActions, parseReport } from './agent-report.js';
+import { isListingProgram, type ListingProgram } from './helper-names.js';
+import { runListing } from './listing-programs.js';
 
 export const MULTICALL = 'x2godb';
 
@@ -162,6 +165,8 @@ async function execute(req: Request, p: Plan, env: Environment): Promise<Respons
  * options, unknown commands, --help) is refused or answered before a store is opened: it reads nothing.
  */
 export function readsOnly(req: Pick<Request, 'program' | 'args' | 'mayChooseConfig'>): boolean {
+  // It may change a status: never run twice.
+  if (isListingProgram(req.program)) return false;
   let p: Plan | Response;
   try {
     p = plan({ ...req, caller: { uid: -1, name: '' }, configDir: '' });
@@ -171,7 +176,29 @@ export function readsOnly(req: Pick<Request, 'program' | 'args' | 'mayChooseConf
   return 'spec' in p ? (p.spec.readOnly ?? false) : true;
 }
 
+/**
+ * x2golistsessions, x2golistshadowsessions: the first argument is the caller's side's report of the
+ * agent state files; stdout starts with the actions for the caller's side (agent-report.ts).
+ */
+async function executeListing(req: Request, program: ListingProgram, env: Environment): Promise<Response> {
+  const report = parseReport(req.args[0]);
+  const settings = env.settings(req.configDir);
+  const traits = (await loadBackend(settings.backend.name)).legacyTraits(settings);
+  return env.withStore(settings, req.caller, async (store) => {
+    const db = new SessionDb(store, req.caller, userExists, { quota: { limits: settings.quota, file: settings.sqlFile } });
+    const r = await runListing(program, req.args.slice(1), report, db, req.caller.name, traits, settings.logLevel);
+    return { stdout: encodeActions(r.actions, r.stdout), stderr: r.stderr, exitCode: r.exitCode };
+  });
+}
+
 export async function dispatch(req: Request, env: Environment = processEnvironment): Promise<Response> {
+  if (isListingProgram(req.program)) {
+    try {
+      return await executeListing(req, req.program, env);
+    } catch (err) {
+      return { stdout: '', ...failure(req.program, err) };
+    }
+  }
   try {
     const p = plan(req);
     return 'spec' in p ? await execute(req, p, env) : p;

@@ -26,4 +26,18 @@ export const OUR_HELPERS = ['x2goreservesession'] as const;
 
 export const HELPER_NAMES: readonly HelperName[] = [...REFERENCE_HELPERS, ...OUR_HELPERS];
 
+/**
+ * The reference's Perl programs of /usr/bin that we answer ourselves (listing-programs.ts): they
+ * also read the agent's state files, which the caller's side reads, and run programs as the caller.
+ */
+export const LISTING_PROGRAMS = ['x2golistsessions', 'x2golistshadowsessions'] as const;
+export type ListingProgram = (typeof LISTING_PROGRAMS)[number];
+
+export function isListingProgram(name: string): name is ListingProgram {
+  return (LISTING_PROGRAMS as readonly string[]).includes(name);
+}
+
+/** Every name the launcher answers to besides the wrapper's: the build and the installer link each. */
+export const PROGRAM_NAMES: readonly string[] = [...HELPER_NAMES, ...LISTING_PROGRAMS];
+
 export type HelperName = (typeof REFERENCE_HELPERS)[number] | (typeof OUR_HELPERS)[number];

@@ -11,6 +11,7 @@ import { basename } from 'node:path';
 import { CONFIG_DIR_ENV, DEFAULT_CONFIG_DIR } from '../config/config.js';
 import { dispatch, MULTICALL, type Request } from '../app/dispatch.js';
 import { exitOnFailure } from '../app/failure.js';
+import { isListingProgram } from '../app/helper-names.js';
 import { writeAll } from './write-out.js';
 
 /** The setgid launcher's first argument; what follows is <config dir> <program> <args...>. */
@@ -44,6 +45,16 @@ export async function main(argv: readonly string[]): Promise<number> {
   if (typeof req === 'string') {
     writeAll(2, `${MULTICALL}: ${req}\n`);
     return 2;
+  }
+  // x2golistsessions, x2golistshadowsessions run by the user without the launcher: this process
+  // is the caller's side too (through the launcher, the launcher is).
+  if (req.mayChooseConfig && isListingProgram(req.program)) {
+    const caller = await import('./listing-caller.js');
+    const ask = (report: string) => dispatch({ ...req, args: [report, ...req.args] });
+    let res = await ask(caller.firstReport());
+    const needs = caller.needsOf(res);
+    if (needs.length > 0) res = await ask(caller.secondReport(needs));
+    return caller.finish(req.program, res);
   }
   const res = await dispatch(req);
   if (res.stdout) writeAll(1, res.stdout);

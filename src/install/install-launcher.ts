@@ -29,7 +29,7 @@ import {
 } from 'node:fs';
 import { dirname, isAbsolute, join } from 'node:path';
 import { DEFAULT_CONFIG_DIR } from '../config/config.js';
-import { HELPER_NAMES } from '../app/helper-names.js';
+import { PROGRAM_NAMES } from '../app/helper-names.js';
 import { CODE_CACHE, MAIN_BUNDLE, TRAIN_FLAG } from '../cli/code-cache.js';
 import { lookupGroupId } from '../system/accounts.js';
 import { DEFAULT_SOCKET } from '../service/protocol.js';
@@ -44,6 +44,7 @@ const FILES = [
   'x2gosessiond.cjs',
   'better_sqlite3.node',
   'x2godb-launcher.c',
+  'x2godb-listing.c',
   'peercred.c',
   'DB.pm',
 ];
@@ -205,8 +206,8 @@ export function installPrefix(options: PrefixOptions, from: string): string[] {
   const headers = buildPeerCredAddon(join(from, 'peercred.c'), addon, node);
   lines.push(`built ${addon} (the service's SO_PEERCRED addon) with the headers in ${headers}`);
 
-  for (const name of [...HELPER_NAMES, WRAPPER_NAME]) placeLink('../x2godb-launcher', join(prefix, 'helpers', name));
-  lines.push(`linked ${HELPER_NAMES.length + 1} helper names in ${join(prefix, 'helpers')} to the launcher`);
+  for (const name of [...PROGRAM_NAMES, WRAPPER_NAME]) placeLink('../x2godb-launcher', join(prefix, 'helpers', name));
+  lines.push(`linked ${PROGRAM_NAMES.length + 1} helper names in ${join(prefix, 'helpers')} to the launcher`);
   placeLink('../x2godb-launcher', join(prefix, 'bin', 'x2godb'));
   placeLink('../x2godbadmin.cjs', join(prefix, 'bin', 'x2godbadmin'));
   placeLink('../x2go-sessiondb.cjs', join(prefix, 'bin', 'x2go-sessiondb'));

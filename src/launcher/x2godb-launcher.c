@@ -34,15 +34,16 @@
  * (the installer does this; see src/install/).
  */
 
+#define _GNU_SOURCE
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
+#include <stdlib.h>
 #ifdef X2GODB_SOCKET
 #include <poll.h>
 #include <stdint.h>
-#include <stdlib.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <sys/un.h>
@@ -71,6 +72,28 @@ static const char *invoked_name(const char *argv0)
 	return argv0;
 }
 
+/* What a command printed, kept for x2golistsessions and x2golistshadowsessions (x2godb-listing.c). */
+struct captured {
+	char *data;
+	size_t len;
+};
+
+static int write_out(int fd, const char *p, size_t len)
+{
+	while (len > 0) {
+		ssize_t written = write(fd, p, len);
+		if (written < 0 && errno == EINTR)
+			continue;
+		if (written <= 0)
+			return -1;
+		p += written;
+		len -= (size_t)written;
+	}
+	return 0;
+}
+
+#define FALL_BACK (-1)
+
 #ifdef X2GODB_SOCKET
 
 #define MAGIC "X2DB1"
@@ -88,7 +111,6 @@ static const char *invoked_name(const char *argv0)
  * and then answers with its own error; this only guards against a hung service.
  */
 #define ANSWER_TIMEOUT_MS 20000
-#define FALL_BACK (-1)
 #define EXIT_USAGE 2
 #define EXIT_UNAVAILABLE 4
 /* read_full's results besides 0: the peer closed (or failed), or the deadline passed. */
@@ -146,20 +168,6 @@ static int send_full(int fd, const void *buffer, size_t len)
 	return 0;
 }
 
-static int write_out(int fd, const char *p, size_t len)
-{
-	while (len > 0) {
-		ssize_t written = write(fd, p, len);
-		if (written < 0 && errno == EINTR)
-			continue;
-		if (written <= 0)
-			return -1;
-		p += written;
-		len -= (size_t)written;
-	}
-	return 0;
-}
-
 static uint32_t be32(const unsigned char *p)
 {
 	return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | (uint32_t)p[3];
@@ -181,9 +189,10 @@ static int append(char *frame, size_t *len, const char *field, int first)
 
 /*
  * Reads the response (u32 length; u8 exit code, u32 stdout length, stdout, stderr) and relays
- * it; 0 on success, else CLOSED (also for a malformed response) or TIMED_OUT.
+ * it (stdout into `keep` instead, when given); 0 on success, else CLOSED (also for a malformed
+ * response) or TIMED_OUT.
  */
-static int relay_response(int fd, int *exit_code)
+static int relay_response(int fd, int *exit_code, struct captured *keep)
 {
 	unsigned char header[4 + 1 + 4];
 	uint32_t len, out_len;
@@ -208,9 +217,16 @@ static int relay_response(int fd, int *exit_code)
 		free(payload);
 		return got;
 	}
-	(void)write_out(1, payload, out_len);
 	(void)write_out(2, payload + out_len, len - 5 - out_len);
-	free(payload);
+	if (keep != NULL) {
+		free(keep->data);
+		payload[out_len] = '\0';
+		keep->data = payload;
+		keep->len = out_len;
+	} else {
+		(void)write_out(1, payload, out_len);
+		free(payload);
+	}
 	*exit_code = header[4];
 	return 0;
 }
@@ -222,8 +238,11 @@ static int service_error(const char *what, int code)
 	return code;
 }
 
-/* The exit code of the command as the service ran it (or refused it), or FALL_BACK to run it here. */
-static int via_service(const char *name, int argc, char **argv)
+/*
+ * The exit code of the command as the service ran it (or refused it), or FALL_BACK to run it here.
+ * `first`, when given, goes before the caller's arguments; `keep`, when given, receives stdout.
+ */
+static int via_service(const char *name, const char *first, int argc, char **argv, struct captured *keep)
 {
 	static char frame[4 + MAX_REQUEST];
 	struct sockaddr_un addr;
@@ -239,7 +258,7 @@ static int via_service(const char *name, int argc, char **argv)
 		return FALL_BACK;
 	snprintf(uid, sizeof(uid), "%lu", (unsigned long)getuid());
 	/* Refused here, as the service would refuse it: never a local run, which would hold the lock. */
-	need = strlen(MAGIC) + 1 + strlen(uid) + 1 + strlen(name);
+	need = strlen(MAGIC) + 1 + strlen(uid) + 1 + strlen(name) + (first != NULL ? 1 + strlen(first) : 0);
 	for (i = 1; i < argc; i++)
 		need += 1 + strlen(argv[i]);
 	if (need > MAX_REQUEST) {
@@ -247,6 +266,8 @@ static int via_service(const char *name, int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	if (append(frame, &len, MAGIC, 1) || append(frame, &len, uid, 0) || append(frame, &len, name, 0))
+		return EXIT_USAGE;
+	if (first != NULL && append(frame, &len, first, 0))
 		return EXIT_USAGE;
 	for (i = 1; i < argc; i++)
 		if (append(frame, &len, argv[i], 0))
@@ -294,7 +315,7 @@ static int via_service(const char *name, int argc, char **argv)
 	}
 	if (accept_byte == 'E') {
 		/* Rejected (malformed, or not the caller's uid): the service's one line says why. */
-		if (relay_response(fd, &code) != 0)
+		if (relay_response(fd, &code, keep) != 0)
 			code = service_error("rejected the request", EXIT_USAGE);
 		close(fd);
 		return code;
@@ -308,7 +329,7 @@ static int via_service(const char *name, int argc, char **argv)
 		close(fd);
 		return FALL_BACK;
 	}
-	got = relay_response(fd, &code);
+	got = relay_response(fd, &code, keep);
 	close(fd);
 	if (got == 0)
 		return code;
@@ -327,39 +348,82 @@ static int via_service(const char *name, int argc, char **argv)
 
 #endif
 
+#include "x2godb-listing.c"
+
+static char *const environment[] = {
+	"PATH=/usr/sbin:/usr/bin:/sbin:/bin",
+	"LC_ALL=C.UTF-8",
+	NULL,
+};
+
+/* node, the entry script, the marker, the configuration directory, the name, [first,] the caller's arguments. */
+static void node_args(char **args, const char *name, const char *first, int argc, char **argv)
+{
+	int n = 0, i;
+	args[n++] = "node";
+	args[n++] = X2GODB_ENTRY;
+	args[n++] = MARK;
+	args[n++] = X2GODB_CONFIG_DIR;
+	args[n++] = (char *)name;
+	if (first != NULL)
+		args[n++] = (char *)first;
+	for (i = 1; i < argc; i++)
+		args[n++] = argv[i];
+	args[n] = NULL;
+}
+
+/* x2golistsessions, x2golistshadowsessions: see x2godb-listing.c. */
+static int listing(const char *name, int argc, char **argv)
+{
+	static char report[LISTING_MAX_REPORT];
+	static struct need needs[LISTING_MAX_NEEDS];
+	char *args[MAX_ARGS + 7];
+	struct captured out = { NULL, 0 };
+	int round, n_needs = 0, code = 0;
+
+	for (round = 1; round <= 2; round++) {
+		if (build_report(report, round, needs, n_needs) != 0) {
+			fputs("x2godb-launcher: cannot set the group for reading the agent state\n", stderr);
+			return 4;
+		}
+#ifdef X2GODB_SOCKET
+		code = via_service(name, report, argc, argv, &out);
+		if (code == FALL_BACK)
+#endif
+		{
+			node_args(args, name, report, argc, argv);
+			code = via_node_captured(args, environment, &out);
+		}
+		n_needs = needs_of(&out, needs);
+		if (n_needs == 0)
+			break;
+	}
+	code = finish_listing(name, argc > 0 ? argv[0] : NULL, code, &out);
+	free(out.data);
+	return code;
+}
+
 int main(int argc, char **argv)
 {
-	static char *const environment[] = {
-		"PATH=/usr/sbin:/usr/bin:/sbin:/bin",
-		"LC_ALL=C.UTF-8",
-		NULL,
-	};
-	char *args[MAX_ARGS + 6];
-	int n = 0;
-	int i;
+	char *args[MAX_ARGS + 7];
+	const char *name = invoked_name(argc > 0 ? argv[0] : NULL);
 
 	if (argc > MAX_ARGS + 1) {
 		fputs("x2godb-launcher: too many arguments\n", stderr);
 		return 2;
 	}
+	if (is_listing(name))
+		return listing(name, argc, argv);
 
 #ifdef X2GODB_SOCKET
 	{
-		int code = via_service(invoked_name(argc > 0 ? argv[0] : NULL), argc, argv);
+		int code = via_service(name, NULL, argc, argv, NULL);
 		if (code != FALL_BACK)
 			return code;
 	}
 #endif
 
-	args[n++] = "node";
-	args[n++] = X2GODB_ENTRY;
-	args[n++] = MARK;
-	args[n++] = X2GODB_CONFIG_DIR;
-	args[n++] = (char *)invoked_name(argc > 0 ? argv[0] : NULL);
-	for (i = 1; i < argc; i++)
-		args[n++] = argv[i];
-	args[n] = NULL;
-
+	node_args(args, name, NULL, argc, argv);
 	execve(X2GODB_NODE, args, environment);
 	fprintf(stderr, "x2godb-launcher: cannot run %s: %s\n", X2GODB_NODE, strerror(errno));
 	return 127;

@@ -1,0 +1,98 @@
+// What the caller's side (the setgid launcher, or x2godb run by the user) and the command side
+// (the resident service, or Node behind the launcher) say to each other for x2golistsessions and
+// x2golistshadowsessions. The C side is src/launcher/listing.c; keep both in step.
+//
+// The agent's state files are the user's own files under /tmp, which root must not read along a
+// path the user controls: the caller's side reads them with the caller's own rights and reports
+// what it found (the report); the command side decides and changes the database, and answers what
+// the caller's side then does as the caller (the actions). Nothing in a report is trusted beyond
+// the caller's own sessions: the user writes those state files anyway.
+//
+//   report   the program's first argument, lines separated by "\n":
+//            "X2LS1 <round 1|2> <complete|partial> <host name>", then "<class> <user> <session id>"
+//            for each state file found: class R (STARTING, RESUMING, RUNNING), S (SUSPENDING,
+//            SUSPENDED), O (there, another state or unreadable), - (not there; round 2 only).
+//            Round 1 holds what the caller's own directory holds ("partial": not all of it);
+//            round 2 adds the files the command side asked for by name.
+//   actions  the start of stdout, up to a NUL: "L<0-7> <message>" (a syslog line), "U <id>"
+//            (x2goumount-session <id>), "F <id>" (x2gormforward <id>), or, instead of everything
+//            else, "N <user> <id>" (read that state file and ask again, with round 2).
+
+import { invalid } from '../model/errors.js';
+
+export const REPORT_MAGIC = 'X2LS1';
+export type StateClass = 'R' | 'S' | 'O' | '-';
+
+export interface AgentReport {
+  round: 1 | 2;
+  /** Round 1: the caller's own state directory was read whole. */
+  complete: boolean;
+  host: string;
+  /** By "<user> <session id>". */
+  states: Map<string, StateClass>;
+}
+
+export type Action =
+  | { kind: 'log'; priority: number; message: string }
+  | { kind: 'umount' | 'rmforward'; sessionId: string }
+  | { kind: 'need'; user: string; sessionId: string };
+
+/** What a name in a path may hold: no '/', no blank, nothing unprintable, not '.' or '..'. */
+export const PATH_NAME = /^(?!\.\.?$)[\x21-\x2e\x30-\x7e]{1,255}$/;
+
+export function stateKey(user: string, sessionId: string): string {
+  return `${user} ${sessionId}`;
+}
+
+export function parseReport(text: string | undefined): AgentReport {
+  const [header = '', ...lines] = (text ?? '').split('\n');
+  const h = /^X2LS1 ([12]) (complete|partial) ([\x21-\x7e]{1,64})$/.exec(header);
+  if (!h) throw invalid('malformed agent state report');
+  const states = new Map<string, StateClass>();
+  for (const line of lines) {
+    if (line === '') continue;
+    const m = /^([RSO-]) (\S+) (\S+)$/.exec(line);
+    // A directory entry that cannot name a session is skipped: it can match no row.
+    if (!m || !PATH_NAME.test(m[2]!) || !PATH_NAME.test(m[3]!)) continue;
+    states.set(stateKey(m[2]!, m[3]!), m[1] as StateClass);
+  }
+  return { round: h[1] === '2' ? 2 : 1, complete: h[2] === 'complete', host: h[3]!, states };
+}
+
+export function formatReport(report: AgentReport): string {
+  const lines = [`${REPORT_MAGIC} ${report.round} ${report.complete ? 'complete' : 'partial'} ${report.host}`];
+  for (const [key, cls] of report.states) lines.push(`${cls} ${key}`);
+  return lines.join('\n');
+}
+
+function actionLine(a: Action): string {
+  switch (a.kind) {
+    case 'log':
+      return `L${a.priority} ${a.message.replace(/[\0\r\n]+/g, ' ')}`;
+    case 'umount':
+      return `U ${a.sessionId}`;
+    case 'rmforward':
+      return `F ${a.sessionId}`;
+    case 'need':
+      return `N ${a.user} ${a.sessionId}`;
+  }
+}
+
+export function encodeActions(actions: readonly Action[], stdout: string): string {
+  return `${actions.map((a) => `${actionLine(a)}\n`).join('')}\0${stdout}`;
+}
+
+export function decodeActions(text: string): { actions: Action[]; stdout: string } {
+  const end = text.indexOf('\0');
+  const head = end < 0 ? '' : text.slice(0, end);
+  const actions: Action[] = [];
+  for (const line of head.split('\n')) {
+    const log = /^L([0-7]) (.*)$/.exec(line);
+    if (log) actions.push({ kind: 'log', priority: Number(log[1]), message: log[2]! });
+    const run = /^([UF]) (\S+)$/.exec(line);
+    if (run && PATH_NAME.test(run[2]!)) actions.push({ kind: run[1] === 'U' ? 'umount' : 'rmforward', sessionId: run[2]! });
+    const need = /^N (\S+) (\S+)$/.exec(line);
+    if (need && PATH_NAME.test(need[1]!) && PATH_NAME.test(need[2]!)) actions.push({ kind: 'need', user: need[1]!, sessionId: need[2]! });
+  }
+  return { actions, stdout: end < 0 ? text : text.slice(end + 1) };
+}
