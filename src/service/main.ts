@@ -21,6 +21,7 @@ const USAGE = `usage: x2gosessiond [--config DIR] [--socket PATH] [--group NAME]
   --config DIR   the X2Go configuration directory (default ${DEFAULT_CONFIG_DIR})
   --socket PATH  where to listen (default ${DEFAULT_SOCKET}); the launcher has its path compiled in
   --group NAME   the group that may connect (default x2gouser, the launcher's group)
+  --help         this text
 `;
 
 interface Options {
