@@ -183,7 +183,7 @@ Description: X2Go session database in TypeScript, in place of x2goserver's
 `;
 const meta = dir('/DEBIAN');
 writeFileSync(join(meta, 'control'), control);
-for (const script of ['postinst', 'prerm', 'postrm']) {
+for (const script of ['preinst', 'postinst', 'prerm', 'postrm']) {
   copyFileSync(join(root, 'packaging/deb', script), join(meta, script));
   chmodSync(join(meta, script), 0o755);
 }
