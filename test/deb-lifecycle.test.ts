@@ -51,7 +51,9 @@ function apt(args: string[]): Result {
   return r;
 }
 // biome-ignore lint/suspicious/noTemplateCurlyInString: dpkg-query's format, not a template
-const installedVersion = (): string => run('/usr/bin/dpkg-query', ['-W', '-f=${db:Status-Abbrev} ${Version}', PACKAGE]).stdout.trim();
+const STATUS_AND_VERSION = '-f=${db:Status-Abbrev} ${Version}';
+/** "ii 0.1.0", "rc 0.1.0", or "" when dpkg does not know the package. */
+const installedVersion = (): string => run('/usr/bin/dpkg-query', ['-W', STATUS_AND_VERSION, PACKAGE]).stdout.replace(/\s+/g, ' ').trim();
 const status = (): Result => run('/usr/sbin/x2go-sessiondb', ['status']);
 const ourDiversions = (): string[] =>
   run('/usr/bin/dpkg-divert', ['--list'])
