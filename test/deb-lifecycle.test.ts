@@ -12,7 +12,7 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdtempSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -36,6 +36,8 @@ const REFERENCE_PACKAGES = ['x2goserver', 'libx2go-server-db-perl'];
 const LAUNCHER = join(DEFAULT_PREFIX, 'x2godb-launcher');
 const SQL_CONFIG = '/etc/x2go/x2gosql/sql';
 const DSH_STATE = '/var/lib/systemd/deb-systemd-helper-enabled/x2gosessiond.service.dsh-also';
+/** What deb-systemd-helper enable makes, with systemd running or not. */
+const WANTS = '/etc/systemd/system/multi-user.target.wants/x2gosessiond.service';
 
 const hasDebTools = existsSync('/usr/bin/dpkg-deb') && existsSync('/usr/bin/pandoc') && existsSync('/usr/bin/dpkg-shlibdeps');
 const needs = requires(
@@ -139,6 +141,7 @@ describe('the Debian package: install, x2goserver upgrade, upgrade, downgrade, r
       assert.match(line, new RegExp(`to ${DEFAULT_PREFIX}/reference/.* by ${PACKAGE}$`));
     }
     assert.equal(statSync(join(DEFAULT_PREFIX, 'reference')).mode & 0o7777, 0o700);
+    assert.equal(readlinkSync(WANTS), '/lib/systemd/system/x2gosessiond.service');
     // The reference's own programs, now on ours, list what they listed.
     assert.equal(listAs('alice'), before);
     assert.match(listAs('bob'), new RegExp(`\\|${B}\\|`));
@@ -215,6 +218,7 @@ describe('the Debian package: install, x2goserver upgrade, upgrade, downgrade, r
     apt(['purge', PACKAGE]);
     assert.match(installedVersion(), /^(un .*)?$/);
     assert.ok(!existsSync(DSH_STATE), `${DSH_STATE} is gone`);
+    assert.throws(() => lstatSync(WANTS), { code: 'ENOENT' });
     assert.ok(existsSync(REFERENCE_DB));
     assert.equal(existsSync(SQL_CONFIG) ? sha256(SQL_CONFIG) : '', baseline.sqlConfig);
     assert.match(listAs('alice'), new RegExp(`\\|${C}\\|`));
