@@ -13,7 +13,18 @@
 
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, copyFileSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -26,6 +37,12 @@ import { DEFAULT_SOCKET } from '../src/service/protocol.js';
 import { MAN_PAGES } from './man-pages.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+
+/** A bad option or a missing setting: one line, exit 1. */
+function fail(message: string): never {
+  process.stderr.write(`build-deb: ${message}\n`);
+  process.exit(1);
+}
 const dist = join(root, 'dist');
 const PACKAGE = 'x2go-sessiondb';
 /** The node the package runs: Debian's and NodeSource's nodejs both install it here. */
@@ -47,10 +64,16 @@ function maintainer(): string {
 }
 const MAINTAINER = maintainer();
 
-const { values } = parseArgs({ options: { version: { type: 'string' }, out: { type: 'string' } }, strict: true });
+let values: { version?: string | undefined; out?: string | undefined } = {};
+try {
+  values = parseArgs({ options: { version: { type: 'string' }, out: { type: 'string' } }, strict: true }).values;
+} catch (err) {
+  fail(`${(err as Error).message}; usage: build-deb.ts [--version V] [--out DIR]`);
+}
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string };
 const version = values.version ?? pkg.version;
-if (!/^[0-9][A-Za-z0-9.+~]*$/.test(version)) throw new Error(`--version ${version}: a native Debian version (digits first, no '-')`);
+if (!/^[0-9][A-Za-z0-9.+~]*$/.test(version)) fail(`--version ${version}: a native Debian version (digits first, no '-')`);
+if (!existsSync(join(dist, 'x2godb.cjs'))) fail('dist/ is not built: run npm run deb (it builds first)');
 const out = values.out ?? join(root, 'build');
 const arch = execFileSync('dpkg', ['--print-architecture'], { encoding: 'utf8' }).trim();
 const stage = join(out, `${PACKAGE}_${version}_${arch}`);
