@@ -2,7 +2,7 @@
 // is in use. Run as root from a built checkout (dist/).
 //
 //   x2go-sessiondb install   [--prefix DIR] [--config DIR] [--socket PATH] [--node PATH] [--force] [--no-divert]
-//   x2go-sessiondb install   --from-package [--config DIR] [--socket PATH]   (the .deb's postinst)
+//   x2go-sessiondb install   --from-package [--force]   (the .deb's postinst)
 //   x2go-sessiondb uninstall [--prefix DIR] [--socket PATH] [--from-package]  (the .deb's prerm)
 //   x2go-sessiondb status    [--prefix DIR] [--config DIR] [--socket PATH]
 //   x2go-sessiondb refresh   [--prefix DIR]     (run by the dpkg hook, or the package's trigger)
@@ -39,7 +39,7 @@ import { writeAll } from '../cli/write-out.js';
 
 const NAME = 'x2go-sessiondb';
 const USAGE = `usage: ${NAME} install   [--prefix DIR] [--config DIR] [--socket PATH] [--node PATH] [--force] [--no-divert]
-       ${NAME} install   --from-package [--config DIR] [--socket PATH] [--force]
+       ${NAME} install   --from-package [--force]
        ${NAME} uninstall [--prefix DIR] [--socket PATH] [--from-package]
        ${NAME} status    [--prefix DIR] [--config DIR] [--socket PATH]
        ${NAME} refresh   [--prefix DIR]
@@ -221,7 +221,12 @@ async function run(argv: string[]): Promise<{ lines: string[]; code: number }> {
   switch (command) {
     case 'install': {
       requireRoot();
-      if (fromPackage) return { lines: installFromPackage(values.force ?? false, configDir, socket), code: 0 };
+      if (fromPackage) {
+        if (values.config !== undefined || values.socket !== undefined) {
+          throw new InstallError('install --from-package takes no --config or --socket: the packaged launcher has its own compiled in');
+        }
+        return { lines: installFromPackage(values.force ?? false, configDir, socket), code: 0 };
+      }
       const divertToo = !values['no-divert'];
       const lines = divertToo ? checkVersions(values.force ?? false) : [];
       lines.push(...installPrefix({ prefix: values.prefix, configDir, node: values.node, socket }, distDir()));
