@@ -18,7 +18,7 @@ import { failure } from './failure.js';
 import { jsonText, legacyLines, legacyText, notesOf, type Output } from './format.js';
 import { HELPERS, type HelperPrint } from './helpers.js';
 import { encodeActions, parseReport } from './agent-report.js';
-import { isListingProgram, type ListingProgram } from './helper-names.js';
+import { isListingProgram, type ListingProgram, OUR_HELPERS } from './helper-names.js';
 import { runListing } from './listing-programs.js';
 
 export const MULTICALL = 'x2godb';
@@ -80,6 +80,7 @@ function usageText(): string {
     '',
     '--config DIR   read DIR/x2gosql/sql and DIR/x2goserver.conf instead of /etc/x2go (also X2GO_CONFIG_DIR)',
     "--json         print JSON instead of the reference's pipe-separated lines",
+    '--help         this text',
     '',
   ].join('\n');
 }
@@ -107,10 +108,31 @@ function planMulticall(req: Request): Plan | Response {
   return { spec, name, args, configDir, print: json ? 'json' : 'output' };
 }
 
+/** Our own helpers' usage (their man pages say the same; test/man-pages.test.ts compares). */
+function helperUsage(name: string, spec: CommandSpec): string {
+  return [
+    `usage: ${name} ${spec.usage}`,
+    `       ${name} --help`,
+    '',
+    'Reserves the lowest free display at or above display_start and port_count free ports at or',
+    "above port_start, with the caller's session row, in one transaction, and prints",
+    '"<session_id> <display> <port>..." on one line. busy_displays and busy_ports: comma-separated',
+    'numbers the host uses itself, skipped.',
+    '',
+    "Exit codes: 0 reserved; 1 no free display or port left, or the caller's [quota] is full;",
+    '2 bad input (nothing written); 4 configuration or database unavailable.',
+    '',
+  ].join('\n');
+}
+
 /** A reference helper's name runs that helper; any other name (x2godb, the wrapper's) is the multi-call CLI. */
 function plan(req: Request): Plan | Response {
   const helper = Object.hasOwn(HELPERS, req.program) ? HELPERS[req.program] : undefined;
   if (!helper) return planMulticall(req);
+  // Only ours answers --help: the reference's helpers take every argument as data, as there.
+  if ((OUR_HELPERS as readonly string[]).includes(req.program) && req.args.length === 1 && req.args[0] === '--help') {
+    return { stdout: helperUsage(req.program, helper), stderr: '', exitCode: 0 };
+  }
   return { spec: helper, name: req.program, args: req.args, configDir: req.configDir, print: helper.print };
 }
 

@@ -29,6 +29,7 @@ x2godbadmin --migrate-from-sqlite [FILE] [--force]
                --migrate-from-sqlite copy into a database that holds other sessions
 --no-perl-nodes  let --updatedb apply scope=per-server: no server runs the reference any more
 --config DIR   read DIR/x2gosql/sql and DIR/x2goserver.conf instead of /etc/x2go (also ${CONFIG_DIR_ENV})
+--help         this text
 `;
 
 type UserAction = 'listusers' | 'adduser' | 'rmuser' | 'addgroup' | 'rmgroup';

@@ -6,7 +6,7 @@
 // file trigger (`interest-noawait /usr/bin/x2gostartagent`) or maintainer scripts; apt's
 // DPkg::Post-Invoke would miss a plain `dpkg -i`. dpkg reads /etc/dpkg/dpkg.cfg.d/* on every
 // run, and the hook runs after the run's packages are unpacked and configured, so it sees the
-// new x2gostartagent. Once x2go-sessiondb is a package, a file trigger replaces this.
+// new x2gostartagent. The Debian package has a file trigger instead (packaging/deb/triggers).
 
 import { existsSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';

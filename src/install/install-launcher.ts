@@ -36,7 +36,7 @@ import { DEFAULT_SOCKET } from '../service/protocol.js';
 
 export const DEFAULT_PREFIX = '/usr/lib/x2go-sessiondb';
 /** Everything of dist/ an installation needs, itself included (uninstall works without the checkout). */
-const FILES = [
+export const FILES = [
   'x2godb.cjs',
   MAIN_BUNDLE,
   'x2godbadmin.cjs',
@@ -94,15 +94,19 @@ function isSymlink(path: string): boolean {
   }
 }
 
-interface LauncherPaths {
+export interface LauncherPaths {
   node: string;
   entry: string;
   configDir: string;
   socket: string;
 }
 
-function buildLauncher(source: string, target: string, paths: LauncherPaths, gid: number): void {
-  const tmp = `${target}.new`;
+/**
+ * Compiles the launcher with `paths` in it, hardened (PIE, fortify, stack protector, full
+ * RELRO). Owner and mode are the caller's: the installer's setgid below, the package's
+ * dpkg-statoverride in its postinst (scripts/build-deb.ts builds it with this at package build).
+ */
+export function compileLauncher(source: string, target: string, paths: LauncherPaths): void {
   execFileSync(
     '/usr/bin/cc',
     [
@@ -114,16 +118,23 @@ function buildLauncher(source: string, target: string, paths: LauncherPaths, gid
       '-pie',
       '-D_FORTIFY_SOURCE=2',
       '-fstack-protector-strong',
+      '-Wl,-z,relro',
+      '-Wl,-z,now',
       `-DX2GODB_NODE="${paths.node}"`,
       `-DX2GODB_ENTRY="${paths.entry}"`,
       `-DX2GODB_CONFIG_DIR="${paths.configDir}"`,
       `-DX2GODB_SOCKET="${paths.socket}"`,
       '-o',
-      tmp,
+      target,
       source,
     ],
     { stdio: ['ignore', 'inherit', 'inherit'] },
   );
+}
+
+function buildLauncher(source: string, target: string, paths: LauncherPaths, gid: number): void {
+  const tmp = `${target}.new`;
+  compileLauncher(source, tmp, paths);
   // chown clears the setgid bit, so it comes first.
   chownSync(tmp, 0, gid);
   chmodSync(tmp, 0o2755);
@@ -134,23 +145,42 @@ function buildLauncher(source: string, target: string, paths: LauncherPaths, gid
  * The service's SO_PEERCRED addon (src/native/peercred.c, see src/service/peer.ts), compiled
  * like the launcher: from source, with the headers of the node that will load it.
  */
-function buildPeerCredAddon(source: string, target: string, node: string): string {
+export function compilePeerCredAddon(source: string, target: string, node: string): string {
   const headers = [join(dirname(dirname(node)), 'include', 'node'), '/usr/include/node'].find((dir) => existsSync(join(dir, 'node_api.h')));
   if (!headers)
     throw new InstallError(`no Node.js headers (node_api.h) beside ${node} or in /usr/include/node; install the package that has them`);
-  const tmp = `${target}.new`;
   execFileSync(
     '/usr/bin/cc',
-    ['-shared', '-fPIC', '-O2', '-Wall', '-Wextra', '-Werror', '-fstack-protector-strong', `-I${headers}`, '-o', tmp, source],
+    [
+      '-shared',
+      '-fPIC',
+      '-O2',
+      '-Wall',
+      '-Wextra',
+      '-Werror',
+      '-fstack-protector-strong',
+      '-D_FORTIFY_SOURCE=2',
+      '-Wl,-z,relro',
+      '-Wl,-z,now',
+      `-I${headers}`,
+      '-o',
+      target,
+      source,
+    ],
     { stdio: ['ignore', 'inherit', 'inherit'] },
   );
+  return headers;
+}
+
+function buildPeerCredAddon(source: string, target: string, node: string): string {
+  const tmp = `${target}.new`;
+  const headers = compilePeerCredAddon(source, tmp, node);
   chownSync(tmp, 0, 0);
   chmodSync(tmp, 0o644);
   renameSync(tmp, target);
   return headers;
 }
 
-/** Installs from `from` (the dist/ directory); returns one line per action. */
 export interface PrefixOptions {
   prefix?: string | undefined;
   configDir?: string | undefined;
@@ -191,10 +221,7 @@ export function installPrefix(options: PrefixOptions, from: string): string[] {
   }
   lines.push(`installed ${FILES.join(', ')} into ${prefix}`);
 
-  // The code cache must come from the node the launcher runs (see src/cli/loader.ts).
-  execFileSync(node, [join(prefix, 'x2godb.cjs'), TRAIN_FLAG, configDir], { stdio: ['ignore', 'ignore', 'inherit'], env: {} });
-  chmodSync(join(prefix, CODE_CACHE), 0o644);
-  lines.push(`trained the code cache ${join(prefix, CODE_CACHE)} with ${node}`);
+  lines.push(trainCodeCache(prefix, node, configDir));
 
   const launcher = join(prefix, 'x2godb-launcher');
   buildLauncher(join(from, 'x2godb-launcher.c'), launcher, { node, entry: join(prefix, 'x2godb.cjs'), configDir, socket }, gid);
@@ -206,14 +233,32 @@ export function installPrefix(options: PrefixOptions, from: string): string[] {
   const headers = buildPeerCredAddon(join(from, 'peercred.c'), addon, node);
   lines.push(`built ${addon} (the service's SO_PEERCRED addon) with the headers in ${headers}`);
 
+  lines.push(...linkEntries(prefix));
+  return lines;
+}
+
+/**
+ * V8's code cache of the main bundle. It must come from the node the launcher runs (see
+ * src/cli/loader.ts): the package trains it in its postinst, not at build.
+ */
+export function trainCodeCache(prefix: string, node: string, configDir: string): string {
+  execFileSync(node, [join(prefix, 'x2godb.cjs'), TRAIN_FLAG, configDir], { stdio: ['ignore', 'ignore', 'inherit'], env: {} });
+  chmodSync(join(prefix, CODE_CACHE), 0o644);
+  return `trained the code cache ${join(prefix, CODE_CACHE)} with ${node}`;
+}
+
+/** helpers/<name> and bin/<program>, relative links (the package ships them as they are here). */
+export function linkEntries(prefix: string): string[] {
+  for (const dir of ['helpers', 'bin']) mkdirSync(join(prefix, dir), { recursive: true, mode: 0o755 });
   for (const name of [...PROGRAM_NAMES, WRAPPER_NAME]) placeLink('../x2godb-launcher', join(prefix, 'helpers', name));
-  lines.push(`linked ${PROGRAM_NAMES.length + 1} helper names in ${join(prefix, 'helpers')} to the launcher`);
   placeLink('../x2godb-launcher', join(prefix, 'bin', 'x2godb'));
   placeLink('../x2godbadmin.cjs', join(prefix, 'bin', 'x2godbadmin'));
   placeLink('../x2go-sessiondb.cjs', join(prefix, 'bin', 'x2go-sessiondb'));
   placeLink('../x2gosessiond.cjs', join(prefix, 'bin', 'x2gosessiond'));
-  lines.push(`linked ${join(prefix, 'bin')}/x2godb, x2godbadmin, x2go-sessiondb and x2gosessiond`);
-  return lines;
+  return [
+    `linked ${PROGRAM_NAMES.length + 1} helper names in ${join(prefix, 'helpers')} to the launcher`,
+    `linked ${join(prefix, 'bin')}/x2godb, x2godbadmin, x2go-sessiondb and x2gosessiond`,
+  ];
 }
 
 /** Removes everything installPrefix put under the prefix. */

@@ -2,14 +2,16 @@
 // is in use. Run as root from a built checkout (dist/).
 //
 //   x2go-sessiondb install   [--prefix DIR] [--config DIR] [--socket PATH] [--node PATH] [--force] [--no-divert]
-//   x2go-sessiondb uninstall [--prefix DIR] [--socket PATH]
+//   x2go-sessiondb install   --from-package [--force]   (the .deb's postinst)
+//   x2go-sessiondb uninstall [--prefix DIR] [--socket PATH] [--from-package]  (the .deb's prerm)
 //   x2go-sessiondb status    [--prefix DIR] [--config DIR] [--socket PATH]
-//   x2go-sessiondb refresh   [--prefix DIR]     (run by the dpkg hook after each dpkg run)
-// and the farm commands of src/farm/commands.ts (sessions, terminate, nodes, drain, place ...).
+//   x2go-sessiondb refresh   [--prefix DIR]     (run by the dpkg hook, or the package's trigger)
+//   x2go-sessiondb stop      [--socket PATH]    (a service started by hand; the .deb's prerm)
 //   x2go-sessiondb doctor    [--fix] [--json] [--config DIR] [--prefix DIR] [--server NAME] [--x-root DIR] [--only C,..] [--skip C,..]
+// and the farm commands of src/farm/commands.ts (sessions, terminate, nodes, drain, place ...).
 
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, realpathSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, realpathSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DEFAULT_CONFIG_DIR } from '../config/config.js';
@@ -28,10 +30,11 @@ import {
 } from './dropin.js';
 import { installHook, removeHook } from './dpkg-hook.js';
 import { removeStartagent, syncStartagent } from './startagent.js';
-import { InstallError, installPrefix, prefixOf, removePrefix } from './install-launcher.js';
+import { InstallError, installPrefix, prefixOf, removePrefix, trainCodeCache } from './install-launcher.js';
+import { CODE_CACHE } from '../cli/code-cache.js';
 import { status } from './status.js';
 import { checkNames, doctor } from '../doctor/run.js';
-import { installUnit, removeUnit, UNIT_NAME } from './service-unit.js';
+import { installUnit, removeUnit, UNIT_NAME, UNIT_PATH } from './service-unit.js';
 import { DEFAULT_SOCKET } from '../service/protocol.js';
 import { serviceStats } from '../service/client.js';
 import { exitOnFailure } from '../app/failure.js';
@@ -41,13 +44,16 @@ import { watch } from '../cli/watch.js';
 
 const NAME = 'x2go-sessiondb';
 const USAGE = `usage: ${NAME} install   [--prefix DIR] [--config DIR] [--socket PATH] [--node PATH] [--force] [--no-divert]
-       ${NAME} uninstall [--prefix DIR] [--socket PATH]
+       ${NAME} install   --from-package [--force]
+       ${NAME} uninstall [--prefix DIR] [--socket PATH] [--from-package]
        ${NAME} status    [--prefix DIR] [--config DIR] [--socket PATH]
        ${NAME} refresh   [--prefix DIR]
+       ${NAME} stop      [--socket PATH]
        ${NAME} watch     [--json] [--user NAME] [--server HOST] [--socket PATH]
        ${NAME} history   [--user U] [--server S] [--since T] [--json]
 ${FARM_USAGE}
        ${NAME} doctor    [--fix] [--json] [--config DIR] [--prefix DIR] [--server NAME] [--x-root DIR] [--only C,..] [--skip C,..]
+       ${NAME} --help
 
 install    copies the programs to the prefix (default /usr/lib/x2go-sessiondb), builds the setgid
            launcher, diverts x2goserver's database programs and X2Go::Server::DB (dpkg-divert)
@@ -59,8 +65,12 @@ install    copies the programs to the prefix (default /usr/lib/x2go-sessiondb), 
            --socket: the service's socket (default ${DEFAULT_SOCKET}), compiled into the launcher;
            --force: divert an x2goserver version other than ${KNOWN_UPSTREAM.join(', ')};
            --no-divert: only the prefix and the launcher (no diversions, no service unit).
+           --from-package: what the Debian package's postinst runs: the programs, the launcher
+           and the unit are the package's files; trains the code cache, diverts, puts the
+           reserving x2gostartagent in place and runs x2godbadmin --updatedb (no dpkg hook: the package's
+           trigger runs refresh).
 uninstall  stops the service, removes ours and the dpkg hook, reverts every diversion; the
-           database stays.
+           database stays. --from-package: the package's prerm (dpkg removes the files).
 status     which implementation each path runs, which x2gostartagent, any setgid x2gouser
            program users can run besides ours, the backend, the schema, the database, and the
            service (uptime, requests served, errors).
@@ -90,6 +100,9 @@ doctor     checks the session database against this host and the farm: sessions 
            X servers keep their lock files and .X11-unix (default /tmp); --only, --skip: run
            only these checks, or all but these (agents, down-nodes, orphan-ports, orphan-mounts,
            old-finished, displays, schema, setup, setgid).
+stop       stops a service started by hand (without systemd), as uninstall does.
+
+Exit codes: 0 done; 1 failed (status: something is wrong, one line says what); 2 usage error.
 `;
 
 /** The dist/ directory this program runs from: what install copies. */
@@ -194,6 +207,43 @@ function history(args: string[]): { lines: string[]; code: number } {
   return { lines: [], code: r.status ?? 1 };
 }
 
+/**
+ * The package's postinst: its files are in place (this program runs from them), the launcher's
+ * mode is a dpkg-statoverride, the unit is /lib/systemd/system's and deb-systemd-helper starts
+ * it. What is left is what install does beyond copying: the diversions (owned by package
+ * x2go-sessiondb, as install has always made them), the reserving x2gostartagent, the code
+ * cache of this machine's node, and --updatedb. What an earlier `install` from a checkout
+ * wrote that the package replaces (the dpkg hook, the unit in /etc) is removed.
+ */
+function installFromPackage(force: boolean, configDir: string, socket: string): string[] {
+  const prefix = distDir();
+  const node = realpathSync(process.execPath);
+  const lines = checkVersions(force);
+  lines.push(trainCodeCache(prefix, node, configDir));
+  lines.push(...divert(prefix, readFileSync(join(prefix, 'DB.pm'), 'utf8')));
+  lines.push(...syncStartagent(prefix, false));
+  lines.push(...removeHook());
+  // A unit that `install` from a checkout wrote in /etc would hide the package's.
+  if (existsSync(UNIT_PATH)) lines.push(...removeUnit());
+  lines.push(...updatedb(prefix, configDir));
+  if (!existsSync('/run/systemd/system')) {
+    lines.push(
+      `systemd is not running here: start the service with ${node} ${join(prefix, 'x2gosessiond.cjs')} --config ${configDir} --socket ${socket} &`,
+    );
+  }
+  return lines;
+}
+
+/** The package's prerm on remove: everything installFromPackage made; dpkg removes its own files. */
+async function uninstallFromPackage(socket: string): Promise<string[]> {
+  const prefix = distDir();
+  const lines = [...removeHook(), ...(await stopService(socket)), ...removeStartagent(prefix), ...undivert(prefix)];
+  assertNothingDiverted(prefix);
+  rmSync(referenceDir(prefix), { recursive: true, force: true });
+  rmSync(join(prefix, CODE_CACHE), { force: true });
+  return lines;
+}
+
 async function run(argv: string[]): Promise<{ lines: string[]; errors?: string[]; code: number }> {
   const [command, ...rest] = argv;
   // For every user, with options of its own (src/cli/watch.ts).
@@ -216,13 +266,24 @@ async function run(argv: string[]): Promise<{ lines: string[]; errors?: string[]
       'x-root': { type: 'string' },
       only: { type: 'string' },
       skip: { type: 'string' },
+      'from-package': { type: 'boolean' },
     },
   });
   const configDir = values.config ?? DEFAULT_CONFIG_DIR;
   const socket = values.socket ?? DEFAULT_SOCKET;
+  const fromPackage = values['from-package'] ?? false;
+  if (fromPackage && (values.prefix !== undefined || values.node !== undefined || values['no-divert'])) {
+    throw new InstallError('--from-package takes no --prefix, --node or --no-divert: the package decided them');
+  }
   switch (command) {
     case 'install': {
       requireRoot();
+      if (fromPackage) {
+        if (values.config !== undefined || values.socket !== undefined) {
+          throw new InstallError('install --from-package takes no --config or --socket: the packaged launcher has its own compiled in');
+        }
+        return { lines: installFromPackage(values.force ?? false, configDir, socket), code: 0 };
+      }
       const divertToo = !values['no-divert'];
       const lines = divertToo ? checkVersions(values.force ?? false) : [];
       lines.push(...installPrefix({ prefix: values.prefix, configDir, node: values.node, socket }, distDir()));
@@ -239,6 +300,7 @@ async function run(argv: string[]): Promise<{ lines: string[]; errors?: string[]
     }
     case 'uninstall': {
       requireRoot();
+      if (fromPackage) return { lines: await uninstallFromPackage(socket), code: 0 };
       const prefix = prefixOf(values);
       const lines = [...removeHook(), ...removeUnit(), ...(await stopService(socket))];
       lines.push(...removeStartagent(prefix), ...undivert(prefix));
@@ -269,6 +331,9 @@ async function run(argv: string[]): Promise<{ lines: string[]; errors?: string[]
         skip: checkNames(values.skip),
       });
     }
+    case 'stop':
+      requireRoot();
+      return { lines: await stopService(socket), code: 0 };
     case undefined:
     case '--help':
     case 'help':

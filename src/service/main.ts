@@ -34,6 +34,7 @@ const USAGE = `usage: x2gosessiond [--config DIR] [--socket PATH] [--group NAME]
   --watch-socket PATH  where x2go-sessiondb watch connects (default ${DEFAULT_WATCH_SOCKET}; "" for none)
   --metrics-listen HOST:PORT  metrics and dashboard ("" for none); default: [sessiond] metrics_listen=
                    of x2goserver.conf, else ${DEFAULT_METRICS_LISTEN}
+  --help           this text
 `;
 
 interface Options {
