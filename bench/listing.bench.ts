@@ -97,7 +97,15 @@ async function bench(backend: BackendUnderTest, alice: Account, rows: string[][]
     let made = 0;
     for (const count of COUNTS) {
       for (; made < count; made++) {
-        const args = [sid(made), COOKIE, String(3000000 + made), '10.1.2.3', ...[1, 2, 3].map((p) => String(30000 + made * 3 + p)), '-1', '-1'];
+        const args = [
+          sid(made),
+          COOKIE,
+          String(3000000 + made),
+          '10.1.2.3',
+          ...[1, 2, 3].map((p) => String(30000 + made * 3 + p)),
+          '-1',
+          '-1',
+        ];
         for (const [program, a] of [
           ['x2goinsertsession', [String(100 + made), SRV, sid(made)]],
           ['x2gocreatesession', args],
@@ -144,7 +152,9 @@ async function main(): Promise<number> {
   const wanted = process.argv[2] ?? 'all';
   const backends = [SQLITE, POSTGRES].filter((b) => wanted === 'all' || wanted === b.kind);
   if (!isRoot || !hasReference || !hasCompiler || (backends.includes(POSTGRES) && !hasPostgres)) {
-    console.error('bench: needs root, the reference (apt-get install x2goserver libdbd-pg-perl pwgen), /usr/bin/cc and, for PostgreSQL, postgresql');
+    console.error(
+      'bench: needs root, the reference (apt-get install x2goserver libdbd-pg-perl pwgen), /usr/bin/cc and, for PostgreSQL, postgresql',
+    );
     return 2;
   }
   const alice = ensureUser('alice');
@@ -152,7 +162,15 @@ async function main(): Promise<number> {
   const rows: string[][] = [];
   let missed = 0;
   for (const backend of backends) missed += await bench(backend, alice, rows);
-  const header = ['backend', 'call (fresh process, as alice)', 'reference ms', 'ours via service ms', 'vs reference', 'vs /bin/true', 'bar'];
+  const header = [
+    'backend',
+    'call (fresh process, as alice)',
+    'reference ms',
+    'ours via service ms',
+    'vs reference',
+    'vs /bin/true',
+    'bar',
+  ];
   const table = [header, ...rows];
   const widths = header.map((_, i) => Math.max(...table.map((r) => (r[i] ?? '').length)));
   for (const r of table) console.log(`| ${r.map((c, i) => c.padEnd(widths[i] ?? 0)).join(' | ')} |`);

@@ -51,8 +51,8 @@ const USAGE = `usage: ${NAME} install   [--prefix DIR] [--config DIR] [--socket 
        ${NAME} stop      [--socket PATH]
        ${NAME} watch     [--json] [--user NAME] [--server HOST] [--socket PATH]
        ${NAME} history   [--user U] [--server S] [--since T] [--json]
-${FARM_USAGE}
        ${NAME} doctor    [--fix] [--json] [--config DIR] [--prefix DIR] [--server NAME] [--x-root DIR] [--only C,..] [--skip C,..]
+${FARM_USAGE}
        ${NAME} --help
 
 install    copies the programs to the prefix (default /usr/lib/x2go-sessiondb), builds the setgid

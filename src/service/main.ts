@@ -127,7 +127,9 @@ async function main(argv: readonly string[]): Promise<number> {
   // The heartbeat, dead-node cleanup and admin requests (farm-duties.ts): after the socket is
   // up, so that no caller waits for them.
   const duties = new FarmDuties(settings, sessiond, options.hostname, (level, message) => log.log(level, message));
-  void duties.start().catch((err: unknown) => log.log('err', `farm duties not started: ${err instanceof Error ? err.message : String(err)}`));
+  void duties
+    .start()
+    .catch((err: unknown) => log.log('err', `farm duties not started: ${err instanceof Error ? err.message : String(err)}`));
   // History retention: once at start, then hourly (a day's events go in one cycle).
   void service.pruneHistory();
   setInterval(() => void service.pruneHistory(), HISTORY_PRUNE_INTERVAL_MS).unref();
