@@ -12,11 +12,43 @@ export interface SessiondSettings {
   nodeTimeoutS: number;
   /** How often the service records its heartbeat ([sessiond] heartbeat, default 5 s). */
   heartbeatS: number;
+  /** [sessiond] suspended_max_age= and its per-user and per-group sections (expiry; off by default). */
+  suspendedMaxAge: ExpiryPolicy;
   /** A finished (F) row older than this should have been purged by x2gocleansessions ([sessiond] purge_age, default 1 h; doctor). */
   purgeAgeS: number;
 }
 
-export const DEFAULT_SESSIOND: SessiondSettings = { nodeTimeoutS: 60, heartbeatS: 5, purgeAgeS: 3600 };
+/**
+ * How long a session may stay suspended, in seconds, in the style of x2goserver.conf's [limit
+ * users]/[limit groups]: [suspended_max_age users] and [suspended_max_age groups] give values per
+ * user and per group, [sessiond] suspended_max_age= the default. 0 (or off, never) is "never".
+ */
+export interface ExpiryPolicy {
+  /** Undefined: off. */
+  default: number | undefined;
+  users: ReadonlyMap<string, number>;
+  groups: ReadonlyMap<string, number>;
+}
+
+const NO_EXPIRY: ExpiryPolicy = { default: undefined, users: new Map(), groups: new Map() };
+
+export const DEFAULT_SESSIOND: SessiondSettings = { nodeTimeoutS: 60, heartbeatS: 5, purgeAgeS: 3600, suspendedMaxAge: NO_EXPIRY };
+
+/** Seconds until a suspended session of `user` (in `groups`) expires; undefined: never. */
+export function suspendedMaxAgeOf(policy: ExpiryPolicy, user: string, groups: () => readonly string[]): number | undefined {
+  const own = policy.users.get(user);
+  if (own !== undefined) return own === 0 ? undefined : own;
+  if (policy.groups.size > 0) {
+    const values = groups().flatMap((g) => {
+      const v = policy.groups.get(g);
+      return v === undefined ? [] : [v];
+    });
+    // As x2gosessionlimit: a group without a limit (0) wins; else the most generous group's.
+    if (values.includes(0)) return undefined;
+    if (values.length > 0) return Math.max(...values);
+  }
+  return policy.default;
+}
 
 const UNITS: Record<string, number> = { '': 1, s: 1, m: 60, h: 3600, d: 86400 };
 
@@ -50,5 +82,23 @@ export function loadSessiondSettings(configDir: string): SessiondSettings {
   if (nodeTimeoutS <= heartbeatS) {
     throw new SessionDbError('config', `${file}: [sessiond] node_timeout=${nodeTimeoutS} must be longer than heartbeat=${heartbeatS}`);
   }
-  return { nodeTimeoutS, heartbeatS, purgeAgeS: read('purge_age', DEFAULT_SESSIOND.purgeAgeS, 1) };
+  const age = (key: string, value: string): number => {
+    if (/^(off|never)$/i.test(value.trim())) return 0;
+    const seconds = parseDuration(value);
+    if (seconds === undefined) throw new SessionDbError('config', `${file}: ${key}=${value} is not a duration (e.g. 12h, 7d) or off`);
+    return seconds;
+  };
+  const section = (name: string) =>
+    new Map(
+      [...ini]
+        .filter(([key]) => key.startsWith(`${name}.`))
+        .map(([key, value]) => [key.slice(name.length + 1), age(`[${name}] ${key.slice(name.length + 1)}`, value)]),
+    );
+  const fallback = ini.get('sessiond.suspended_max_age');
+  const suspendedMaxAge: ExpiryPolicy = {
+    default: fallback === undefined || fallback === '' ? undefined : age('[sessiond] suspended_max_age', fallback) || undefined,
+    users: section('suspended_max_age users'),
+    groups: section('suspended_max_age groups'),
+  };
+  return { nodeTimeoutS, heartbeatS, purgeAgeS: read('purge_age', DEFAULT_SESSIOND.purgeAgeS, 1), suspendedMaxAge };
 }

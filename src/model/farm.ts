@@ -5,6 +5,7 @@
 // to another node) are optional methods, absent on SQLite, whose one node is the host itself.
 
 import { SessionDbError } from './errors.js';
+import type { NewSessionEvent } from './history.js';
 
 /** What a node's service reports with each heartbeat, besides its sessions (which the store counts). */
 export interface SystemLoad {
@@ -110,6 +111,8 @@ export interface FarmStore {
   /** false when no node of that name is registered. */
   setNode(server: string, change: NodeChange): Promise<boolean>;
   sessions(filter: SessionFilter): Promise<FarmSession[]>;
+  /** Appends one event to the history in a transaction of its own (expiry's 'expired', before it terminates). */
+  recordEvent(event: NewSessionEvent): Promise<void>;
   /**
    * Closes the sessions, ports and mounts of nodes not seen for the timeout (not `self`), with a
    * 'cleaned' event per session, in one transaction under a lock only one node holds at a time.

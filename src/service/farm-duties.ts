@@ -2,7 +2,8 @@
 // seconds: records this node's heartbeat and load (table nodes), closes what down nodes left
 // behind (one live node at a time, under an advisory lock; PostgreSQL), and carries out the
 // terminate/suspend requests other nodes queued for this one (at once on LISTEN/NOTIFY, and
-// each cycle for a notification missed while the connection was down). A failed cycle is
+// each cycle for a notification missed while the connection was down), and terminates this
+// node's sessions suspended longer than [sessiond] suspended_max_age (expiry.ts). A failed cycle is
 // logged and the next one tries again: the farm's duties never stop the service answering.
 
 import { openFarm } from '../backends/farm.js';
@@ -12,6 +13,7 @@ import type { AdminRequest, FarmStore, Outcome } from '../model/farm.js';
 import type { Level } from './log.js';
 import { runAsSessionUser } from './run-as-session-user.js';
 import { systemLoad } from './node-load.js';
+import { expiryEnabled, SuspendedExpiry } from './expiry.js';
 
 /** The version a node registers with (the package's). */
 export const SERVICE_VERSION = '0.1.0';
@@ -26,6 +28,8 @@ export class FarmDuties {
   readonly #startedAt = new Date();
   #farm: FarmStore | undefined;
   #timer: NodeJS.Timeout | undefined;
+  #expiryTimer: NodeJS.Timeout | undefined;
+  #expiry: Promise<void> = Promise.resolve();
   #cycle: Promise<void> = Promise.resolve();
   #requests: Promise<void> = Promise.resolve();
   #requestsAgain = false;
@@ -47,7 +51,16 @@ export class FarmDuties {
         .listenForRequests(this.#node, () => this.#takeRequests())
         .catch((err: unknown) => this.#log('warning', `cannot listen for admin requests (taken each heartbeat instead): ${message(err)}`));
     }
-    // SQLite: one implicit node, nothing to do.
+    if (expiryEnabled(this.#sessiond.suspendedMaxAge)) {
+      const expiry = new SuspendedExpiry(this.#node, this.#sessiond.suspendedMaxAge, (s) => runAsSessionUser('terminate', s), this.#log);
+      this.#expiryTimer = setInterval(() => {
+        const farm = this.#farm;
+        if (!farm || this.#stopped) return;
+        this.#expiry = this.#expiry.then(() => expiry.run(farm)).catch((err: unknown) => this.#log('err', `expiry: ${message(err)}`));
+      }, this.#sessiond.heartbeatS * 1000);
+      this.#expiryTimer.unref();
+    }
+    // SQLite: one implicit node, no heartbeat.
     if (!this.#farm.heartbeat) return;
     this.#cycle = this.#beat();
     await this.#cycle;
@@ -127,6 +140,8 @@ export class FarmDuties {
   async stop(): Promise<void> {
     this.#stopped = true;
     clearInterval(this.#timer);
+    clearInterval(this.#expiryTimer);
+    await this.#expiry.catch(() => {});
     await this.#cycle.catch(() => {});
     await this.#requests.catch(() => {});
     await this.#farm?.close().catch(() => {});

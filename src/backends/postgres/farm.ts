@@ -19,6 +19,8 @@ import type {
 import { connect, connectPool, describeTarget, type Tx } from './connection.js';
 import { callerLogin, liveServiceLogin } from './credentials.js';
 import { mapPgError } from './errors.js';
+import { recordSessionEvent } from './history.js';
+import type { NewSessionEvent } from '../../model/history.js';
 import { ADMIN_ROLE, quoteIdent } from './identifiers.js';
 import type { PostgresSettings } from './settings.js';
 
@@ -29,7 +31,7 @@ import type { PostgresSettings } from './settings.js';
 const CLEANUP_LOCK = 0x7832_676f; // "x2go"
 
 /** Session columns as the farm lists them; times as stored (local time), in text. */
-const SESSION_COLUMNS = `session_id, uname, server, status, display, host(client) as client, agent_pid,
+const SESSION_COLUMNS = `session_id, uname, server, status, display, client, agent_pid,
   to_char(init_time, 'YYYY-MM-DD"T"HH24:MI:SS') as init_time, to_char(last_time, 'YYYY-MM-DD"T"HH24:MI:SS') as last_time`;
 
 type Row = Record<string, unknown>;
@@ -103,6 +105,8 @@ export async function openPostgresFarm(settings: Settings<PostgresSettings>, ope
   };
 
   return {
+    recordEvent: (event: NewSessionEvent) => begin('record a session event', (tx) => recordSessionEvent(tx, event)),
+
     heartbeat: (beat: Heartbeat) =>
       begin('record the heartbeat', async (tx) => {
         const counts = await tx`select status, count(*)::int as n from sessions where server = ${beat.server} group by status`;
@@ -139,7 +143,7 @@ export async function openPostgresFarm(settings: Settings<PostgresSettings>, ope
         const rows = await tx.unsafe(
           `select ${SESSION_COLUMNS} from sessions
            where ($1::text is null or uname = $1) and ($2::text is null or server = $2) and ($3::text is null or status = $3)
-             and ($4::float8 is null or last_time < localtimestamp - make_interval(secs => $4))
+             and ($4::float8 is null or last_time < localtimestamp - make_interval(secs => $4::float8))
            order by server, uname, init_time, session_id`,
           [f.user ?? null, f.server ?? null, f.status ?? null, f.olderThanS ?? null],
         );

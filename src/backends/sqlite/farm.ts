@@ -8,6 +8,8 @@
 import type { FarmNode, FarmSession, FarmStore, NodeChange, SessionFilter } from '../../model/farm.js';
 import { openDatabase, writeTransaction, type Database } from './connection.js';
 import { mapSqliteError } from './errors.js';
+import { recordSessionEvent } from './history.js';
+import type { NewSessionEvent } from '../../model/history.js';
 
 /** The service's thread also answers callers: a heartbeat that finds the file locked waits little and tries next time. */
 const BUSY_TIMEOUT_MS = 200;
@@ -94,6 +96,9 @@ export function openSqliteFarm(path: string): FarmStore {
             .all(f.user ?? null, f.server ?? null, f.status ?? null, f.olderThanS ?? null) as Row[]
         ).map(sessionOf),
       ),
+
+    recordEvent: (event: NewSessionEvent) =>
+      withDb('record a session event', (db) => writeTransaction(db, () => recordSessionEvent(db, event))),
 
     close: () => Promise.resolve(),
   };
