@@ -142,7 +142,7 @@ for (const backend of BACKENDS) {
       const fix = doctor('--fix', '--skip', 'setgid');
       assert.equal(fix.code, 1, fix.stderr);
       const fixed = fix.stdout.split('\n').filter((l) => l.startsWith('fixed: '));
-      assert.equal(fixed.length, fixable.length, fix.stdout);
+      assert.equal(fixed.length, fixable.length, fix.stdout + fix.stderr);
       assert.ok(
         fixed.includes(`fixed: ${DEAD_AGENT}: marked F and purged (agent gone); removed ${xRoot}/.X11-unix/X4302, ${xRoot}/.X4302-lock`),
         fix.stdout,

@@ -97,7 +97,13 @@ export class SqliteDoctor implements DoctorBackend {
   repair(repair: Repair, by: Repairer): Promise<string> {
     if (repair.kind === 'setup') {
       const directory = repair.action === 'chmod-o-w';
-      chmodNoFollow(repair.target, directory ? 'directory' : 'file', directory ? (m) => m & ~0o002 : () => 0o660);
+      try {
+        chmodNoFollow(repair.target, directory ? 'directory' : 'file', directory ? (m) => m & ~0o002 : () => 0o660);
+      } catch (err) {
+        // SQLite removes its -wal and -shm when the last connection closes.
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT') return Promise.resolve(`${repair.target}: gone since (SQLite removed it)`);
+        throw err;
+      }
       return Promise.resolve(`${repair.target}: ${directory ? 'no longer writable by others' : 'mode 660'}`);
     }
     if (repair.kind === 'update-schema') return Promise.reject(new Error('update-schema is x2godbadmin --updatedb'));
