@@ -10,6 +10,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { serviceStats } from '../../src/service/client.js';
 import type { ServiceStats } from '../../src/service/server.js';
+import { skipReasons } from './requirements.js';
 import { DIST } from './sandbox.js';
 
 export const SERVICE_MODE_ENV = 'X2GODB_TEST_VIA_SERVICE';
@@ -104,7 +105,12 @@ export const launcherCalls = new Map<string, { calls: number; service: RunningSe
 export async function viaService(load: () => Promise<unknown>): Promise<void> {
   process.env[SERVICE_MODE_ENV] = '1';
   await load();
-  test('every launcher call was answered by the resident service, which then stops cleanly', async () => {
+  test('every launcher call was answered by the resident service, which then stops cleanly', async (t) => {
+    // Its suites skipped (outside CI only): there was nothing to answer, so nothing to check.
+    if (started.length === 0 && skipReasons.size > 0) {
+      t.skip([...skipReasons].join('; '));
+      return;
+    }
     assert.ok(started.length > 0, 'no service was started');
     for (const { calls, service } of launcherCalls.values()) {
       const stats = await service.stats();
