@@ -64,7 +64,7 @@ describe('the systemd unit of x2gosessiond', () => {
   });
 });
 
-describe('x2gosessiond runs as its own account, not root', () => {
+describe('x2gosessiond runs as its own account, not root', needs.options, () => {
   const needs = requires(
     [isRoot, 'root'],
     [hasCompiler, '/usr/bin/cc'],
@@ -85,7 +85,7 @@ describe('x2gosessiond runs as its own account, not root', () => {
     box?.remove();
   });
 
-  test('uid _x2gosessiond, gid x2gouser, no other group, no capabilities; it answers a user', needs.options, () => {
+  test('uid _x2gosessiond, gid x2gouser, no other group, no capabilities; it answers a user', () => {
     const status = readFileSync(`/proc/${service.child.pid}/status`, 'utf8');
     const field = (name: string) => new RegExp(`^${name}:\\s*(.*)$`, 'm').exec(status)?.[1]?.trim().split(/\s+/);
     const account = serviceUser();
