@@ -64,17 +64,18 @@ describe('the systemd unit of x2gosessiond', () => {
   });
 });
 
-describe('x2gosessiond runs as its own account, not root', needs.options, () => {
-  const needs = requires(
-    [isRoot, 'root'],
-    [hasCompiler, '/usr/bin/cc'],
-    [lookupGroupId('x2gouser') !== undefined, 'group x2gouser (x2goserver)'],
-  );
+const rootNeeds = requires(
+  [isRoot, 'root'],
+  [hasCompiler, '/usr/bin/cc'],
+  [lookupGroupId('x2gouser') !== undefined, 'group x2gouser (x2goserver)'],
+);
+
+describe('x2gosessiond runs as its own account, not root', rootNeeds.options, () => {
   let box: Sandbox;
   let inst: Installed;
   let service: RunningService;
   before(() => {
-    needs.check();
+    rootNeeds.check();
     box = createSandbox();
     assert.equal(box.admin(['--createdb']).code, 0);
     inst = installLauncher(box, { service: true });
