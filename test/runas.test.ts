@@ -14,6 +14,7 @@ import { runAsSessionUser } from '../src/service/run-as-session-user.js';
 import type { RunAsAnswer } from '../src/runas/protocol.js';
 import { lookupGroupId, type Account } from '../src/system/accounts.js';
 import { hasCompiler, isRoot, requires } from './support/requirements.js';
+import { installLauncher } from './support/launcher.js';
 import { createSandbox, DIST, type Sandbox } from './support/sandbox.js';
 import { serviceUser } from './support/service.js';
 import { ensureUser } from './support/system.js';
@@ -75,15 +76,18 @@ describe('x2gosessiond-runas: the service may end or suspend a session as its us
     bob = ensureUser('bob');
     box = createSandbox();
     assert.equal(box.admin(['--createdb']).code, 0);
-    for (const args of [
-      ['insertsession', '51', HERE, sid('alice', 1)],
-      ['insertsession', '52', HERE, sid('bob', 2)],
-      ['insertsession', '53', 'elsewhere', sid('alice', 3)],
-      ['insertsession', '54', HERE, sid('alice', 4)],
-      ['changestatus', 'F', sid('alice', 4)],
-      ['insertsession', '55', HERE, sid('root', 5)],
-    ]) {
-      assert.equal(box.x2godb(args).code, 0, args.join(' '));
+    // Each session stored by its user, through the setgid launcher, as on a server.
+    const inst = installLauncher(box, { service: false });
+    for (const [user, args] of [
+      [alice, ['insertsession', '51', HERE, sid('alice', 1)]],
+      [bob, ['insertsession', '52', HERE, sid('bob', 2)]],
+      [alice, ['insertsession', '53', 'elsewhere', sid('alice', 3)]],
+      [alice, ['insertsession', '54', HERE, sid('alice', 4)]],
+      [alice, ['changestatus', 'F', sid('alice', 4)]],
+      [undefined, ['insertsession', '55', HERE, sid('root', 5)]],
+    ] as const) {
+      const r = inst.x2godb([...args], user);
+      assert.equal(r.code, 0, `${args.join(' ')}: ${r.stderr}`);
     }
     // Stand-ins for x2goserver's programs: they say who ran them, with what.
     dir = mkdtempSync(join(tmpdir(), 'x2godb-runas-'));

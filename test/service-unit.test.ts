@@ -88,7 +88,7 @@ describe('x2gosessiond runs as its own account, not root', rootNeeds.options, ()
 
   test('uid _x2gosessiond, gid x2gouser, no other group, no capabilities; it answers a user', () => {
     const status = readFileSync(`/proc/${service.child.pid}/status`, 'utf8');
-    const field = (name: string) => new RegExp(`^${name}:\\s*(.*)$`, 'm').exec(status)?.[1]?.trim().split(/\s+/);
+    const field = (name: string) => new RegExp(`^${name}:[ \\t]*(.*)$`, 'm').exec(status)?.[1]?.trim().split(/\s+/).filter(Boolean);
     const account = serviceUser();
     assert.deepEqual(field('Uid'), Array(4).fill(String(account.uid)));
     assert.deepEqual(field('Gid'), Array(4).fill(String(lookupGroupId('x2gouser'))));
