@@ -66,7 +66,6 @@ function spawnService(configDir: string, socket: string, args: string[]): { serv
     uid: account.uid,
     gid: account.gid,
     cwd: '/',
-    env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', LANG: 'C.UTF-8' },
   });
   let log = '';
   child.stderr?.setEncoding('utf8').on('data', (d: string) => (log += d));
