@@ -64,6 +64,8 @@ await build({
     x2godbadmin: join(root, 'src/cli/x2godbadmin.ts'),
     'x2go-sessiondb': join(root, 'src/install/main.ts'),
     x2gosessiond: join(root, 'src/service/main.ts'),
+    // The service's one privileged operation, run by root apart from it (src/runas/main.ts).
+    'x2gosessiond-runas': join(root, 'src/runas/main.ts'),
   },
   outdir: dist,
   outExtension: { '.js': '.cjs' },
@@ -82,7 +84,8 @@ await build({
   logLevel: 'warning',
 });
 
-for (const program of ['x2godb', 'x2godbadmin', 'x2go-sessiondb', 'x2gosessiond']) chmodSync(join(dist, `${program}.cjs`), 0o755);
+for (const program of ['x2godb', 'x2godbadmin', 'x2go-sessiondb', 'x2gosessiond', 'x2gosessiond-runas'])
+  chmodSync(join(dist, `${program}.cjs`), 0o755);
 const addon = createRequire(import.meta.url).resolve('better-sqlite3/build/Release/better_sqlite3.node');
 copyFileSync(addon, join(dist, 'better_sqlite3.node'));
 // The launcher is compiled at install time, with that machine's paths in it.

@@ -145,7 +145,7 @@ describe('x2godbadmin (PostgreSQL)', needs.options, () => {
 
   test("the service's role: NOINHERIT, so it may do nothing alone; --adduser and --rmuser keep its membership in each user's role", async () => {
     ok(box.admin(['--adduser', 'alice']), /x2gouser_alice/);
-    const password = readFileSync(join(box.configDir, 'x2gosql', 'passwords', 'x2gosessiond'), 'utf8').trim();
+    const password = readFileSync(join(box.configDir, 'x2gosql', 'x2gosessiond.password'), 'utf8').trim();
     const service = connectAs('x2gosessiond', password, DB);
     const member = async (r: string) => (await service`select pg_has_role('x2gosessiond', ${r}, 'member') as m`)[0]?.m as boolean;
     try {

@@ -21,7 +21,14 @@ interface Case {
   why: string;
 }
 
-function cases(program: string, usage: string): Case[] {
+/**
+ * Someone else's session id is refused to a user, but a root-only command is also let through
+ * to the owner of a private database file (the sandbox's, when the suite runs as an ordinary
+ * user), who acts as root there: for those the id is no bad input.
+ */
+const FOREIGN_ID = 'someoneelse-';
+
+function cases(program: string, usage: string, rootOnly = false): Case[] {
   const names = argumentNames(usage);
   const valid = validArguments(program, usage);
   const out: Case[] = [];
@@ -31,6 +38,7 @@ function cases(program: string, usage: string): Case[] {
     const injections = name === 'path' ? [] : INJECTIONS.map((x) => `${valid[i]}${x}`);
     for (const bad of [...(ARGUMENTS[name]?.invalid ?? []), ...injections]) {
       if (bad === '' && name === 'tekictrl_port' && program === 'x2goresume') continue;
+      if (rootOnly && bad.startsWith(FOREIGN_ID)) continue;
       const args = [...valid];
       args[i] = bad;
       out.push({ program, args, why: `<${name}> = ${JSON.stringify(bad.slice(0, 40))}` });
@@ -55,8 +63,10 @@ describe('bad input: exit 2, one line, nothing written', () => {
   after(async () => box.drop());
 
   const all: Case[] = [
-    ...Object.entries(COMMANDS).flatMap(([name, spec]) => cases(name, spec.usage).map((c) => ({ ...c, program: `x2godb ${c.program}` }))),
-    ...Object.entries(HELPERS).flatMap(([name, spec]) => cases(name, spec.usage)),
+    ...Object.entries(COMMANDS).flatMap(([name, spec]) =>
+      cases(name, spec.usage, spec.rootOnly).map((c) => ({ ...c, program: `x2godb ${c.program}` })),
+    ),
+    ...Object.entries(HELPERS).flatMap(([name, spec]) => cases(name, spec.usage, spec.rootOnly)),
   ];
 
   test(`${all.length} refused invocations of every command and helper`, async () => {

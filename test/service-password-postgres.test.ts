@@ -1,6 +1,6 @@
 // x2gosessiond on PostgreSQL when the password of its role changes under it: by
 // `x2godbadmin --createdb --force` (a new database and a new password for x2gosessiond), or by
-// an administrator who edits passwords/x2gosessiond by hand. The running service must take the
+// an administrator who edits x2gosql/x2gosessiond.password by hand. The running service must take the
 // new password by itself: while the database is fine, no call may keep failing until a restart
 // (the launcher does not fall back on exit 4, so a stuck service fails every login).
 
@@ -42,7 +42,7 @@ describe('x2gosessiond on PostgreSQL takes a new password by itself', needs.opti
     }
     inst = installLauncher(box, { service: true });
     service = inst.service as RunningService;
-    passwordFile = join(box.configDir, 'x2gosql', 'passwords', 'x2gosessiond');
+    passwordFile = join(box.configDir, 'x2gosql', 'x2gosessiond.password');
   });
   after(async () => {
     await service?.stop();

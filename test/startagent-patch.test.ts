@@ -5,7 +5,7 @@
 // too, and nothing at all when the script differs where the patch goes.
 
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { applyPatch } from '../src/install/apply-patch.js';
 import { patchedStartagent } from '../src/install/startagent.js';
 import { tmpdir, userInfo } from 'node:os';
@@ -24,6 +24,27 @@ function addedLines(): string {
     .filter((l) => l.startsWith('+') && !l.startsWith('+++'))
     .map((l) => l.slice(1))
     .join('\n');
+}
+
+/**
+ * The displays the host itself holds (X sockets and lock files), which the patched script skips:
+ * on a live X2Go server the first free display is not 50. Read as the patch reads them.
+ */
+function hostDisplays(): Set<number> {
+  const list = (dir: string) => readdirSync(dir, { withFileTypes: false }).map(String);
+  const found = [
+    ...(existsSync('/tmp/.X11-unix') ? list('/tmp/.X11-unix') : []).map((n) => /^X(\d+)$/.exec(n)?.[1]),
+    ...list('/tmp').map((n) => /^\.X(\d+)-lock$/.exec(n)?.[1]),
+  ];
+  return new Set(found.filter((d) => d !== undefined).map(Number));
+}
+
+/** The lowest display at or above 50 that neither the host nor `taken` holds. */
+function firstFree(taken: number[] = []): number {
+  const busy = hostDisplays();
+  let d = 50;
+  while (busy.has(d) || taken.includes(d)) d++;
+  return d;
 }
 
 describe('the x2gostartagent patch', () => {
@@ -71,15 +92,16 @@ describe('the x2gostartagent patch', () => {
   }
 
   test('reserves the display, three ports and the session, and makes the old loops a no-op', () => {
+    const expected = firstFree();
     const first = startagent({});
     assert.equal(first.code, 0, first.stderr);
     const [sid, display, gr, snd, fs, output, maxRetry] = first.out;
-    assert.match(sid ?? '', new RegExp(`^${userInfo().username}-50-\\d{10}_stDxfce4-session_dp24$`));
-    assert.deepEqual([display, output, maxRetry], ['50', 'inserted', '0']);
+    assert.match(sid ?? '', new RegExp(`^${userInfo().username}-${expected}-\\d{10}_stDxfce4-session_dp24$`));
+    assert.deepEqual([display, output, maxRetry], [String(expected), 'inserted', '0']);
     assert.equal(new Set([gr, snd, fs]).size, 3);
     const second = startagent({});
-    assert.equal(second.out[1], '51');
-    assert.match(box.x2godb(['listsessions', 'x2go-test']).stdout, new RegExp(`\\|${sid}\\|50\\|x2go-test\\|R\\|`));
+    assert.equal(second.out[1], String(firstFree([expected])));
+    assert.match(box.x2godb(['listsessions', 'x2go-test']).stdout, new RegExp(`\\|${sid}\\|${expected}\\|x2go-test\\|R\\|`));
   });
 
   test("desktop sharing keeps the reference's loops: no reservation", () => {

@@ -5,7 +5,7 @@
 //
 // Layout under the prefix (default /usr/lib/x2go-sessiondb):
 //   x2godb.cjs (loader), x2godb-main.cjs(.cache), x2godbadmin.cjs, x2go-sessiondb.cjs,
-//   x2gosessiond.cjs, better_sqlite3.node, x2godb-launcher.c, peercred.c, DB.pm
+//   x2gosessiond.cjs, x2gosessiond-runas.cjs, better_sqlite3.node, x2godb-launcher.c, peercred.c, DB.pm
 //                                                       root:root, not writable by others
 //   peercred.node (the service's SO_PEERCRED addon, built here with the system's cc)
 //   x2godb-launcher                                     root:x2gouser 2755
@@ -42,13 +42,14 @@ export const FILES = [
   'x2godbadmin.cjs',
   'x2go-sessiondb.cjs',
   'x2gosessiond.cjs',
+  'x2gosessiond-runas.cjs',
   'better_sqlite3.node',
   'x2godb-launcher.c',
   'x2godb-listing.c',
   'peercred.c',
   'DB.pm',
 ];
-const EXECUTABLES = new Set(['x2godb.cjs', 'x2godbadmin.cjs', 'x2go-sessiondb.cjs', 'x2gosessiond.cjs']);
+const EXECUTABLES = new Set(['x2godb.cjs', 'x2godbadmin.cjs', 'x2go-sessiondb.cjs', 'x2gosessiond.cjs', 'x2gosessiond-runas.cjs']);
 /** The reference's wrapper name: x2goserver's DB.pm runs it for every SQLite operation. */
 export const WRAPPER_NAME = 'libx2go-server-db-sqlite3-wrapper';
 

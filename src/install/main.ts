@@ -35,6 +35,7 @@ import { CODE_CACHE } from '../cli/code-cache.js';
 import { status } from './status.js';
 import { checkNames, doctor } from '../doctor/run.js';
 import { installUnit, removeUnit, UNIT_NAME, UNIT_PATH } from './service-unit.js';
+import { ensureServiceAccount } from './service-account.js';
 import { DEFAULT_SOCKET } from '../service/protocol.js';
 import { serviceStats } from '../service/client.js';
 import { exitOnFailure } from '../app/failure.js';
@@ -60,8 +61,9 @@ install    copies the programs to the prefix (default /usr/lib/x2go-sessiondb), 
            into PREFIX/reference (root only) and puts ours in their place, puts a reserving
            x2gostartagent in place (contrib/x2gostartagent-reserve.patch applied to the
            reference's; left alone when it does not apply), writes the dpkg hook that keeps it
-           in step with x2goserver, runs x2godbadmin --updatedb, and installs and starts the
-           resident service x2gosessiond (systemd unit ${UNIT_NAME}). Idempotent.
+           in step with x2goserver, creates the service's system account _x2gosessiond (group
+           x2gouser), runs x2godbadmin --updatedb, and installs and starts the resident service
+           x2gosessiond as that account (systemd unit ${UNIT_NAME}). Idempotent.
            --socket: the service's socket (default ${DEFAULT_SOCKET}), compiled into the launcher;
            --force: divert an x2goserver version other than ${KNOWN_UPSTREAM.join(', ')};
            --no-divert: only the prefix and the launcher (no diversions, no service unit).
@@ -293,6 +295,8 @@ async function run(argv: string[]): Promise<{ lines: string[]; errors?: string[]
         lines.push(...syncStartagent(prefix, false));
         const node = realpathSync(values.node ?? process.execPath);
         lines.push(...installHook(node, prefix));
+        // Before --updatedb, which gives the service's PostgreSQL password file to its account.
+        lines.push(...ensureServiceAccount());
         lines.push(...updatedb(prefix, configDir));
         lines.push(...installUnit({ node, prefix, configDir, socket }));
       }

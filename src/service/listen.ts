@@ -1,6 +1,8 @@
 // Putting the service's socket in place so that, from the first moment it can be reached, only
-// root and the x2gouser group reach it: created under a temporary name, given its owner and
-// mode, then renamed to its place, in a directory that only root writes.
+// the service, root and the x2gouser group reach it: created under a temporary name, given its
+// owner and mode, then renamed to its place, in a directory that only the service (its account,
+// _x2gosessiond, or root) writes. The directory is made at install time, or by systemd
+// (RuntimeDirectory=), for the service's account: /run is root's.
 
 import { chmodSync, chownSync, lstatSync, mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { connect, type Server } from 'node:net';
@@ -19,12 +21,20 @@ function alive(path: string): Promise<boolean> {
   });
 }
 
-/** The socket's directory: root-owned, writable by root alone, traversable by the group only. */
-function prepareDirectory(dir: string, gid: number): void {
+/**
+ * The socket's directory: the service's own (it runs as _x2gosessiond, or as root), writable by
+ * it alone, traversable by the group only.
+ */
+function prepareDirectory(dir: string, uid: number, gid: number): void {
   mkdirSync(dir, { recursive: true, mode: 0o750 });
   const st = lstatSync(dir);
   if (!st.isDirectory()) throw new SessionDbError('config', `${dir} is not a directory`);
-  chownSync(dir, 0, gid);
+  if (st.uid !== uid && uid !== 0) {
+    throw new SessionDbError('config', `${dir} must belong to the service's account (uid ${uid}), not uid ${st.uid}`);
+  }
+  // As the service's account the owner is right already (systemd's RuntimeDirectory=, or install):
+  // no chown, which the unit's system call filter refuses.
+  if (st.uid !== uid || st.gid !== gid) chownSync(dir, uid, gid);
   chmodSync(dir, 0o750);
   // Every directory above must be root's and not writable by others, or someone could swap it.
   for (let up = dirname(dir); ; up = dirname(up)) {
@@ -39,7 +49,8 @@ function prepareDirectory(dir: string, gid: number): void {
 }
 
 export async function listenOnSocket(server: Server, path: string, gid: number): Promise<void> {
-  prepareDirectory(dirname(path), gid);
+  const uid = process.geteuid?.() ?? 0;
+  prepareDirectory(dirname(path), uid, gid);
   if (await alive(path)) throw new SessionDbError('conflict', `another x2gosessiond answers on ${path}`);
   const pending = `${path}.${process.pid}`;
   rmSync(pending, { force: true });
@@ -50,7 +61,9 @@ export async function listenOnSocket(server: Server, path: string, gid: number):
       resolve();
     });
   });
-  chownSync(pending, 0, gid);
+  // Created with the service's uid and group (x2gouser, its primary group) unless run as root.
+  const made = statSync(pending);
+  if (made.uid !== uid || made.gid !== gid) chownSync(pending, uid, gid);
   chmodSync(pending, 0o660);
   renameSync(pending, path);
 }

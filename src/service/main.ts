@@ -1,4 +1,5 @@
-// x2gosessiond: the resident session service (see server.ts). Run by systemd as root:
+// x2gosessiond: the resident session service (see server.ts). Run by systemd as its own system
+// account _x2gosessiond, group x2gouser (src/install/service-unit.ts), not as root:
 //   x2gosessiond [--config DIR] [--socket PATH] [--group NAME] [--hostname NAME] [--watch-socket PATH] [--metrics-listen HOST:PORT]
 // SIGTERM (or SIGINT) stops accepting, lets requests in flight finish, then exits.
 // The same file runs the service's dispatch worker thread (dispatch-worker.ts).
@@ -11,6 +12,7 @@ import { loadSessiondSettings } from '../config/sessiond.js';
 import { EXIT_CODES, SessionDbError } from '../model/errors.js';
 import { parseServer } from '../model/validate.js';
 import { lookupGroupId } from '../system/accounts.js';
+import { SERVICE_USER } from '../system/service-account.js';
 import { exitOnFailure } from '../app/failure.js';
 import { writeAll } from '../cli/write-out.js';
 import { runDispatchWorker } from './dispatch-worker.js';
@@ -93,10 +95,6 @@ async function main(argv: readonly string[]): Promise<number> {
     writeAll(options ? 2 : 1, options ? `x2gosessiond: ${options}\n${USAGE}` : USAGE);
     return options ? 2 : 0;
   }
-  if (process.getuid?.() !== 0) {
-    writeAll(2, 'x2gosessiond: must run as root (it answers for every user, as the setgid launcher would)\n');
-    return EXIT_CODES.denied;
-  }
   // Files the service creates for the group (SQLite's -wal and -shm, which helper processes of
   // the x2gouser group open when the service is down) must be group-writable from creation; a
   // worker thread may not change the umask, so the main thread sets it for the whole process.
@@ -105,6 +103,15 @@ async function main(argv: readonly string[]): Promise<number> {
   if (gid === undefined) {
     writeAll(2, `x2gosessiond: group ${options.group} does not exist\n`);
     return EXIT_CODES.config;
+  }
+  // It answers for every user as the setgid launcher would: it needs the launcher's group (the
+  // socket's group, the SQLite file's), and nothing of root's.
+  if (process.getuid?.() !== 0 && process.getegid?.() !== gid && !process.getgroups?.().includes(gid)) {
+    writeAll(
+      2,
+      `x2gosessiond: must run with group ${options.group} (as ${SERVICE_USER}, whose group it is; see x2gosessiond.service) or as root\n`,
+    );
+    return EXIT_CODES.denied;
   }
   const settings = loadSettings(options.configDir);
   const sessiond = loadSessiondSettings(options.configDir);

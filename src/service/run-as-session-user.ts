@@ -1,15 +1,20 @@
-// The one place where an administrator's terminate or suspend becomes X2Go's own program run as
-// the session's user (x2goterminate-session / x2gosuspend-session, found on PATH), as the user
-// would run it: with the user's uid, gid and groups (setpriv --init-groups). Used by
-// x2go-sessiondb's terminate/suspend for sessions on this node and by x2gosessiond for requests
-// queued by another node. Kept to one small function on purpose: the privileged operations
-// are moving into a separate root component, which will replace this body.
+// The one place where an administrator's terminate or suspend, or an expiry, becomes X2Go's own
+// program run as the session's user (x2goterminate-session / x2gosuspend-session), as the user
+// would run it. Root (x2go-sessiondb's terminate/suspend for sessions on this node) runs it
+// itself, with the user's uid, gid and groups (setpriv --init-groups), found on PATH. The
+// resident service has no root: it asks the root helper x2gosessiond-runas (runas-client.ts),
+// which runs x2goserver's program after checking that the session is that user's, here.
 
 import { spawn } from 'node:child_process';
 import type { AdminAction, Outcome } from '../model/farm.js';
 import { lookupUser } from '../system/accounts.js';
+import { askRunAs } from './runas-client.js';
+import type { RunAsProgram } from '../runas/protocol.js';
 
-const PROGRAMS: Record<AdminAction, string> = { terminate: 'x2goterminate-session', suspend: 'x2gosuspend-session' };
+/** Where x2gosessiond-runas listens, when not its default (tests, a second installation). */
+export const RUNAS_SOCKET_ENV = 'X2GOSESSIOND_RUNAS_SOCKET';
+
+const PROGRAMS: Record<AdminAction, RunAsProgram> = { terminate: 'x2goterminate-session', suspend: 'x2gosuspend-session' };
 const DONE: Record<AdminAction, string> = { terminate: 'terminated', suspend: 'suspended' };
 /** X2Go's programs wait for the agent; one that hangs longer than this counts as failed. */
 const TIMEOUT_MS = 60_000;
@@ -18,6 +23,25 @@ export async function runAsSessionUser(
   action: AdminAction,
   session: { sessionId: string; uname: string; server: string },
 ): Promise<Outcome> {
+  if (process.geteuid?.() !== 0) return throughRunAs(action, session);
+  return directly(action, session);
+}
+
+async function throughRunAs(action: AdminAction, session: { sessionId: string; server: string }): Promise<Outcome> {
+  const program = PROGRAMS[action];
+  try {
+    const answer = await askRunAs(program, session.sessionId, { socket: process.env[RUNAS_SOCKET_ENV] || undefined });
+    if (answer.exitCode === 0) return { ok: true, outcome: `${DONE[action]} ${session.sessionId} on ${session.server}` };
+    return {
+      ok: false,
+      outcome: `${session.server}: ${program} ${session.sessionId} exited with ${answer.exitCode}${answer.stderr ? `: ${answer.stderr}` : ''}`,
+    };
+  } catch (err) {
+    return { ok: false, outcome: `${session.server}: cannot run ${program}: ${err instanceof Error ? err.message : String(err)}` };
+  }
+}
+
+async function directly(action: AdminAction, session: { sessionId: string; uname: string; server: string }): Promise<Outcome> {
   const program = PROGRAMS[action];
   const account = lookupUser(session.uname);
   if (!account) return { ok: false, outcome: `${session.server}: no user ${session.uname} on this host to run ${program} as` };

@@ -5,11 +5,12 @@
 // after another (the test runner runs files one at a time).
 
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import postgres from 'postgres';
 import { lookupUser } from '../../src/system/accounts.js';
 import { createSandbox, type Sandbox } from './sandbox.js';
+import { serviceUser } from './service.js';
 
 /** The password the suites give the cluster's superuser (the reference reads it from passwords/pgadmin). */
 export const PG_ADMIN_PASSWORD = 'x2godb-test-superuser';
@@ -59,9 +60,11 @@ export function shareServiceLogin(configDir: string): void {
     },
   );
   if (r.status !== 0) throw new Error(`cannot set the x2gosessiond password (run x2godbadmin --createdb first): ${r.stderr}`);
-  const file = join(configDir, 'x2gosql', 'passwords', 'x2gosessiond');
+  // The service's own file, as x2godbadmin writes it: its account's, mode 600.
+  const file = join(configDir, 'x2gosql', 'x2gosessiond.password');
   writeFileSync(file, `${SERVICE_PASSWORD}\n`, { mode: 0o600 });
   chmodSync(file, 0o600);
+  chownSync(file, serviceUser().uid, 0);
 }
 
 export function superuser(database = 'postgres'): postgres.Sql {

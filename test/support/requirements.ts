@@ -15,9 +15,13 @@ export interface Requirement {
   check(): void;
 }
 
+/** Why suites of this test process were skipped (outside CI): what viaService reports. */
+export const skipReasons = new Set<string>();
+
 export function requires(...conditions: [met: boolean, what: string][]): Requirement {
   const missing = conditions.filter(([met]) => !met).map(([, what]) => what);
   const reason = missing.length ? `needs ${missing.join(', ')}` : undefined;
+  if (reason && !inCI) skipReasons.add(reason);
   return {
     options: reason && !inCI ? { skip: reason } : {},
     check() {

@@ -1,7 +1,20 @@
 // A configuration directory and a session database of a test's own, and the built programs
 // pointed at them. Nothing here touches /etc/x2go or the system's database.
 
-import { appendFileSync, chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  chmodSync,
+  cpSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -9,7 +22,35 @@ import Database from 'better-sqlite3';
 import { run, type Result, type RunOptions } from './system.js';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-export const DIST = join(ROOT, 'dist');
+export const DIST = readableDist(join(ROOT, 'dist'));
+
+/** Whether every user may read `file`: it and each directory above it let others through. */
+function othersReach(file: string): boolean {
+  if ((statSync(file).mode & 0o004) === 0) return false;
+  for (let dir = dirname(file); ; dir = dirname(dir)) {
+    if ((statSync(dir).mode & 0o001) === 0) return false;
+    if (dir === '/') return true;
+  }
+}
+
+/**
+ * The built programs, where the test users can run them. Tests run them as alice and bob; from a
+ * checkout others cannot enter (a clone under /root, or in a mode 0700 directory) they would
+ * fail with "Cannot find module", so this test process then uses a copy in a scratch directory
+ * that everyone may read, removed when it exits.
+ */
+function readableDist(dist: string): string {
+  const entry = join(dist, 'x2godb.cjs');
+  if (!existsSync(entry) || othersReach(entry)) return dist;
+  const copy = mkdtempSync(join(tmpdir(), 'x2godb-dist-'));
+  cpSync(dist, copy, { recursive: true, verbatimSymlinks: true });
+  for (const path of [copy, ...readdirSync(copy, { recursive: true }).map((p) => join(copy, String(p)))]) {
+    const st = lstatSync(path);
+    if (!st.isSymbolicLink()) chmodSync(path, st.mode | (st.isDirectory() || st.mode & 0o100 ? 0o055 : 0o044));
+  }
+  process.on('exit', () => rmSync(copy, { recursive: true, force: true }));
+  return copy;
+}
 
 export interface Sandbox {
   dir: string;

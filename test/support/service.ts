@@ -1,15 +1,20 @@
-// The resident service (x2gosessiond) for tests: started as root on a socket of its own, with a
+// The resident service (x2gosessiond) for tests: started as the installed unit runs it, as its
+// own account _x2gosessiond with group x2gouser (not root), on a socket of its own, with a
 // sandbox's configuration, and stopped when the test process ends. `viaService` runs a whole
 // test file again with every launcher it installs asking a service first, and then checks that
 // the service answered every call (a launcher that fell back to Node would pass unnoticed).
 
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { chownSync, existsSync, mkdtempSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { ensureServiceAccount } from '../../src/install/service-account.js';
 import { serviceStats } from '../../src/service/client.js';
+import type { Account } from '../../src/system/accounts.js';
+import { SERVICE_USER, serviceAccount } from '../../src/system/service-account.js';
 import type { ServiceStats } from '../../src/service/server.js';
+import { skipReasons } from './requirements.js';
 import { DIST } from './sandbox.js';
 
 export const SERVICE_MODE_ENV = 'X2GODB_TEST_VIA_SERVICE';
@@ -35,17 +40,35 @@ process.on('exit', () => {
   for (const s of running) s.child.kill('SIGKILL');
 });
 
-/** A directory for sockets outside any sandbox: root-owned, as the service requires. */
+/** The service's account, created as `x2go-sessiondb install` creates it. */
+export function serviceUser(): Account {
+  ensureServiceAccount();
+  const account = serviceAccount();
+  if (!account) throw new Error(`no account ${SERVICE_USER}`);
+  return account;
+}
+
+/**
+ * A directory for sockets outside any sandbox, the service account's (as systemd's
+ * RuntimeDirectory= makes /run/x2go-sessiondb), in root's sticky /tmp.
+ */
 export function socketPath(name = 'sessiond.sock'): string {
-  return join(mkdtempSync('/tmp/x2godb-svc-'), name);
+  const dir = mkdtempSync('/tmp/x2godb-svc-');
+  chownSync(dir, serviceUser().uid, serviceUser().gid);
+  return join(dir, name);
 }
 
 function spawnService(configDir: string, socket: string, args: string[]): { service: RunningService; exited: Promise<number | null> } {
   // No watch socket and no metrics listener unless a test asks (args given later win): a test's
   // service must not take the system's /run/x2gosessiond-watch.sock or port 9587.
   const quiet = ['--watch-socket', '', '--metrics-listen', ''];
+  const account = serviceUser();
   const child = spawn(process.execPath, [join(DIST, 'x2gosessiond.cjs'), '--config', configDir, '--socket', socket, ...quiet, ...args], {
     stdio: ['ignore', 'ignore', 'pipe'],
+    // As the unit runs it: User=_x2gosessiond, Group=x2gouser, UMask=0007, no supplementary groups.
+    uid: account.uid,
+    gid: account.gid,
+    cwd: '/',
   });
   let log = '';
   child.stderr?.setEncoding('utf8').on('data', (d: string) => (log += d));
@@ -107,7 +130,12 @@ export const launcherCalls = new Map<string, { calls: number; service: RunningSe
 export async function viaService(load: () => Promise<unknown>): Promise<void> {
   process.env[SERVICE_MODE_ENV] = '1';
   await load();
-  test('every launcher call was answered by the resident service, which then stops cleanly', async () => {
+  test('every launcher call was answered by the resident service, which then stops cleanly', async (t) => {
+    // Its suites skipped (outside CI only): there was nothing to answer, so nothing to check.
+    if (started.length === 0 && skipReasons.size > 0) {
+      t.skip([...skipReasons].join('; '));
+      return;
+    }
     assert.ok(started.length > 0, 'no service was started');
     for (const { calls, service } of launcherCalls.values()) {
       const stats = await service.stats();

@@ -4,7 +4,7 @@
 // only as SCRAM verifiers; names are validated and quoted by one function; every action is
 // idempotent and reported in one line; nothing is dropped that still holds sessions.
 
-import { chmodSync, chownSync, mkdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, lstatSync, mkdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AdminBackend, AdminReport } from '../../model/admin.js';
 import type { Settings } from '../../model/backend.js';
@@ -12,8 +12,9 @@ import { invalid, SessionDbError } from '../../model/errors.js';
 import { describeMigrations, failedMigration, migrationLabel } from '../../model/migrations.js';
 import { groupMembers, lookupGroupId, lookupUser, type Account } from '../../system/accounts.js';
 import { asUser } from '../../system/privileges.js';
+import { SERVICE_USER, serviceAccount } from '../../system/service-account.js';
 import { connect, describeTarget, type ConnectionSql, type Sql } from './connection.js';
-import { passwordsDir, readPasswordFile, type Login } from './credentials.js';
+import { legacyServiceLoginFile, passwordsDir, readPasswordFile, serviceLoginFile, type Login } from './credentials.js';
 import { mapPgError } from './errors.js';
 import { SQLSTATE, sqlStateOf } from './sqlstate.js';
 import {
@@ -137,29 +138,31 @@ export class PostgresAdmin implements AdminBackend {
    * (`fresh`) gives it a new password; --updatedb keeps the one that works on the other servers.
    */
   async #ensureServiceRole(fresh: boolean): Promise<string> {
-    const file = join(passwordsDir(this.#settings.configDir), 'x2gosessiond');
+    const file = serviceLoginFile(this.#settings.configDir);
+    // The service's account reads it (root where there is none: a server without install).
+    const owner = serviceAccount()?.uid ?? 0;
+    const moved = adoptServiceLoginFile(this.#settings.configDir, owner);
     return this.#with(this.#database, `set up ${SERVICE_ROLE}`, async (sql) => {
       const [existing] = await sql`select 1 from pg_roles where rolname = ${SERVICE_ROLE}`;
       const id = quoteIdent(SERVICE_ROLE);
       let state = 'present, password file in place';
       if (!existing || fresh) {
         const password = generatePassword();
-        mkdirSync(passwordsDir(this.#settings.configDir), { recursive: true, mode: 0o700 });
-        writeSecret(file, password, 0, 0);
+        writeSecret(file, password, owner, 0);
         const verifier = quoteVerifier(scramVerifier(password));
         await sql.unsafe(`${existing ? 'ALTER' : 'CREATE'} ROLE ${id} LOGIN NOINHERIT PASSWORD ${verifier}`);
         state = `${existing ? 'new password' : 'created'}, password in ${file} (mode 600)`;
       } else {
-        const stored = storedPassword(file, 0);
+        const stored = storedPassword(file, owner);
         if (stored === undefined || !(await this.#canLogIn({ user: SERVICE_ROLE, password: stored }))) {
-          state = `present, but ${file} ${stored === undefined ? 'is missing' : 'does not log in'}: copy it from the server where x2godbadmin --createdb ran (root, mode 600)`;
+          state = `present, but ${file} ${stored === undefined ? 'is missing' : 'does not log in'}: copy it from the server where x2godbadmin --createdb ran (owner ${SERVICE_USER}, mode 600)`;
         }
       }
       await sql.unsafe(`ALTER ROLE ${id} NOINHERIT`);
       const users = (await sql`select rolname from pg_roles where starts_with(rolname, ${USER_ROLE_PREFIX})`).map((r) => String(r.rolname));
       for (const role of [ADMIN_ROLE, ...users]) await sql.unsafe(`GRANT ${quoteIdent(role)} TO ${id}`);
       await sql.unsafe(`GRANT CONNECT ON DATABASE ${quoteIdent(this.#database)} TO ${id}`);
-      return `${SERVICE_ROLE}: ${state}; member of ${ADMIN_ROLE} and ${users.length} user role(s)`;
+      return `${SERVICE_ROLE}: ${moved}${state}; member of ${ADMIN_ROLE} and ${users.length} user role(s)`;
     });
   }
 
@@ -402,6 +405,28 @@ export class PostgresAdmin implements AdminBackend {
     }
     return { lines: lines.length ? lines : [`group ${group} has no members`] };
   }
+}
+
+/**
+ * The service's password file where the service can read it: moved from passwords/ (where it
+ * was root's, before the service left root) and given to the service's account. Returns what
+ * was done, for the report.
+ */
+function adoptServiceLoginFile(configDir: string, owner: number): string {
+  const file = serviceLoginFile(configDir);
+  const legacy = legacyServiceLoginFile(configDir);
+  let done = '';
+  if (statSync(legacy, { throwIfNoEntry: false })?.isFile() && !statSync(file, { throwIfNoEntry: false })) {
+    renameSync(legacy, file);
+    done = `moved ${legacy} to ${file}, `;
+  }
+  const st = lstatSync(file, { throwIfNoEntry: false });
+  if (st?.isFile() && (st.uid !== owner || (st.mode & 0o077) !== 0)) {
+    chownSync(file, owner, 0);
+    chmodSync(file, 0o600);
+    done += `${file} now ${SERVICE_USER}'s (mode 600), `;
+  }
+  return done;
 }
 
 function storedPassword(file: string, uid: number): string | undefined {

@@ -81,8 +81,17 @@ export function callerLogin(caller: Caller, home: string, configDir: string): Lo
   };
 }
 
-/** The resident service's password file, <config>/x2gosql/passwords/x2gosessiond (root's, 0600). */
-function serviceLoginFile(configDir: string): string {
+/**
+ * The resident service's password file, <config>/x2gosql/x2gosessiond.password, owned by the
+ * service's account (_x2gosessiond), mode 0600. Not in passwords/: x2goserver's package keeps
+ * that directory root's 0700 on every upgrade, and the service does not run as root.
+ */
+export function serviceLoginFile(configDir: string): string {
+  return join(configDir, 'x2gosql', 'x2gosessiond.password');
+}
+
+/** Where it was before the service left root: moved by x2godbadmin --updatedb. */
+export function legacyServiceLoginFile(configDir: string): string {
   return join(passwordsDir(configDir), 'x2gosessiond');
 }
 
@@ -123,15 +132,17 @@ function fileStamp(path: string): string {
  */
 export function liveServiceLogin(configDir: string): LiveLogin {
   const path = serviceLoginFile(configDir);
+  // The service's own file: whoever runs it (its account, or root) owns it.
+  const owner = process.geteuid?.() ?? 0;
   // The stamp is taken before reading: a change made while reading is seen next time.
   let stamp = fileStamp(path);
-  let current = readPasswordFile(path, 0, SERVICE_REMEDY);
+  let current = readPasswordFile(path, owner, SERVICE_REMEDY);
   let problem: SessionDbError | undefined;
   const refresh = (force: boolean): void => {
     const now = fileStamp(path);
     if (now === stamp && !force) return;
     try {
-      current = readPasswordFile(path, 0, SERVICE_REMEDY);
+      current = readPasswordFile(path, owner, SERVICE_REMEDY);
       stamp = now;
       problem = undefined;
     } catch (err) {

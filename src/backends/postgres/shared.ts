@@ -4,7 +4,7 @@
 // and the service's own login may do nothing by itself (NOINHERIT).
 //
 // The service outlives its role's password: x2godbadmin --createdb (or an administrator) gives
-// x2gosessiond a new one and rewrites passwords/x2gosessiond. New connections read the file as
+// x2gosessiond a new one and rewrites x2gosql/x2gosessiond.password. New connections read the file as
 // it is then (credentials.ts); a login refused anyway reads it once more and the request is
 // tried again, so the service never stays broken while the database is fine.
 

@@ -1,0 +1,40 @@
+// Creating the service's system account (see src/system/service-account.ts) at install time, as
+// Debian's adduser --system would: no home, no login shell, no password, primary group x2gouser
+// (which x2goserver's package creates). An existing account is kept as it is, once checked.
+
+import { execFileSync } from 'node:child_process';
+import { lookupGroupId } from '../system/accounts.js';
+import { SERVICE_GROUP, SERVICE_USER, serviceAccount } from '../system/service-account.js';
+import { InstallError } from './install-launcher.js';
+
+export function ensureServiceAccount(): string[] {
+  const gid = lookupGroupId(SERVICE_GROUP);
+  if (gid === undefined) throw new InstallError(`group ${SERVICE_GROUP} does not exist; is x2goserver installed?`);
+  const existing = serviceAccount();
+  if (existing) {
+    if (existing.uid === 0 || existing.gid !== gid) {
+      throw new InstallError(`account ${SERVICE_USER} exists but is not a system account of group ${SERVICE_GROUP}; remove it or fix it`);
+    }
+    return [];
+  }
+  execFileSync(
+    '/usr/sbin/useradd',
+    [
+      '--system',
+      '--gid',
+      SERVICE_GROUP,
+      '--no-create-home',
+      '--home-dir',
+      '/nonexistent',
+      '--shell',
+      '/usr/sbin/nologin',
+      '--comment',
+      'x2go-sessiondb service',
+      SERVICE_USER,
+    ],
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  );
+  const created = serviceAccount();
+  if (!created) throw new InstallError(`useradd ${SERVICE_USER} did not create the account`);
+  return [`created the system account ${SERVICE_USER} (uid ${created.uid}, group ${SERVICE_GROUP}) for x2gosessiond`];
+}
