@@ -14,7 +14,7 @@ import { DEFAULT_RUNAS_SOCKET, MAX_RUNAS_REQUEST, type RunAsAnswer, type RunAsPr
 export function askRunAs(
   program: RunAsProgram,
   session: string,
-  options: { socket?: string; timeoutMs?: number } = {},
+  options: { socket?: string | undefined; timeoutMs?: number } = {},
 ): Promise<RunAsAnswer> {
   const socketPath = options.socket ?? DEFAULT_RUNAS_SOCKET;
   const line = `${JSON.stringify({ program, session })}\n`;
