@@ -14,9 +14,10 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import type { Account } from '../src/system/accounts.js';
 import { NEEDS_ROOT, NEEDS_X2GOUSER, SQLITE, type TestDatabase } from './support/backends.js';
 import { installLauncher, type Installed } from './support/launcher.js';
+import { serviceUser } from './support/service.js';
 import { startWatchedService, type WatchedService } from './support/observe.js';
 import { hasCompiler } from './support/requirements.js';
-import { ROOT } from './support/sandbox.js';
+import { LOAD_TEST_QUOTA, ROOT, setQuota } from './support/sandbox.js';
 import { ensureUser } from './support/system.js';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -72,6 +73,8 @@ describe('the dashboard in headless Chromium (SQLite, 10,000 sessions)', needs.o
     ensureUser('bob');
     mkdirSync(ARTIFACTS, { recursive: true });
     box = await SQLITE.createDatabase({ database: 'x2go_test_dashboard' });
+    // 10,000 sessions of a few users: far above the per-user quota, which this suite is not about.
+    setQuota(box.configDir, LOAD_TEST_QUOTA);
     fill(box.dbPath);
     inst = installLauncher(box, { service: false });
     watched = await startWatchedService(box.configDir, inst.socket);
@@ -90,10 +93,10 @@ describe('the dashboard in headless Chromium (SQLite, 10,000 sessions)', needs.o
     await box?.drop();
   });
 
-  test('the page loads with no console error; the token file is root’s 0600; sessions need the login', async () => {
+  test('the page loads with no console error; the token file is the service account’s 0600; sessions need the login', async () => {
     const { statSync } = await import('node:fs');
     const st = statSync(join(box.configDir, 'x2gosql', 'sessiond-admin-token'));
-    assert.deepEqual([st.uid, st.mode & 0o777], [0, 0o600]);
+    assert.deepEqual([st.uid, st.mode & 0o777], [serviceUser().uid, 0o600]);
     await page.goto(`${watched.url}/`);
     await page.waitForSelector('#login:not([hidden])');
     assert.equal(await page.locator('#sessions tbody tr').count(), 0);

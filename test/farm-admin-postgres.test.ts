@@ -45,7 +45,7 @@ describe('sessions, terminate and suspend across a PostgreSQL farm', needs.optio
       // Records who ran it, as whom, with what; fails for session ids with display 599.
       writeFileSync(
         join(bin, name),
-        `#!/bin/sh\necho "${name} uid=$(id -u) groups=$(id -G) by=$X2GO_STANDIN_BY args=$*" >> ${record}\ncase "$1" in *-599-*) echo "agent did not answer" >&2; exit 1;; esac\nexit 0\n`,
+        `#!/bin/sh\necho "${name} uid=$(id -u) groups=$(id -G) via=$(ps -o comm= -p $PPID) args=$*" >> ${record}\ncase "$1" in *-599-*) echo "agent did not answer" >&2; exit 1;; esac\nexit 0\n`,
         { mode: 0o755 },
       );
     }
@@ -118,7 +118,7 @@ describe('sessions, terminate and suspend across a PostgreSQL farm', needs.optio
     assert.equal(r.stdout, `terminated ${sid('alice', 501)} on node-a\n`);
     const [line] = recorded();
     const uid = farm.users[0]?.uid;
-    assert.match(line ?? '', new RegExp(`^x2goterminate-session uid=${uid} groups=[\\d ]+ by=cli args=${sid('alice', 501)}$`));
+    assert.match(line ?? '', new RegExp(`^x2goterminate-session uid=${uid} groups=[\\d ]+ via=node args=${sid('alice', 501)}$`));
     assert.equal((await farm.query('select count(*)::int as n from admin_requests'))[0]?.n, 0);
   });
 
@@ -128,7 +128,10 @@ describe('sessions, terminate and suspend across a PostgreSQL farm', needs.optio
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout, `terminated ${sid('bob', 502)} on node-b\n`);
     assert.ok(Date.now() - started < 3000, `took ${Date.now() - started} ms`);
-    assert.match(recorded()[1] ?? '', new RegExp(`^x2goterminate-session uid=${farm.users[1]?.uid} .*by=node-b args=${sid('bob', 502)}$`));
+    assert.match(
+      recorded()[1] ?? '',
+      new RegExp(`^x2goterminate-session uid=${farm.users[1]?.uid} .*via=runuser args=${sid('bob', 502)}$`),
+    );
     const [req] = await farm.query(
       `select node, session_id, action, requested_by, state, outcome, extract(epoch from done_at - requested_at)::float8 as took from admin_requests`,
     );

@@ -13,6 +13,7 @@ import { after, before, describe, test } from 'node:test';
 import type { Account } from '../src/system/accounts.js';
 import { BACKENDS, NEEDS_ROOT, NEEDS_X2GOUSER, type TestDatabase } from './support/backends.js';
 import { installLauncher, type Installed } from './support/launcher.js';
+import { SNAPSHOT_TTL_MS } from '../src/service/observe/metrics.js';
 import { parseMetrics, sampleValue, startWatchedService, type WatchedService } from './support/observe.js';
 import { hasCompiler } from './support/requirements.js';
 import { ROOT } from './support/sandbox.js';
@@ -83,6 +84,9 @@ for (const backend of BACKENDS) {
       const refused = inst.helper('x2gochangestatus', ['F', sid('alice', 0)], bob);
       assert.notEqual(refused.code, 0);
 
+      // The farm's figures are one query cached SNAPSHOT_TTL_MS (the dashboard's sampler took one
+      // at start): the scrape after that sees the scenario.
+      await new Promise((r) => setTimeout(r, SNAPSHOT_TTL_MS + 100));
       const text = await scrape();
       const check = spawnSync(PROMTOOL, ['check', 'metrics'], { input: text, encoding: 'utf8' });
       assert.equal(check.status, 0, `promtool check metrics: ${check.stdout}${check.stderr}`);
@@ -142,6 +146,7 @@ for (const backend of BACKENDS) {
     });
 
     test('contrib/: every Grafana query parses (promtool check rules) and names metrics the service exports; the scrape snippet is a valid config', async () => {
+      await new Promise((r) => setTimeout(r, SNAPSHOT_TTL_MS + 100));
       const names = new Set(parseMetrics(await scrape()).map((s) => s.name));
       const dashboard = JSON.parse(readFileSync(join(ROOT, 'contrib', 'grafana-x2go-farm.json'), 'utf8')) as {
         panels: { title: string; targets: { expr: string }[] }[];

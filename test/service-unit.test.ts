@@ -99,6 +99,6 @@ describe('x2gosessiond runs as its own account, not root', rootNeeds.options, ()
     assert.deepEqual([r.code, r.stdout, r.stderr], [0, 'inserted', '']);
     // The socket and its directory are the service account's, for the group only.
     const ls = execFileSync('/usr/bin/stat', ['-c', '%U:%G %a', inst.socket, join(inst.socket, '..')], { encoding: 'utf8' });
-    assert.equal(ls, `${SERVICE_USER}:x2gouser 660\n${SERVICE_USER}:x2gouser 750\n`);
+    assert.equal(ls, `${SERVICE_USER}:x2gouser 660\n${SERVICE_USER}:x2gouser 751\n`);
   });
 });

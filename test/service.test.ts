@@ -57,14 +57,14 @@ describe('x2gosessiond on SQLite: socket, protocol, load, signals', needs.option
     box?.remove();
   });
 
-  test('the socket is _x2gosessiond:x2gouser 0660 in a _x2gosessiond:x2gouser 0750 directory; a user connecting directly is refused', () => {
+  test('the socket is _x2gosessiond:x2gouser 0660 in a _x2gosessiond:x2gouser 0751 directory; a user connecting directly is refused', () => {
     const gid = lookupGroupId('x2gouser');
     // The service's account's (issue 16: it no longer runs as root), for the group only.
     const { uid } = serviceUser();
     const sock = statSync(inst.socket);
     assert.deepEqual([sock.uid, sock.gid, sock.mode & 0o7777], [uid, gid, 0o660]);
     const dir = statSync(join(inst.socket, '..'));
-    assert.deepEqual([dir.uid, dir.gid, dir.mode & 0o7777], [uid, gid, 0o750]);
+    assert.deepEqual([dir.uid, dir.gid, dir.mode & 0o7777], [uid, gid, 0o751]);
     const probe = `require('net').connect(${JSON.stringify(inst.socket)}).on('connect', () => { console.log('connected'); process.exit(0); }).on('error', (e) => console.log(e.code))`;
     const r = run(process.execPath, ['-e', probe], { as: alice });
     assert.equal(r.stdout.trim(), 'EACCES');

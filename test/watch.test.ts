@@ -14,7 +14,7 @@ import { installLauncher, type Installed } from './support/launcher.js';
 import { startWatchedService, startWatcher, type WatchedService, type Watcher } from './support/observe.js';
 import { hasCompiler } from './support/requirements.js';
 import { DIST } from './support/sandbox.js';
-import { socketPath, type RunningService } from './support/service.js';
+import { serviceUser, socketPath, type RunningService } from './support/service.js';
 import { ensureUser, run } from './support/system.js';
 
 const SRV = 'x2go-watch';
@@ -29,7 +29,8 @@ async function startNode(configDir: string, socket: string, host: string): Promi
       '--uts',
       'sh',
       '-c',
-      `hostname ${host} && exec "$0" "$@"`,
+      // The host name is set as root in the namespace; the service then runs as its account, as the unit runs it.
+      `hostname ${host} && exec setpriv --reuid=${serviceUser().uid} --regid=${serviceUser().gid} --clear-groups "$0" "$@"`,
       process.execPath,
       join(DIST, 'x2gosessiond.cjs'),
       '--config',

@@ -35,7 +35,7 @@ import { CODE_CACHE } from '../cli/code-cache.js';
 import { status } from './status.js';
 import { checkNames, doctor } from '../doctor/run.js';
 import { installUnit, removeUnit, UNIT_NAME, UNIT_PATH } from './service-unit.js';
-import { ensureServiceAccount } from './service-account.js';
+import { ensureAdminToken, ensureServiceAccount } from './service-account.js';
 import { DEFAULT_SOCKET } from '../service/protocol.js';
 import { serviceStats } from '../service/client.js';
 import { exitOnFailure } from '../app/failure.js';
@@ -225,9 +225,12 @@ function installFromPackage(force: boolean, configDir: string, socket: string): 
   lines.push(...divert(prefix, readFileSync(join(prefix, 'DB.pm'), 'utf8')));
   lines.push(...syncStartagent(prefix, false));
   lines.push(...removeHook());
+  // Before --updatedb, which gives the service's PostgreSQL password file to its account.
+  lines.push(...ensureServiceAccount());
   // A unit that `install` from a checkout wrote in /etc would hide the package's.
   if (existsSync(UNIT_PATH)) lines.push(...removeUnit());
   lines.push(...updatedb(prefix, configDir));
+  lines.push(...ensureAdminToken(configDir));
   if (!existsSync('/run/systemd/system')) {
     lines.push(
       `systemd is not running here: start the service with ${node} ${join(prefix, 'x2gosessiond.cjs')} --config ${configDir} --socket ${socket} &`,
@@ -298,6 +301,7 @@ async function run(argv: string[]): Promise<{ lines: string[]; errors?: string[]
         // Before --updatedb, which gives the service's PostgreSQL password file to its account.
         lines.push(...ensureServiceAccount());
         lines.push(...updatedb(prefix, configDir));
+        lines.push(...ensureAdminToken(configDir));
         lines.push(...installUnit({ node, prefix, configDir, socket }));
       }
       return { lines, code: 0 };

@@ -3,6 +3,9 @@
 // (which x2goserver's package creates). An existing account is kept as it is, once checked.
 
 import { execFileSync } from 'node:child_process';
+import { lstatSync } from 'node:fs';
+import { join } from 'node:path';
+import { makeAdminToken } from '../service/observe/auth.js';
 import { lookupGroupId } from '../system/accounts.js';
 import { SERVICE_GROUP, SERVICE_USER, serviceAccount } from '../system/service-account.js';
 import { InstallError } from './install-launcher.js';
@@ -37,4 +40,17 @@ export function ensureServiceAccount(): string[] {
   const created = serviceAccount();
   if (!created) throw new InstallError(`useradd ${SERVICE_USER} did not create the account`);
   return [`created the system account ${SERVICE_USER} (uid ${created.uid}, group ${SERVICE_GROUP}) for x2gosessiond`];
+}
+
+/**
+ * The dashboard's admin token (src/service/observe/auth.ts), the service account's, 0600: the
+ * service cannot make it itself under /etc, which its unit makes read-only. An existing one is
+ * kept (the administrator rotates it by removing it and installing again).
+ */
+export function ensureAdminToken(configDir: string): string[] {
+  const file = join(configDir, 'x2gosql', 'sessiond-admin-token');
+  const account = serviceAccount();
+  if (!account || lstatSync(file, { throwIfNoEntry: false })) return [];
+  makeAdminToken(file, account.uid, account.gid);
+  return [`made the dashboard's admin token ${file} (${SERVICE_USER}'s, mode 600)`];
 }

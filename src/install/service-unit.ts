@@ -42,7 +42,7 @@ User=${SERVICE_USER}
 Group=${SERVICE_GROUP}
 # -wal and -shm files it creates must be the group's (helpers open them without the service).
 UMask=0007
-${runtime ? `RuntimeDirectory=${runtime}\nRuntimeDirectoryMode=0750\n` : ''}# The SQLite database (x2gouser's home, as in the reference); nothing else is written.
+${runtime ? `RuntimeDirectory=${runtime}\nRuntimeDirectoryMode=0751\n` : ''}# The SQLite database (x2gouser's home, as in the reference); nothing else is written.
 ReadWritePaths=-${SQLITE_DIR}
 ProtectSystem=strict
 ProtectHome=yes
@@ -59,7 +59,6 @@ ProtectKernelLogs=yes
 ProtectControlGroups=yes
 ProtectClock=yes
 ProtectHostname=yes
-ProcSubset=pid
 LockPersonality=yes
 RestrictRealtime=yes
 RestrictNamespaces=yes
@@ -96,9 +95,9 @@ function prepareRuntimeDir(socket: string): void {
   const account = serviceAccount();
   if (!account) throw new Error(`no account ${SERVICE_USER}`);
   const dir = dirname(socket);
-  mkdirSync(dir, { recursive: true, mode: 0o750 });
+  mkdirSync(dir, { recursive: true, mode: 0o751 });
   chownSync(dir, account.uid, account.gid);
-  chmodSync(dir, 0o750);
+  chmodSync(dir, 0o751);
 }
 
 export const RUNAS_UNIT_NAME = 'x2gosessiond-runas.service';

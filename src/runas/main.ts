@@ -30,11 +30,12 @@ import { SERVICE_USER } from '../system/service-account.js';
 import { DEFAULT_RUNAS_SOCKET, isRunAsProgram, MAX_RUNAS_REQUEST, type RunAsAnswer } from './protocol.js';
 
 const NAME = 'x2gosessiond-runas';
-const USAGE = `usage: ${NAME} [--config DIR] [--socket PATH] [--programs DIR] [--service-user NAME]
+const USAGE = `usage: ${NAME} [--config DIR] [--socket PATH] [--programs DIR] [--service-user NAME] [--hostname NAME]
   --config DIR         the X2Go configuration directory (default ${DEFAULT_CONFIG_DIR})
   --socket PATH        where to listen (default ${DEFAULT_RUNAS_SOCKET})
   --programs DIR       where x2goterminate-session and x2gosuspend-session are (default /usr/bin)
   --service-user NAME  the only account that may connect (default ${SERVICE_USER})
+  --hostname NAME      this node's server name, as x2gosessiond --hostname (default the host name)
 `;
 const RUN_TIMEOUT_MS = 60_000;
 const REQUEST_TIMEOUT_MS = 5_000;
@@ -44,16 +45,23 @@ interface Options {
   socket: string;
   programs: string;
   'service-user': string;
+  hostname: string;
 }
 
 function parse(argv: readonly string[]): Options | string {
-  const options: Options = { config: DEFAULT_CONFIG_DIR, socket: DEFAULT_RUNAS_SOCKET, programs: '/usr/bin', 'service-user': SERVICE_USER };
+  const options: Options = {
+    config: DEFAULT_CONFIG_DIR,
+    socket: DEFAULT_RUNAS_SOCKET,
+    programs: '/usr/bin',
+    'service-user': SERVICE_USER,
+    hostname: hostname(),
+  };
   for (let i = 0; i < argv.length; i += 2) {
     const key = argv[i]?.replace(/^--/, '') as keyof Options;
     const value = argv[i + 1];
     if (argv[i] === '--help') return '';
     if (!argv[i]?.startsWith('--') || !(key in options) || value === undefined) return `unknown option or missing value: ${argv[i]}`;
-    if (key !== 'service-user' && !value.startsWith('/')) return `--${key} needs an absolute path`;
+    if (key !== 'service-user' && key !== 'hostname' && !value.startsWith('/')) return `--${key} needs an absolute path`;
     options[key] = value;
   }
   return options;
@@ -74,7 +82,7 @@ async function authorize(request: unknown, options: Options): Promise<{ user: st
     return deny(2, 'the session id is not in the x2gosid format');
   }
   // Root's listing of this server: every session, rows that fail validation left out.
-  const server = hostname();
+  const server = options.hostname;
   const listed = await dispatch({
     caller: { uid: 0, name: 'root' },
     program: 'x2godb',

@@ -23,10 +23,11 @@ function alive(path: string): Promise<boolean> {
 
 /**
  * The socket's directory: the service's own (it runs as _x2gosessiond, or as root), writable by
- * it alone, traversable by the group only.
+ * it alone, listable by the group only and traversable by all (the watch socket, which every
+ * user may use, is there too; the service's own socket keeps users out by its mode, 0660).
  */
 function prepareDirectory(dir: string, uid: number, gid: number): void {
-  mkdirSync(dir, { recursive: true, mode: 0o750 });
+  mkdirSync(dir, { recursive: true, mode: 0o751 });
   const st = lstatSync(dir);
   if (!st.isDirectory()) throw new SessionDbError('config', `${dir} is not a directory`);
   if (st.uid !== uid && uid !== 0) {
@@ -35,7 +36,7 @@ function prepareDirectory(dir: string, uid: number, gid: number): void {
   // As the service's account the owner is right already (systemd's RuntimeDirectory=, or install):
   // no chown, which the unit's system call filter refuses.
   if (st.uid !== uid || st.gid !== gid) chownSync(dir, uid, gid);
-  chmodSync(dir, 0o750);
+  chmodSync(dir, 0o751);
   // Every directory above must be root's and not writable by others, or someone could swap it.
   for (let up = dirname(dir); ; up = dirname(up)) {
     const parent = statSync(up);

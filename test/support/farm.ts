@@ -4,7 +4,10 @@
 // shows within seconds; the services log at info, so that their logs show who did what.
 
 import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { chmodSync, existsSync, mkdtempSync } from 'node:fs';
 import { join } from 'node:path';
+import { RUNAS_SOCKET_ENV } from '../../src/service/run-as-session-user.js';
 import type { Account } from '../../src/system/accounts.js';
 import { createPgSandbox, ensurePostgres, shareServiceLogin, superuser, type PgSandbox } from './postgres.js';
 import { DIST } from './sandbox.js';
@@ -27,6 +30,34 @@ export interface Farm {
   /** One query as the cluster's superuser. */
   query<T = Record<string, unknown>>(text: string, params?: unknown[]): Promise<T[]>;
   close(): Promise<void>;
+}
+
+/**
+ * x2gosessiond-runas for one node: its server name, the programs of the first directory of
+ * `path` that holds stand-ins (else x2goserver's), a root-owned socket directory. Resolves with
+ * the socket once it listens.
+ */
+async function startRunAs(configDir: string, node: string, path: string | undefined, started: ChildProcess[]): Promise<string> {
+  const first = path?.split(':')[0];
+  const programs = first && existsSync(join(first, 'x2goterminate-session')) ? first : '/usr/bin';
+  const dir = mkdtempSync('/tmp/x2godb-runas-');
+  chmodSync(dir, 0o755);
+  const socket = join(dir, 'runas.sock');
+  const child = spawn(
+    process.execPath,
+    [join(DIST, 'x2gosessiond-runas.cjs'), '--config', configDir, '--socket', socket, '--programs', programs, '--hostname', node],
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  );
+  let log = '';
+  child.stderr?.setEncoding('utf8').on('data', (d: string) => (log += d));
+  child.unref();
+  (child.stderr as unknown as { unref(): void } | null)?.unref();
+  started.push(child);
+  for (let waited = 0; !existsSync(socket); waited += 20) {
+    if (waited > 10_000 || child.exitCode !== null) throw new Error(`x2gosessiond-runas for ${node} did not come up: ${log}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return socket;
 }
 
 export function sid(user: string, display: number): string {
@@ -64,6 +95,7 @@ export async function createFarm(
   }
   shareServiceLogin(box.configDir);
   const services = new Map<string, RunningService>();
+  const runas: ChildProcess[] = [];
   const sql = superuser(database);
   const farm: Farm = {
     box,
@@ -75,9 +107,13 @@ export async function createFarm(
         env: { X2GO_CONFIG_DIR: box.configDir, ...env },
       }),
     startNode: async (node, env = {}) => {
+      // The node's root helper, as x2gosessiond-runas.service runs beside the service: what the
+      // service (not root) asks of it, with the stand-in programs of the node's PATH, if any.
+      const nodeEnv = { ...serviceEnv(node), ...env };
+      const runasSocket = await startRunAs(box.configDir, node, nodeEnv.PATH, runas);
       // The service inherits the environment (a PATH with stand-in programs): spawned at the call.
       const saved = { ...process.env };
-      Object.assign(process.env, serviceEnv(node), env);
+      Object.assign(process.env, nodeEnv, { [RUNAS_SOCKET_ENV]: runasSocket });
       const starting = startService(box.configDir, socketPath(), ['--hostname', node]);
       for (const key of Object.keys(process.env)) if (!(key in saved)) delete process.env[key];
       Object.assign(process.env, saved);
@@ -88,6 +124,7 @@ export async function createFarm(
     query: async (text, params = []) => (await sql.unsafe(text, params as never[])) as never,
     close: async () => {
       for (const service of services.values()) await service.stop();
+      for (const child of runas) child.kill('SIGTERM');
       await sql.end();
       await box.drop();
     },

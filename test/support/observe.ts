@@ -4,11 +4,12 @@
 // watcher (x2go-sessiondb watch) run as a user, its lines collected as they come.
 
 import { spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, mkdtempSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdtempSync } from 'node:fs';
+import { makeAdminToken } from '../../src/service/observe/auth.js';
 import { join } from 'node:path';
 import type { Account } from '../../src/system/accounts.js';
 import { DIST } from './sandbox.js';
-import { startService, type RunningService } from './service.js';
+import { serviceUser, startService, type RunningService } from './service.js';
 
 export interface WatchedService {
   service: RunningService;
@@ -17,15 +18,22 @@ export interface WatchedService {
   watchSocket: string;
 }
 
+/** In a directory of the service's account that every user may enter, as /run/x2go-sessiondb (0751). */
 export function watchSocketPath(): string {
   const dir = mkdtempSync('/tmp/x2godb-watch-');
-  chmodSync(dir, 0o755);
+  const account = serviceUser();
+  chownSync(dir, account.uid, account.gid);
+  chmodSync(dir, 0o751);
   return join(dir, 'watch.sock');
 }
 
 /** Starts x2gosessiond for `configDir` on `socket`, with its listener and watch socket. */
 export async function startWatchedService(configDir: string, socket: string, extra: string[] = []): Promise<WatchedService> {
   const watchSocket = watchSocketPath();
+  // The dashboard's admin token, as install makes it: the service's account cannot write /etc.
+  const account = serviceUser();
+  const token = join(configDir, 'x2gosql', 'sessiond-admin-token');
+  if (!existsSync(token)) makeAdminToken(token, account.uid, account.gid);
   const service = await startService(configDir, socket, ['--metrics-listen', '127.0.0.1:0', '--watch-socket', watchSocket, ...extra]);
   const m = /metrics and dashboard on (http:\/\/[0-9.]+:\d+)\//.exec(service.log());
   if (!m?.[1]) throw new Error(`the service did not say where its listener is: ${service.log()}`);

@@ -60,7 +60,7 @@ export function socketPath(name = 'sessiond.sock'): string {
 
 function spawnService(configDir: string, socket: string, args: string[]): { service: RunningService; exited: Promise<number | null> } {
   // No watch socket and no metrics listener unless a test asks (args given later win): a test's
-  // service must not take the system's /run/x2gosessiond-watch.sock or port 9587.
+  // service must not take the system's /run/x2go-sessiondb/watch.sock or port 9587.
   const quiet = ['--watch-socket', '', '--metrics-listen', ''];
   const account = serviceUser();
   const child = spawn(process.execPath, [join(DIST, 'x2gosessiond.cjs'), '--config', configDir, '--socket', socket, ...quiet, ...args], {

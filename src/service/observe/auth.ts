@@ -1,5 +1,6 @@
-// Who may act from the dashboard: whoever can read the admin token, a file only root reads
-// (x2gosql/sessiond-admin-token, root:root 0600, made by the service at start when missing).
+// Who may act from the dashboard: whoever can read the admin token, a file only root and the
+// service's account read (x2gosql/sessiond-admin-token, the service account's, 0600: made by
+// x2go-sessiondb install, or by the service at start when it runs as root and finds none).
 // Presented once (the login form, or an API client's Authorization: Bearer header), it buys a
 // browser session: a random id in an HttpOnly, SameSite=Strict cookie, and a CSRF token of its
 // own that every state-changing request must carry in a header (X-CSRF-Token). Cross-site
@@ -7,7 +8,7 @@
 // dashboard's, and a foreign page cannot read the CSRF token (no CORS). See README, "Monitoring".
 
 import { randomBytes, timingSafeEqual } from 'node:crypto';
-import { chmodSync, lstatSync, openSync, readFileSync, writeSync, closeSync, renameSync } from 'node:fs';
+import { chmodSync, chownSync, lstatSync, openSync, readFileSync, writeSync, closeSync, renameSync } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
 
 export const COOKIE = 'x2go_admin';
@@ -15,24 +16,38 @@ export const COOKIE = 'x2go_admin';
 const SESSION_MS = 12 * 3600_000;
 const MAX_SESSIONS = 1000;
 
-/** The token in the file, made if there is none; undefined (and a reason) when the file is unsafe. */
+/**
+ * Writes a new token into `file` (none there yet), owned by `uid`:`gid`, mode 0600, put in place
+ * by rename so that nobody reads a partial one. Returns the token.
+ */
+export function makeAdminToken(file: string, uid: number, gid: number): string {
+  const token = randomBytes(32).toString('base64url');
+  const pending = `${file}.${process.pid}`;
+  const fd = openSync(pending, 'wx', 0o600);
+  try {
+    writeSync(fd, `${token}\n`);
+  } finally {
+    closeSync(fd);
+  }
+  chmodSync(pending, 0o600);
+  if (uid !== (process.geteuid?.() ?? 0)) chownSync(pending, uid, gid);
+  renameSync(pending, file);
+  return token;
+}
+
+/** The token in the file, made if there is none and we may; undefined (and a reason) when the file is unsafe. */
 export function loadToken(file: string): { token?: string; problem?: string } {
+  const own = process.geteuid?.() ?? 0;
   const st = lstatSync(file, { throwIfNoEntry: false });
   if (!st) {
-    const token = randomBytes(32).toString('base64url');
-    const pending = `${file}.${process.pid}`;
-    const fd = openSync(pending, 'wx', 0o600);
     try {
-      writeSync(fd, `${token}\n`);
-    } finally {
-      closeSync(fd);
+      return { token: makeAdminToken(file, own, process.getegid?.() ?? 0) };
+    } catch {
+      return { problem: `${file} is missing (x2go-sessiondb install makes it); dashboard actions are off` };
     }
-    chmodSync(pending, 0o600);
-    renameSync(pending, file);
-    return { token };
   }
-  if (!st.isFile() || st.uid !== 0 || (st.mode & 0o077) !== 0) {
-    return { problem: `${file} must be a regular file of root's, mode 0600; dashboard actions are off` };
+  if (!st.isFile() || (st.uid !== own && st.uid !== 0) || (st.mode & 0o077) !== 0) {
+    return { problem: `${file} must be a regular file of the service's account (or root's), mode 0600; dashboard actions are off` };
   }
   const token = readFileSync(file, 'utf8').trim();
   if (token.length < 16) return { problem: `${file} holds no token of at least 16 characters; dashboard actions are off` };

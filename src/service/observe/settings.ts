@@ -11,8 +11,11 @@ import { serverConfigFile } from '../../config/config.js';
 /** Ours, not IANA's: a free port near the Prometheus exporters' range, documented in the README. */
 export const DEFAULT_METRICS_PORT = 9587;
 export const DEFAULT_METRICS_LISTEN = `127.0.0.1:${DEFAULT_METRICS_PORT}`;
-/** Outside /run/x2go-sessiondb, which only the group x2gouser may enter: every user may watch. */
-export const DEFAULT_WATCH_SOCKET = '/run/x2gosessiond-watch.sock';
+/**
+ * Beside the service's own socket, in its directory (0751: every user may reach a socket there
+ * by name, only the group may list it), which the service's account may write: every user may watch.
+ */
+export const DEFAULT_WATCH_SOCKET = '/run/x2go-sessiondb/watch.sock';
 
 export interface ObserveSettings {
   /** host and port of the HTTP listener (metrics, dashboard); undefined: off. */

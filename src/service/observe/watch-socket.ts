@@ -58,12 +58,19 @@ export function parseWatchRequest(line: string, caller: Caller): WatchFilter {
   return filter;
 }
 
-/** Listens on `path` with mode 0666, put in place by rename; the directory must be root's alone. */
+/**
+ * Listens on `path` with mode 0666, put in place by rename; the directory must be the service's
+ * own account's (or root's) and writable by its owner alone.
+ */
 async function listenOpen(server: Server, path: string): Promise<void> {
   const dir = dirname(path);
   const st = statSync(dir);
-  if (st.uid !== 0 || ((st.mode & 0o022) !== 0 && (st.mode & 0o1000) === 0)) {
-    throw new SessionDbError('config', `${dir} (the watch socket's directory) must be root's and writable by root alone`);
+  const own = process.geteuid?.() ?? 0;
+  if ((st.uid !== 0 && st.uid !== own) || ((st.mode & 0o022) !== 0 && (st.mode & 0o1000) === 0)) {
+    throw new SessionDbError(
+      'config',
+      `${dir} (the watch socket's directory) must be the service's (or root's) and writable by its owner alone`,
+    );
   }
   const live = await new Promise<boolean>((resolve) => {
     const probe = connect(path);
