@@ -31,7 +31,7 @@ import { parseArgs } from 'node:util';
 import { gzipSync } from 'node:zlib';
 import { compileLauncher, compilePeerCredAddon, DEFAULT_PREFIX, FILES, linkEntries } from '../src/install/install-launcher.js';
 import { KNOWN_UPSTREAM, REFERENCE_PACKAGES } from '../src/install/dropin.js';
-import { UNIT_NAME, unitText } from '../src/install/service-unit.js';
+import { RUNAS_UNIT_NAME, runasUnitText, UNIT_NAME, unitText } from '../src/install/service-unit.js';
 import { DEFAULT_CONFIG_DIR } from '../src/config/config.js';
 import { DEFAULT_SOCKET } from '../src/service/protocol.js';
 import { MAN_PAGES } from './man-pages.js';
@@ -101,7 +101,14 @@ function link(path: string, target: string): void {
 // cache (it must come from the installed node: the postinst trains it).
 const prefix = dir(DEFAULT_PREFIX);
 // The main bundle too: like every bundle it starts with #! (lintian wants such a file executable).
-const EXECUTABLES = new Set(['x2godb.cjs', 'x2godb-main.cjs', 'x2godbadmin.cjs', 'x2go-sessiondb.cjs', 'x2gosessiond.cjs']);
+const EXECUTABLES = new Set([
+  'x2godb.cjs',
+  'x2godb-main.cjs',
+  'x2godbadmin.cjs',
+  'x2go-sessiondb.cjs',
+  'x2gosessiond.cjs',
+  'x2gosessiond-runas.cjs',
+]);
 for (const name of FILES.filter((f) => !f.endsWith('.c'))) {
   copyFileSync(join(dist, name), join(prefix, name));
   chmodSync(join(prefix, name), EXECUTABLES.has(name) ? 0o755 : 0o644);
@@ -127,6 +134,11 @@ link('/usr/sbin/x2gosessiond', join(DEFAULT_PREFIX, 'bin', 'x2gosessiond'));
 file(
   join('/lib/systemd/system', UNIT_NAME),
   unitText({ node: NODE, prefix: DEFAULT_PREFIX, configDir: DEFAULT_CONFIG_DIR, socket: DEFAULT_SOCKET }),
+);
+// The root helper beside it: the one thing the service may not do itself (README, "Least privilege").
+file(
+  join('/lib/systemd/system', RUNAS_UNIT_NAME),
+  runasUnitText({ node: NODE, prefix: DEFAULT_PREFIX, configDir: DEFAULT_CONFIG_DIR, socket: DEFAULT_SOCKET }),
 );
 
 // Man pages: Markdown (man/) converted by pandoc; lintian reads them with man --warnings.
