@@ -216,7 +216,8 @@ for (const backend of BACKENDS) {
       test('a purge killed while its transaction waits on a lock, after writing the event, leaves both the session and no event', async () => {
         const sid = 'alice-90-1764342090_stDxfce_dp24';
         ok('x2goinsertsession', ['90', SERVER, sid], alice);
-        ok('insertmount', [sid, '/home/alice/share', '192.0.2.30'], alice);
+        const mounted = inst.x2godb(['insertmount', sid, '/home/alice/share', '192.0.2.30'], alice);
+        assert.equal(mounted.code, 0, mounted.stderr);
         const sql = superuser(HISTORY_DB);
         let release!: () => void;
         const held = new Promise<void>((r) => (release = r));
