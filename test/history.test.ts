@@ -216,7 +216,8 @@ for (const backend of BACKENDS) {
       test('a purge killed while its transaction waits on a lock, after writing the event, leaves both the session and no event', async () => {
         const sid = 'alice-90-1764342090_stDxfce_dp24';
         ok('x2goinsertsession', ['90', SERVER, sid], alice);
-        ok('insertmount', [sid, '/home/alice/share', '192.0.2.30'], alice);
+        const mounted = inst.x2godb(['insertmount', sid, '/home/alice/share', '192.0.2.30'], alice);
+        assert.equal(mounted.code, 0, mounted.stderr);
         const sql = superuser(HISTORY_DB);
         let release!: () => void;
         const held = new Promise<void>((r) => (release = r));
@@ -235,8 +236,11 @@ for (const backend of BACKENDS) {
           });
           // Wait until it is blocked on the row lock: its event is written, its deletes are not.
           for (let waited = 0; ; waited += 50) {
-            const [w] = await sql`select count(*)::int as n from pg_stat_activity
-              where datname = ${HISTORY_DB} and wait_event_type = 'Lock' and query like 'delete from mounts%'`;
+            // Through another connection: the holder's transaction keeps its own busy.
+            const [w] = await box.query<{ n: unknown }>(
+              "select count(*) as n from pg_stat_activity where datname = ? and wait_event_type = 'Lock' and query like 'delete from mounts%'",
+              [HISTORY_DB],
+            );
             if (Number(w?.n) > 0) break;
             assert.ok(waited < 10_000, 'the purge never waited on the lock');
             await new Promise((r) => setTimeout(r, 50));

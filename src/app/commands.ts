@@ -257,7 +257,7 @@ export const COMMANDS: Readonly<Record<string, CommandSpec>> = {
   // Ours: the history of the caller's sessions (root: everyone's, or --user's).
   history: {
     readOnly: true,
-    usage: '[--user U] [--server S] [--since T]',
+    usage: '[--user=U] [--server=S] [--since=T]',
     arity: { min: 0, max: 6 },
     prepare: (a) => {
       const filter = parseHistoryOptions(a);

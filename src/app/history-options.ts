@@ -1,5 +1,6 @@
 // The options of `history` (x2godb history, x2go-sessiondb history), validated before the
-// database is opened: --user NAME, --server HOST, --since WHEN, each at most once. WHEN is a
+// database is opened: --user NAME, --server HOST, --since WHEN (or --user=NAME ...), each at
+// most once. WHEN is a
 // date or time in ISO 8601 (2026-11-30, 2026-11-30T12:00, 2026-11-30T12:00:00Z; without a zone,
 // local time, date-only is midnight local time), or an age: 90m, 12h, 7d (that long ago).
 
@@ -36,9 +37,11 @@ export function parseSince(value: string, now = Date.now()): Date {
 
 export function parseHistoryOptions(args: readonly string[]): HistoryOptions {
   const options: HistoryOptions = {};
-  for (let i = 0; i < args.length; i += 2) {
-    const flag = args[i] ?? '';
-    const value = args[i + 1];
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i] ?? '';
+    const eq = arg.indexOf('=');
+    const flag = eq < 0 ? arg : arg.slice(0, eq);
+    const value = eq < 0 ? args[++i] : arg.slice(eq + 1);
     if (flag !== '--user' && flag !== '--server' && flag !== '--since') {
       throw invalid(`history: unknown option '${shown(flag)}' (use --user U, --server S, --since T)`);
     }

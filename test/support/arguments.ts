@@ -63,6 +63,10 @@ export const ARGUMENTS: Record<string, { valid: string; invalid: string[] }> = {
   port_count: { valid: '3', invalid: ['', '0', '-3', '17', 'three'] },
   port_start: { valid: '30000', invalid: ['', '0', '65536', '-1'] },
   busy_displays: { valid: '50,51', invalid: ['50,,51', '50;51', 'x', '-1', '70000'] },
+  days: { valid: '90', invalid: ['', '0', '-1', '36501', 'x', '9 0', '1e2'] },
+  '--user=U': { valid: '--user=root', invalid: ['--user=', '--user=a b', '--user=x;y', '--usr=root', 'root'] },
+  '--server=S': { valid: '--server=vm', invalid: ['--server=', '--server=a b', '--server=srv;', '--server'] },
+  '--since=T': { valid: '--since=1h', invalid: ['--since=', '--since=yesterday', '--since=2026-02-31', '--since=1y', '--since=-1h'] },
   busy_ports: { valid: '30001', invalid: ['30001,', '65536', ' 30001'] },
   '--json': { valid: '--json', invalid: ['', '--jsn', 'json', '-j'] },
 };

@@ -3,6 +3,12 @@
 // not at all. Who may read which events is decided by SessionDb (the file is root's and the
 // service's; users reach it only through our programs).
 //
+// A file the reference made (or an older one of ours) has no session_events until
+// x2godbadmin --updatedb (which x2go-sessiondb install runs) adds it, and our helpers keep
+// working on such a file as before: its history starts with that migration. Every write checks
+// (one lookup in the schema, already read by the transaction), so a migration made while the
+// service holds the file open takes effect at once.
+//
 // recordSessionEvent is also the way for code outside the store (dead-node cleanup, expiry,
 // doctor --fix) to record 'cleaned', 'expired' or 'fixed' inside its own transaction.
 
@@ -14,8 +20,14 @@ function storedTime(at: Date): string {
   return at.toISOString().replace('T', ' ').replace('Z', '');
 }
 
+/** Whether the file holds the history (migration 0006). */
+export function hasHistory(db: Database): boolean {
+  return db.prepare("select 1 from sqlite_master where type = 'table' and name = 'session_events'").get() !== undefined;
+}
+
 /** Appends one event; call it inside the transaction of the change it describes. */
 export function recordSessionEvent(db: Database, e: NewSessionEvent): void {
+  if (!hasHistory(db)) return;
   db.prepare(
     `insert into session_events (session_id, uname, server, event, client, by_uid, node, detail)
      values (?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -34,6 +46,7 @@ export function recordRowEvent(
   by: EventActor | undefined,
   extra: { client?: string | null; detail?: string | null } = {},
 ): number {
+  if (!hasHistory(db)) return 0;
   return db
     .prepare(
       `insert into session_events (session_id, uname, server, event, client, by_uid, node, detail)
@@ -81,5 +94,6 @@ export function readEvents(db: Database, filter: EventFilter): SessionEvent[] {
 }
 
 export function pruneEvents(db: Database, before: Date): number {
+  if (!hasHistory(db)) return 0;
   return db.prepare('delete from session_events where at < ?').run(storedTime(before)).changes;
 }
