@@ -159,7 +159,8 @@ export async function failoverStorm(farm: FailoverFarm, options: StormOptions): 
       if (session) session.ports.push(Number(p.port));
       else orphanPorts++;
     }
-    const stats = await service.stats();
+    // A service that died answers nothing: the suite then fails on serviceAlive, with its log.
+    const stats = await service.stats().catch(() => ({ requests: -1, failed: -1 }));
     return {
       logins: logins.sort((a, b) => a.start - b.start),
       died,

@@ -12,8 +12,8 @@ import { mapSqliteError } from './errors.js';
 function localTime(text: unknown, what: string): number {
   const m = /^(\d{4})-(\d{2})-(\d{2})[ T](\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?$/.exec(String(text));
   if (!m) throw new SessionDbError('failed', `${what}: '${String(text)}' is not a time`);
-  const [, y, mo, d, h, mi, s, frac] = m.map(Number) as number[];
-  return new Date(y as number, (mo as number) - 1, d, h, mi, s, Number(`0.${frac ?? 0}`) * 1000).getTime();
+  const [y, mo, d, h, mi, s] = m.slice(1, 7).map(Number) as [number, number, number, number, number, number];
+  return new Date(y, mo - 1, d, h, mi, s, Math.round(Number(`0.${m[7] ?? '0'}`) * 1000)).getTime();
 }
 
 /** session_events' times: UTC text with milliseconds (migration 0006). */
