@@ -8,7 +8,7 @@ import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { test } from 'node:test';
 import { COMMANDS } from '../src/app/commands.js';
-import { HELPER_NAMES, REFERENCE_HELPERS } from '../src/app/helper-names.js';
+import { HELPER_NAMES, LISTING_PROGRAMS, PROGRAM_NAMES, REFERENCE_HELPERS } from '../src/app/helper-names.js';
 import { HELPERS } from '../src/app/helpers.js';
 import { REPLACEMENTS } from '../src/install/dropin.js';
 import { WRAPPER_NAME } from '../src/install/install-launcher.js';
@@ -23,13 +23,14 @@ test('the helper table defines exactly the listed names', () => {
 
 test('dist/helpers/ holds one link to the x2godb bundle per listed name, and nothing else', () => {
   const built = readdirSync(join(DIST, 'helpers'));
-  assert.deepEqual(sorted(built), sorted(HELPER_NAMES));
+  // The helpers, and x2golistsessions and x2golistshadowsessions (issue 15).
+  assert.deepEqual(sorted(built), sorted(PROGRAM_NAMES));
   for (const name of built) assert.equal(readlinkSync(join(DIST, 'helpers', name)), '../x2godb.cjs', name);
 });
 
-test("the drop-in takes over the reference's helpers, its wrapper, x2godbadmin and DB.pm: nothing more", () => {
+test("the drop-in takes over the reference's helpers, its wrapper, x2godbadmin, x2golistsessions, x2golistshadowsessions and DB.pm: nothing more", () => {
   const links = REPLACEMENTS.filter((r) => r.kind === 'link').map((r) => basename(r.path));
-  assert.deepEqual(sorted(links), sorted([...REFERENCE_HELPERS, WRAPPER_NAME, 'x2godbadmin']));
+  assert.deepEqual(sorted(links), sorted([...REFERENCE_HELPERS, WRAPPER_NAME, 'x2godbadmin', ...LISTING_PROGRAMS]));
   assert.deepEqual(REPLACEMENTS.filter((r) => r.kind === 'perl-module').length, 1);
 });
 
