@@ -34,6 +34,7 @@ import { serviceStats } from '../service/client.js';
 import { exitOnFailure } from '../app/failure.js';
 import { writeAll } from '../cli/write-out.js';
 import { watch } from '../cli/watch.js';
+import { ensureAdminToken } from '../service/observe/auth.js';
 
 const NAME = 'x2go-sessiondb';
 const USAGE = `usage: ${NAME} install   [--prefix DIR] [--config DIR] [--socket PATH] [--node PATH] [--force] [--no-divert]
@@ -203,6 +204,9 @@ async function run(argv: string[]): Promise<{ lines: string[]; code: number }> {
         const node = realpathSync(values.node ?? process.execPath);
         lines.push(...installHook(node, prefix));
         lines.push(...updatedb(prefix, configDir));
+        // The dashboard's admin token: made here, as the unit's ProtectSystem=full keeps /etc
+        // read-only for the service.
+        lines.push(...ensureAdminToken(configDir));
         lines.push(...installUnit({ node, prefix, configDir, socket }));
       }
       return { lines, code: 0 };

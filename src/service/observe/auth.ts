@@ -1,5 +1,6 @@
 // Who may act from the dashboard: whoever can read the admin token, a file only root reads
-// (x2gosql/sessiond-admin-token, root:root 0600, made by the service at start when missing).
+// (x2gosql/sessiond-admin-token, root:root 0600, made by x2go-sessiondb install, or by the service
+// at start when missing and /etc is writable for it).
 // Presented once (the login form, or an API client's Authorization: Bearer header), it buys a
 // browser session: a random id in an HttpOnly, SameSite=Strict cookie, and a CSRF token of its
 // own that every state-changing request must carry in a header (X-CSRF-Token). Cross-site
@@ -9,6 +10,7 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { chmodSync, lstatSync, openSync, readFileSync, writeSync, closeSync, renameSync } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
+import { join } from 'node:path';
 
 export const COOKIE = 'x2go_admin';
 /** A browser session lasts this long. */
@@ -37,6 +39,19 @@ export function loadToken(file: string): { token?: string; problem?: string } {
   const token = readFileSync(file, 'utf8').trim();
   if (token.length < 16) return { problem: `${file} holds no token of at least 16 characters; dashboard actions are off` };
   return { token };
+}
+
+/** For x2go-sessiondb install: the token file in place (root's, 0600), made when missing. */
+export function ensureAdminToken(configDir: string): string[] {
+  const file = adminTokenFile(configDir);
+  const existed = lstatSync(file, { throwIfNoEntry: false }) !== undefined;
+  const { problem } = loadToken(file);
+  if (problem) return [`warning: ${problem}`];
+  return existed ? [] : [`made the dashboard's admin token ${file} (root only)`];
+}
+
+export function adminTokenFile(configDir: string): string {
+  return join(configDir, 'x2gosql', 'sessiond-admin-token');
 }
 
 function same(a: string, b: string): boolean {
