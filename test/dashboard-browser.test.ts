@@ -16,7 +16,7 @@ import { NEEDS_ROOT, NEEDS_X2GOUSER, SQLITE, type TestDatabase } from './support
 import { installLauncher, type Installed } from './support/launcher.js';
 import { startWatchedService, type WatchedService } from './support/observe.js';
 import { hasCompiler } from './support/requirements.js';
-import { ROOT } from './support/sandbox.js';
+import { LOAD_TEST_QUOTA, ROOT, setQuota } from './support/sandbox.js';
 import { ensureUser } from './support/system.js';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -73,6 +73,8 @@ describe('the dashboard in headless Chromium (SQLite, 10,000 sessions)', needs.o
     mkdirSync(ARTIFACTS, { recursive: true });
     box = await SQLITE.createDatabase({ database: 'x2go_test_dashboard' });
     fill(box.dbPath);
+    // alice holds 5,000 of them: far over the default quota, which the new session must pass.
+    setQuota(box.configDir, LOAD_TEST_QUOTA);
     inst = installLauncher(box, { service: false });
     watched = await startWatchedService(box.configDir, inst.socket);
     token = readFileSync(join(box.configDir, 'x2gosql', 'sessiond-admin-token'), 'utf8').trim();
