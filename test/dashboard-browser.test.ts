@@ -76,6 +76,8 @@ describe('the dashboard in headless Chromium (SQLite, 10,000 sessions)', needs.o
     // 10,000 sessions of a few users: far above the per-user quota, which this suite is not about.
     setQuota(box.configDir, LOAD_TEST_QUOTA);
     fill(box.dbPath);
+    // alice holds 5,000 of them: far over the default quota, which the new session must pass.
+    setQuota(box.configDir, LOAD_TEST_QUOTA);
     inst = installLauncher(box, { service: false });
     watched = await startWatchedService(box.configDir, inst.socket);
     token = readFileSync(join(box.configDir, 'x2gosql', 'sessiond-admin-token'), 'utf8').trim();
@@ -134,13 +136,15 @@ describe('the dashboard in headless Chromium (SQLite, 10,000 sessions)', needs.o
     assert.equal((await post({ Cookie: cookie, Origin: watched.url, 'X-CSRF-Token': 'x'.repeat(43) })).status, 403, 'a wrong CSRF token');
     assert.equal((await post({ Cookie: cookie, Origin: 'http://evil.example', 'X-CSRF-Token': csrf })).status, 403, 'another origin');
     assert.equal((await post({ Cookie: cookie, 'X-CSRF-Token': csrf })).status, 403, 'no Origin');
-    // A wrong token does not log in.
+    // A wrong token does not log in, and is answered slowly (guessing costs time).
+    const asked = Date.now();
     const wrong = await fetch(`${watched.url}/api/login`, {
       method: 'POST',
       headers: { 'Content-Type': 'application/json', Origin: watched.url },
       body: JSON.stringify({ token: 'guess' }),
     });
     assert.equal(wrong.status, 401);
+    assert.ok(Date.now() - asked >= 900, `answered after ${Date.now() - asked} ms`);
     // A foreign Host name (DNS rebinding) is refused.
     const { request } = await import('node:http');
     const status = await new Promise<number>((resolve) =>

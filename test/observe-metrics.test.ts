@@ -13,8 +13,8 @@ import { after, before, describe, test } from 'node:test';
 import type { Account } from '../src/system/accounts.js';
 import { BACKENDS, NEEDS_ROOT, NEEDS_X2GOUSER, type TestDatabase } from './support/backends.js';
 import { installLauncher, type Installed } from './support/launcher.js';
-import { SNAPSHOT_TTL_MS } from '../src/service/observe/metrics.js';
 import { parseMetrics, sampleValue, startWatchedService, type WatchedService } from './support/observe.js';
+import { SNAPSHOT_TTL_MS } from '../src/service/observe/metrics.js';
 import { hasCompiler } from './support/requirements.js';
 import { ROOT } from './support/sandbox.js';
 import { ensureUser } from './support/system.js';
@@ -84,9 +84,8 @@ for (const backend of BACKENDS) {
       const refused = inst.helper('x2gochangestatus', ['F', sid('alice', 0)], bob);
       assert.notEqual(refused.code, 0);
 
-      // The farm's figures are one query cached SNAPSHOT_TTL_MS (the dashboard's sampler took one
-      // at start): the scrape after that sees the scenario.
-      await new Promise((r) => setTimeout(r, SNAPSHOT_TTL_MS + 100));
+      // The farm's figures are cached for SNAPSHOT_TTL_MS (the dashboard took one at start): wait it out.
+      await new Promise((resolve) => setTimeout(resolve, SNAPSHOT_TTL_MS + 200));
       const text = await scrape();
       const check = spawnSync(PROMTOOL, ['check', 'metrics'], { input: text, encoding: 'utf8' });
       assert.equal(check.status, 0, `promtool check metrics: ${check.stdout}${check.stderr}`);
@@ -178,7 +177,7 @@ for (const backend of BACKENDS) {
       assert.equal(r.code, 0, r.stderr);
       const soon = sampleValue(parseMetrics(await scrape()), 'x2go_sessions', { server: SRV, status: 'S' });
       // ...(it may be, if the cache expired between the two scrapes), but after the TTL it is.
-      await new Promise((resolve) => setTimeout(resolve, 4_200));
+      await new Promise((resolve) => setTimeout(resolve, SNAPSHOT_TTL_MS + 200));
       const later = sampleValue(parseMetrics(await scrape()), 'x2go_sessions', { server: SRV, status: 'S' });
       assert.equal(later, before + 1);
       assert.ok(soon === before || soon === later);

@@ -124,12 +124,12 @@ for (const backend of BACKENDS) {
 
     test('filters: --server of another server gets nothing; the text format is one line per change', async () => {
       const other = watcher(alice, ['--server', 'elsewhere']);
-      const text = startWatcher(watched.watchSocket, alice, []);
+      const text = startWatcher(watched.watchSocket, alice, [], false);
       watchers.push(text);
       await Promise.all([other.ready, text.ready]);
       assert.equal(inst.helper('x2gochangestatus', ['S', sid('alice', 0)], alice).code, 0);
       const line = await text.waitFor(/suspended/, 1000);
-      assert.match(line, /"event":"suspended"/);
+      assert.match(line, new RegExp(`^\\d{4}-\\d\\d-\\d\\dT[0-9:.]+Z suspended alice ${sid('alice', 0)} server=${SRV}( node=\\S+)?$`));
       await sleep(300);
       assert.deepEqual(other.lines, []);
     });

@@ -301,6 +301,8 @@ async function run(argv: string[]): Promise<{ lines: string[]; errors?: string[]
         // Before --updatedb, which gives the service's PostgreSQL password file to its account.
         lines.push(...ensureServiceAccount());
         lines.push(...updatedb(prefix, configDir));
+        // The dashboard's admin token: made here, as the unit's ProtectSystem=full keeps /etc
+        // read-only for the service.
         lines.push(...ensureAdminToken(configDir));
         lines.push(...installUnit({ node, prefix, configDir, socket }));
       }

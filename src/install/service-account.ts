@@ -4,8 +4,7 @@
 
 import { execFileSync } from 'node:child_process';
 import { lstatSync } from 'node:fs';
-import { join } from 'node:path';
-import { makeAdminToken } from '../service/observe/auth.js';
+import { adminTokenFile, makeAdminToken } from '../service/observe/auth.js';
 import { lookupGroupId } from '../system/accounts.js';
 import { SERVICE_GROUP, SERVICE_USER, serviceAccount } from '../system/service-account.js';
 import { InstallError } from './install-launcher.js';
@@ -48,7 +47,7 @@ export function ensureServiceAccount(): string[] {
  * kept (the administrator rotates it by removing it and installing again).
  */
 export function ensureAdminToken(configDir: string): string[] {
-  const file = join(configDir, 'x2gosql', 'sessiond-admin-token');
+  const file = adminTokenFile(configDir);
   const account = serviceAccount();
   if (!account || lstatSync(file, { throwIfNoEntry: false })) return [];
   makeAdminToken(file, account.uid, account.gid);

@@ -5,7 +5,6 @@
 // thread with every request (structured clone).
 
 import type { AdminBackend } from './admin.js';
-import type { FarmMonitor } from './monitor.js';
 import type { DoctorBackend } from './doctor.js';
 import { SessionDbError } from './errors.js';
 import type { QuotaLimits } from './quota.js';
@@ -76,8 +75,6 @@ export interface Backend<S extends BackendSettings = BackendSettings> {
   openDoctor(settings: Settings<S>): Promise<DoctorBackend>;
   /** What the resident service keeps open, serving many callers. */
   openShared(settings: Settings<S>): Promise<SharedStores>;
-  /** What the resident service reads to show the farm (metrics, dashboard, watch): root's view. */
-  openMonitor(settings: Settings<S>): Promise<FarmMonitor>;
   /** How the reference printed this backend's rows with these settings. */
   legacyTraits(settings: Settings<S>): LegacyTraits;
   /** Where the data is, for status reports: a file, or host:port/database. */

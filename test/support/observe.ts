@@ -78,12 +78,12 @@ export interface Watcher {
 }
 
 /**
- * x2go-sessiondb watch --json as `user` (root when undefined). Readiness is read from the
+ * x2go-sessiondb watch (--json unless `json` is false) as `user` (root when undefined). Readiness is read from the
  * service's log-free protocol: the watcher prints nothing until subscribed, so the test waits
  * for the service to count the subscription (a short settle time after connecting).
  */
-export function startWatcher(watchSocket: string, user: Account | undefined, args: string[] = []): Watcher {
-  const argv = [join(DIST, 'x2go-sessiondb.cjs'), 'watch', '--json', '--socket', watchSocket, ...args];
+export function startWatcher(watchSocket: string, user: Account | undefined, args: string[] = [], json = true): Watcher {
+  const argv = [join(DIST, 'x2go-sessiondb.cjs'), 'watch', ...(json ? ['--json'] : []), '--socket', watchSocket, ...args];
   const child = user
     ? spawn('setpriv', [`--reuid=${user.uid}`, `--regid=${user.gid}`, '--init-groups', process.execPath, ...argv], {
         stdio: ['ignore', 'pipe', 'pipe'],

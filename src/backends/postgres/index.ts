@@ -20,7 +20,6 @@ export const postgresBackend: Backend<PostgresSettings> = {
   },
   openAdmin: async (settings) => new PostgresAdmin(settings),
   openShared: async (settings) => sharedPostgres(settings),
-  openMonitor: async (settings) => (await import('./monitor.js')).postgresMonitor(settings),
   openDoctor: async (settings) => new (await import('./doctor.js')).PostgresDoctor(settings),
   // The reference writes and prints the telekinesis ports only when telekinesis is enabled, and
   // never in desktop-sharing listings.

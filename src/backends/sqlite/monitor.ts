@@ -59,29 +59,48 @@ function eventOf(r: EventRow): SessionEvent {
   };
 }
 
+/** The tables of migration 0006, which a file the reference made has until --updatedb. */
+interface Tables {
+  nodes: boolean;
+  events: boolean;
+}
+
 export function sqliteMonitor(path: string): FarmMonitor {
   let db: Database | undefined;
+  let tables: Tables = { nodes: false, events: false };
   // Opened on first use, and again after a failure (the file may be replaced by --createdb --force).
-  const use = <T>(work: (d: Database) => T): T => {
+  const use = <T>(work: (d: Database, t: Tables) => T): T => {
     db ??= openDatabase(path, { readonly: true, busyTimeoutMs: 20 });
+    // Looked up until both are there (x2godbadmin --updatedb may add them while we run).
+    if (!tables.nodes || !tables.events) {
+      const names = new Set(
+        (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as { name: string }[]).map((r) => r.name),
+      );
+      tables = { nodes: names.has('nodes'), events: names.has('session_events') };
+    }
     try {
-      return work(db);
+      return work(db, tables);
     } catch (err) {
       db.close();
       db = undefined;
+      tables = { nodes: false, events: false };
       throw err;
     }
   };
   const monitor: FarmMonitor = {
     snapshot: async () =>
-      use((d) => {
-        const rows = d
-          .prepare(
-            `SELECT 'sessions' AS kind, server AS a, status AS b, count(*) AS n FROM sessions GROUP BY server, status
-             UNION ALL SELECT 'node', CASE WHEN last_seen >= strftime('%Y-%m-%d %H:%M:%f', 'now', ?) THEN 'up' ELSE 'down' END, NULL, count(*) FROM nodes GROUP BY 2
-             UNION ALL SELECT 'event', event, NULL, count(*) FROM session_events GROUP BY event`,
-          )
-          .all(`-${NODE_TIMEOUT_SECONDS} seconds`) as { kind: string; a: string; b: string | null; n: number }[];
+      use((d, t) => {
+        // One statement, whatever the file holds: the parts of 0006's tables only when they exist.
+        const parts = ["SELECT 'sessions' AS kind, server AS a, status AS b, count(*) AS n FROM sessions GROUP BY server, status"];
+        const params: string[] = [];
+        if (t.nodes) {
+          parts.push(
+            "SELECT 'node', CASE WHEN last_seen >= strftime('%Y-%m-%d %H:%M:%f', 'now', ?) THEN 'up' ELSE 'down' END, NULL, count(*) FROM nodes GROUP BY 2",
+          );
+          params.push(`-${NODE_TIMEOUT_SECONDS} seconds`);
+        }
+        if (t.events) parts.push("SELECT 'event', event, NULL, count(*) FROM session_events GROUP BY event");
+        const rows = d.prepare(parts.join(' UNION ALL ')).all(...params) as { kind: string; a: string; b: string | null; n: number }[];
         const snap: FarmSnapshot = { sessions: [], nodes: { up: 0, down: 0 }, events: {} };
         for (const r of rows) {
           if (r.kind === 'sessions') snap.sessions.push({ server: r.a, status: r.b ?? '', count: r.n });
@@ -91,28 +110,30 @@ export function sqliteMonitor(path: string): FarmMonitor {
         return snap;
       }),
     nodes: async () =>
-      use((d) =>
-        (
-          d
-            .prepare(
-              `SELECT n.server, n.version, n.pid, n.started_at, n.last_seen, n.state,
+      use((d, t) =>
+        !t.nodes
+          ? []
+          : (
+              d
+                .prepare(
+                  `SELECT n.server, n.version, n.pid, n.started_at, n.last_seen, n.state,
                  n.last_seen >= strftime('%Y-%m-%d %H:%M:%f', 'now', ?) AS up,
                  (SELECT count(*) FROM sessions s WHERE s.server = n.server AND s.status <> 'F') AS sessions
                FROM nodes n ORDER BY n.server`,
-            )
-            .all(`-${NODE_TIMEOUT_SECONDS} seconds`) as Record<string, unknown>[]
-        ).map(
-          (r): NodeRow => ({
-            server: String(r.server),
-            version: String(r.version),
-            pid: r.pid as number | null,
-            startedAt: `${String(r.started_at).replace(' ', 'T')}Z`,
-            lastSeen: `${String(r.last_seen).replace(' ', 'T')}Z`,
-            up: r.up === 1,
-            state: String(r.state),
-            sessions: Number(r.sessions),
-          }),
-        ),
+                )
+                .all(`-${NODE_TIMEOUT_SECONDS} seconds`) as Record<string, unknown>[]
+            ).map(
+              (r): NodeRow => ({
+                server: String(r.server),
+                version: String(r.version),
+                pid: r.pid as number | null,
+                startedAt: `${String(r.started_at).replace(' ', 'T')}Z`,
+                lastSeen: `${String(r.last_seen).replace(' ', 'T')}Z`,
+                up: r.up === 1,
+                state: String(r.state),
+                sessions: Number(r.sessions),
+              }),
+            ),
       ),
     sessions: async (q) =>
       use((d): SessionPage => {
@@ -154,14 +175,15 @@ export function sqliteMonitor(path: string): FarmMonitor {
         };
       }),
     history: async (minutes) =>
-      use(
-        (d) =>
-          d
-            .prepare(
-              `SELECT CAST(strftime('%s', at) AS integer) / 60 * 60 AS minute, event, count(*) AS count FROM session_events
+      use((d, t) =>
+        !t.events
+          ? []
+          : (d
+              .prepare(
+                `SELECT CAST(strftime('%s', at) AS integer) / 60 * 60 AS minute, event, count(*) AS count FROM session_events
                WHERE at >= strftime('%Y-%m-%d %H:%M:%f', 'now', ?) GROUP BY 1, 2 ORDER BY 1`,
-            )
-            .all(`-${minutes} minutes`) as HistoryBucket[],
+              )
+              .all(`-${minutes} minutes`) as HistoryBucket[]),
       ),
     statusCounts: async () =>
       use((d) =>
@@ -172,15 +194,19 @@ export function sqliteMonitor(path: string): FarmMonitor {
           ]),
         ),
       ),
-    latestEventId: async () => use((d) => (d.prepare('SELECT coalesce(max(id), 0) AS id FROM session_events').get() as { id: number }).id),
+    latestEventId: async () =>
+      use((d, t) => (!t.events ? 0 : (d.prepare('SELECT coalesce(max(id), 0) AS id FROM session_events').get() as { id: number }).id)),
     eventIdsAfter: async (afterId, limit) =>
-      use((d) =>
-        (d.prepare('SELECT id FROM session_events WHERE id > ? ORDER BY id LIMIT ?').all(afterId, limit) as { id: number }[]).map(
-          (r) => r.id,
-        ),
+      use((d, t) =>
+        !t.events
+          ? []
+          : (d.prepare('SELECT id FROM session_events WHERE id > ? ORDER BY id LIMIT ?').all(afterId, limit) as { id: number }[]).map(
+              (r) => r.id,
+            ),
       ),
     eventFor: async (id, caller) =>
-      use((d) => {
+      use((d, t) => {
+        if (!t.events) return undefined;
         const row = d.prepare('SELECT * FROM session_events WHERE id = ?').get(id) as EventRow | undefined;
         if (!row) return undefined;
         // As PostgreSQL's policy: one's own name, or a session one may act on (a desktop one shares).

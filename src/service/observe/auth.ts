@@ -10,6 +10,7 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { chmodSync, chownSync, lstatSync, openSync, readFileSync, writeSync, closeSync, renameSync } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
+import { join } from 'node:path';
 
 export const COOKIE = 'x2go_admin';
 /** A browser session lasts this long. */
@@ -52,6 +53,10 @@ export function loadToken(file: string): { token?: string; problem?: string } {
   const token = readFileSync(file, 'utf8').trim();
   if (token.length < 16) return { problem: `${file} holds no token of at least 16 characters; dashboard actions are off` };
   return { token };
+}
+
+export function adminTokenFile(configDir: string): string {
+  return join(configDir, 'x2gosql', 'sessiond-admin-token');
 }
 
 function same(a: string, b: string): boolean {

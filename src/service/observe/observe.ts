@@ -3,7 +3,7 @@
 // after the service's own socket; nothing here is on a helper call's path, and prom-client is
 // loaded only by the service.
 
-import { loadBackend } from '../../backends/backend.js';
+import { openMonitor } from '../../backends/monitor.js';
 import type { FarmMonitor } from '../../model/monitor.js';
 import type { LogSink } from '../dispatch-host.js';
 import type { SessionService } from '../server.js';
@@ -37,12 +37,10 @@ export async function startObservers(service: SessionService, options: ObserverO
   let opening: Promise<FarmMonitor> | undefined;
   const monitor = (): Promise<FarmMonitor> => {
     if (opening) return opening;
-    const attempt = loadBackend(settings.backend.name)
-      .then((backend) => backend.openMonitor(settings))
-      .catch((err: unknown) => {
-        if (opening === attempt) opening = undefined;
-        throw err;
-      });
+    const attempt = openMonitor(settings).catch((err: unknown) => {
+      if (opening === attempt) opening = undefined;
+      throw err;
+    });
     opening = attempt;
     return attempt;
   };

@@ -3,10 +3,10 @@
 // as any listener's would); kept out of config/config.ts so that helper calls never parse them.
 
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { SessionDbError } from '../../model/errors.js';
 import { parseIni } from '../../config/ini.js';
 import { serverConfigFile } from '../../config/config.js';
+import { adminTokenFile } from './auth.js';
 
 /** Ours, not IANA's: a free port near the Prometheus exporters' range, documented in the README. */
 export const DEFAULT_METRICS_PORT = 9587;
@@ -53,6 +53,6 @@ export function readObserveSettings(configDir: string): ObserveSettings {
   return {
     listen: parseListen(ini.get('sessiond.metrics_listen') ?? DEFAULT_METRICS_LISTEN, file),
     dashboardHosts: hosts,
-    tokenFile: join(configDir, 'x2gosql', 'sessiond-admin-token'),
+    tokenFile: adminTokenFile(configDir),
   };
 }
