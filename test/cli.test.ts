@@ -72,7 +72,7 @@ describe('x2godbadmin (SQLite)', () => {
     ok(box.admin([]), /^X2Go SQL admin interface\./);
     fails(box.admin(['--dropdb']), 2, /Unknown option '--dropdb'/);
     fails(box.admin(['--createdb', '--updatedb']), 2, /one action at a time/);
-    fails(box.admin(['--updatedb', '--force']), 2, /--force goes with --createdb only/);
+    fails(box.admin(['--updatedb', '--force']), 2, /--force goes with --createdb or --migrate-from-sqlite only/);
     fails(box.admin(['--adduser']), 2, /argument missing/);
   });
 
