@@ -8,7 +8,7 @@
 
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { perlNumber, sessionLimitOf, type SessionLimits } from '../src/model/session-limit.js';
@@ -18,6 +18,7 @@ import { takeCensus } from './support/census.js';
 import { installLauncher, type Installed } from './support/launcher.js';
 import { shareServiceLogin } from './support/postgres.js';
 import { hasCompiler } from './support/requirements.js';
+import { serviceUser, socketPath } from './support/service.js';
 import { DIST } from './support/sandbox.js';
 import { ensureGroup, ensureUser, run, runAsync, type Result } from './support/system.js';
 
@@ -187,9 +188,8 @@ describe('session limits across two nodes (PostgreSQL)', farmNeeds.options, () =
     shareServiceLogin(box.configDir);
     serverConf(box.configDir, '[limit users]\nalice=2\n');
     for (const name of ['limit-node-a', 'limit-node-b']) {
-      const socketDir = mkdtempSync('/tmp/x2godb-svc-');
-      chmodSync(socketDir, 0o755);
-      const socket = join(socketDir, 'sessiond.sock');
+      // The service's account's directory, as the unit's RuntimeDirectory= makes it.
+      const socket = socketPath();
       const prefix = join(box.dir, name);
       const r = run(process.execPath, [
         join(DIST, 'x2go-sessiondb.cjs'),
@@ -209,7 +209,8 @@ describe('session limits across two nodes (PostgreSQL)', farmNeeds.options, () =
           '--uts',
           '/bin/sh',
           '-c',
-          `hostname ${name} && exec "$0" "$@"`,
+          // The host name is set as root in the namespace; the service runs as its account.
+          `hostname ${name} && exec setpriv --reuid=${serviceUser().uid} --regid=${serviceUser().gid} --clear-groups "$0" "$@"`,
           process.execPath,
           join(DIST, 'x2gosessiond.cjs'),
           '--config',
