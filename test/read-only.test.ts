@@ -26,6 +26,8 @@ const READING: ReadonlySet<string> = new Set([
   'ports',
   'servers',
   'mounts',
+  // The history, read by x2godb history.
+  'events',
   'schemaVersion',
   'ownedBy',
   'close',
