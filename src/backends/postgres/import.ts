@@ -17,8 +17,7 @@ export interface ImportCounts {
 /** The sessions of the target that the dump does not have. */
 export async function otherSessions(sql: Sql, dump: SessionDump): Promise<number> {
   const ids = dump.sessions.map((s) => s.sessionId);
-  const [row] =
-    await sql`select count(*)::int as n from sessions where session_id not in (select jsonb_array_elements_text(${JSON.stringify(ids)}::jsonb))`;
+  const [row] = await sql`select count(*)::int as n from sessions where session_id <> all(string_to_array(${idList(ids)}::text, ','))`;
   return Number(row?.n ?? 0);
 }
 
@@ -68,8 +67,16 @@ async function storedSessions(sql: Sql, ids: string[]): Promise<Map<string, Tran
   const rows = await sql`select session_id, display, uname, server, client, status, cookie, agent_pid, gr_port, sound_port,
       fs_port, tekictrl_port, tekidata_port,
       extract(epoch from init_time::timestamptz) * 1000 as init_ms, extract(epoch from last_time::timestamptz) * 1000 as last_ms
-    from sessions where session_id in (select jsonb_array_elements_text(${JSON.stringify(ids)}::jsonb))`;
+    from sessions where session_id = any(string_to_array(${idList(ids)}::text, ','))`;
   return new Map(rows.map((r) => [String(r.session_id), rowToSession(r)]));
+}
+
+/**
+ * Session ids as one text parameter, comma-separated (ids have the x2gosid format: letters,
+ * digits and . _ @ -, never a comma): a list of any length in one bound value.
+ */
+function idList(ids: readonly string[]): string {
+  return ids.join(',');
 }
 
 const key = (...parts: unknown[]) => JSON.stringify(parts);
@@ -146,7 +153,7 @@ export async function importDump(tx: Sql, dump: SessionDump, database: string): 
   const copiedIds = [...copied];
   const storedPorts = new Set(
     (
-      await tx`select server, session_id, port from used_ports where session_id in (select jsonb_array_elements_text(${JSON.stringify(copiedIds)}::jsonb))`
+      await tx`select server, session_id, port from used_ports where session_id = any(string_to_array(${idList(copiedIds)}::text, ','))`
     ).map((r) => key(String(r.server), String(r.session_id), Number(r.port))),
   );
   const lostPort = ports.find((p) => !storedPorts.has(key(p.server, p.sessionId, p.port)));
@@ -158,7 +165,7 @@ export async function importDump(tx: Sql, dump: SessionDump, database: string): 
   }
   const storedMounts = new Set(
     (
-      await tx`select session_id, path, host(client) as client from mounts where session_id in (select jsonb_array_elements_text(${JSON.stringify(copiedIds)}::jsonb))`
+      await tx`select session_id, path, host(client) as client from mounts where session_id = any(string_to_array(${idList(copiedIds)}::text, ','))`
     ).map((r) => key(String(r.session_id), String(r.path))),
   );
   const lostMount = mounts.find((m) => !storedMounts.has(key(m.sessionId, m.path)));
