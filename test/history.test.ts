@@ -8,6 +8,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { hostname } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Account } from '../src/system/accounts.js';
@@ -16,6 +17,7 @@ import { installLauncher, type Installed } from './support/launcher.js';
 import { connectAs, superuser, userPassword } from './support/postgres.js';
 import { hasCompiler } from './support/requirements.js';
 import { DIST, LOAD_TEST_QUOTA, setQuota } from './support/sandbox.js';
+import { startService } from './support/service.js';
 import { ensureUser } from './support/system.js';
 
 const SERVER = 'vm';
@@ -56,7 +58,8 @@ for (const backend of BACKENDS) {
       needs.check();
       alice = ensureUser('alice');
       bob = ensureUser('bob');
-      box = await backend.createDatabase({ database: HISTORY_DB, users: ['alice', 'bob'] });
+      // The service login: the retention test starts a resident service.
+      box = await backend.createDatabase({ database: HISTORY_DB, users: ['alice', 'bob'], serviceLogin: backend.kind === 'postgres' });
       setQuota(box.configDir, LOAD_TEST_QUOTA);
       inst = installLauncher(box);
     });
@@ -151,15 +154,32 @@ for (const backend of BACKENDS) {
       assert.deepEqual(JSON.parse(viaTool.stdout), parsed);
     });
 
-    test('retention: prunehistory removes what is older than the days given, root only', async () => {
+    test('retention: x2gosessiond removes events older than history_days; prunehistory is root only', async () => {
       // Age the first six events (alice's lifecycle) by 100 days.
       const aged = backend.kind === 'postgres' ? "at - interval '100 days'" : "strftime('%Y-%m-%d %H:%M:%f', at, '-100 days')";
       await box.query(`update session_events set at = ${aged} where uname = 'alice'`);
       const refused = inst.x2godb(['prunehistory', '90'], alice);
       assert.equal(refused.code, 3, refused.stderr);
-      const pruned = inst.x2godb(['prunehistory', '90']);
-      assert.equal(pruned.code, 0, pruned.stderr);
-      assert.equal(pruned.stdout, '6');
+      const kept = inst.x2godb(['prunehistory', '101']);
+      assert.equal(kept.code, 0, kept.stderr);
+      assert.equal(kept.stdout, '0');
+      // The resident service prunes by [sessiond] history_days= when it starts (then hourly).
+      const sqlFile = join(box.configDir, 'x2gosql', 'sql');
+      const sqlText = readFileSync(sqlFile, 'utf8');
+      writeFileSync(sqlFile, `${sqlText}\n[sessiond]\nhistory_days=0\n`);
+      const broken = inst.x2godb(['history']);
+      assert.equal(broken.code, 4);
+      assert.match(broken.stderr, /^x2godb: \S+x2gosql\/sql: \[sessiond\] history_days=0 is not a whole number of days from 1 to 36500\n$/);
+      writeFileSync(sqlFile, `${sqlText}\n[sessiond]\nhistory_days=90\n`);
+      const service = await startService(box.configDir);
+      try {
+        for (let waited = 0; (await events(box)).length > 2; waited += 100) {
+          assert.ok(waited < 15_000, `the service did not prune: ${service.log()}`);
+          await new Promise((r) => setTimeout(r, 100));
+        }
+      } finally {
+        await service.stop();
+      }
       assert.deepEqual(
         (await events(box)).map((e) => e.uname),
         ['bob', 'bob'],
