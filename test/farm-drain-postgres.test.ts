@@ -101,7 +101,7 @@ describe('drain and undrain a node of a three-node PostgreSQL farm during a logi
     // The registry says so; the existing suspended session resumes on node-b.
     const json = JSON.parse((await admin(['nodes', '--json'])).stdout) as { server: string; state: string }[];
     assert.equal(json.find((n) => n.server === 'node-b')?.state, 'draining');
-    const resumed = await farm.program('x2goresume', ['10.0.0.9', sid('alice', 401), '40990', '40991', '40992', '0', '0'], farm.users[0]);
+    const resumed = await farm.program('x2goresume', ['10.0.0.9', sid('alice', 401), '40990', '40991', '40992'], farm.users[0]);
     assert.equal(resumed.code, 0, resumed.stderr);
     const [row] = await farm.query(`select status, server from sessions where session_id = $1`, [sid('alice', 401)]);
     assert.deepEqual([row?.status, row?.server], ['R', 'node-b']);

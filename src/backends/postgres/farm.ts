@@ -29,7 +29,7 @@ import type { PostgresSettings } from './settings.js';
 const CLEANUP_LOCK = 0x7832_676f; // "x2go"
 
 /** Session columns as the farm lists them; times as stored (local time), in text. */
-const SESSION_COLUMNS = `session_id, uname, server, status, display, host(client) as client, agent_pid,
+const SESSION_COLUMNS = `session_id, uname, server, status, display, client, agent_pid,
   to_char(init_time, 'YYYY-MM-DD"T"HH24:MI:SS') as init_time, to_char(last_time, 'YYYY-MM-DD"T"HH24:MI:SS') as last_time`;
 
 type Row = Record<string, unknown>;
