@@ -76,7 +76,11 @@ describe('sessions, terminate and suspend across a PostgreSQL farm', needs.optio
     const lines = r.stdout.trimEnd().split('\n');
     assert.match(lines[0] ?? '', /^SESSION\s+USER\s+SERVER\s+STATUS\s+DISPLAY\s+CLIENT\s+STARTED\s+LAST CHANGE$/);
     assert.equal(lines.length, 7);
-    const json = JSON.parse((await admin(['sessions', '--json', '--user', 'alice'])).stdout) as { sessionId: string; server: string; status: string }[];
+    const json = JSON.parse((await admin(['sessions', '--json', '--user', 'alice'])).stdout) as {
+      sessionId: string;
+      server: string;
+      status: string;
+    }[];
     assert.deepEqual(
       json.map((s) => [s.server, s.status]),
       [
@@ -85,7 +89,9 @@ describe('sessions, terminate and suspend across a PostgreSQL farm', needs.optio
         ['node-z', 'R'],
       ],
     );
-    const suspended = JSON.parse((await admin(['sessions', '--json', '--status', 'S', '--server', 'node-b'])).stdout) as { sessionId: string }[];
+    const suspended = JSON.parse((await admin(['sessions', '--json', '--status', 'S', '--server', 'node-b'])).stdout) as {
+      sessionId: string;
+    }[];
     assert.deepEqual(
       suspended.map((s) => s.sessionId),
       [sid('alice', 503)],
@@ -144,10 +150,7 @@ describe('sessions, terminate and suspend across a PostgreSQL farm', needs.optio
     assert.equal(r.code, 1);
     assert.match(r.stdout, new RegExp(`^suspended ${sid('bob', 504)} on node-c$`, 'm'));
     assert.match(r.stdout, new RegExp(`^suspended ${sid('bob', 502)} on node-b$`, 'm'));
-    assert.equal(
-      r.stderr,
-      `x2go-sessiondb: node-b: x2gosuspend-session ${sid('bob', 599)} exited with 1: agent did not answer\n`,
-    );
+    assert.equal(r.stderr, `x2go-sessiondb: node-b: x2gosuspend-session ${sid('bob', 599)} exited with 1: agent did not answer\n`);
     const suspends = recorded().filter((l) => l.startsWith('x2gosuspend-session'));
     assert.equal(suspends.length, 3);
     assert.ok(suspends.every((l) => l.includes(`uid=${farm.users[1]?.uid} `)));
@@ -178,14 +181,18 @@ describe('sessions, terminate and suspend across a PostgreSQL farm', needs.optio
     farm.services.get('node-c')?.child.kill('SIGKILL');
     await waitFor(
       'node-c silent for 2 s',
-      async () => Number((await farm.query(`select extract(epoch from now() - last_seen)::float8 as s from nodes where server = 'node-c'`))[0]?.s) > 2.1,
+      async () =>
+        Number((await farm.query(`select extract(epoch from now() - last_seen)::float8 as s from nodes where server = 'node-c'`))[0]?.s) >
+        2.1,
       10_000,
     );
     const down = await admin(['terminate', sid('bob', 504)], cliConfig);
     assert.equal(down.code, 1);
     assert.match(
       down.stderr,
-      new RegExp(`^x2go-sessiondb: node node-c is down \\(last seen \\d+ s ago\\): cannot terminate ${sid('bob', 504)}; the farm closes a down node's sessions by itself\n$`),
+      new RegExp(
+        `^x2go-sessiondb: node node-c is down \\(last seen \\d+ s ago\\): cannot terminate ${sid('bob', 504)}; the farm closes a down node's sessions by itself\n$`,
+      ),
     );
     assert.equal(Number((await farm.query('select count(*)::int as n from admin_requests'))[0]?.n), queued);
   });

@@ -38,7 +38,9 @@ describe('dead-node cleanup on a three-node PostgreSQL farm', needs.options, () 
   after(async () => farm?.close());
 
   test('every node records its heartbeat: server, version, pid, start time and load', async () => {
-    const rows = await farm.query(`select server, version, pid, load, now() - last_seen < interval '3 s' as fresh from nodes order by server`);
+    const rows = await farm.query(
+      `select server, version, pid, load, now() - last_seen < interval '3 s' as fresh from nodes order by server`,
+    );
     assert.deepEqual(
       rows.map((r) => r.server),
       ['node-a', 'node-b', 'node-c'],
@@ -60,9 +62,13 @@ describe('dead-node cleanup on a three-node PostgreSQL farm', needs.options, () 
   test('a SIGKILLed node is cleaned within node_timeout plus one cycle, by one node, with history', async () => {
     const killed = farm.services.get('node-c');
     killed?.child.kill('SIGKILL');
-    const lastSeen = Number((await farm.query(`select extract(epoch from last_seen)::float8 as t from nodes where server = 'node-c'`))[0]?.t);
+    const lastSeen = Number(
+      (await farm.query(`select extract(epoch from last_seen)::float8 as t from nodes where server = 'node-c'`))[0]?.t,
+    );
     await waitFor('node-c sessions cleaned', async () => (await count('sessions', 'server = $1', ['node-c'])) === 0, 20_000);
-    const cleanedAt = Number((await farm.query(`select extract(epoch from max(at))::float8 as t from session_events where event = 'cleaned'`))[0]?.t);
+    const cleanedAt = Number(
+      (await farm.query(`select extract(epoch from max(at))::float8 as t from session_events where event = 'cleaned'`))[0]?.t,
+    );
     // Its last heartbeat + node_timeout + one heartbeat of the cleaner (+ slack for a busy machine).
     const took = cleanedAt - lastSeen;
     assert.ok(took <= NODE_TIMEOUT_S + HEARTBEAT_S + 1.5, `cleaned ${took.toFixed(2)} s after node-c was last seen`);
@@ -100,9 +106,7 @@ describe('dead-node cleanup on a three-node PostgreSQL farm', needs.options, () 
   });
 
   test('the down node stays registered (down); the live nodes go on beating', async () => {
-    const rows = await farm.query(
-      `select server, now() - last_seen > interval '${NODE_TIMEOUT_S} s' as down from nodes order by server`,
-    );
+    const rows = await farm.query(`select server, now() - last_seen > interval '${NODE_TIMEOUT_S} s' as down from nodes order by server`);
     assert.deepEqual(
       rows.map((r) => [r.server, r.down]),
       [

@@ -33,13 +33,23 @@ describe('drain and undrain a node of a three-node PostgreSQL farm during a logi
     const r = await admin(['nodes']);
     assert.equal(r.code, 0, r.stderr);
     const lines = r.stdout.trimEnd().split('\n');
-    assert.match(lines[0] ?? '', /^SERVER\s+STATE\s+WEIGHT\s+CAPACITY\s+RUNNING\s+SUSPENDED\s+LOAD\/CORE\s+MEM AVAILABLE\s+LAST SEEN\s+VERSION$/);
+    assert.match(
+      lines[0] ?? '',
+      /^SERVER\s+STATE\s+WEIGHT\s+CAPACITY\s+RUNNING\s+SUSPENDED\s+LOAD\/CORE\s+MEM AVAILABLE\s+LAST SEEN\s+VERSION$/,
+    );
     assert.deepEqual(
       lines.slice(1).map((l) => l.split(/\s+/).slice(0, 3)),
       NODES.map((n) => [n, 'active', '1']),
     );
-    const json = JSON.parse((await admin(['nodes', '--json'])).stdout) as { server: string; state: string; load: { sessions: Record<string, number> } }[];
-    assert.deepEqual(json.map((n) => [n.server, n.state]), NODES.map((n) => [n, 'active']));
+    const json = JSON.parse((await admin(['nodes', '--json'])).stdout) as {
+      server: string;
+      state: string;
+      load: { sessions: Record<string, number> };
+    }[];
+    assert.deepEqual(
+      json.map((n) => [n.server, n.state]),
+      NODES.map((n) => [n, 'active']),
+    );
   });
 
   test('bad input is refused at the edge, nothing written', async () => {
@@ -58,7 +68,10 @@ describe('drain and undrain a node of a three-node PostgreSQL farm during a logi
       assert.equal(r.stderr.trimEnd().split('\n').length, 1, r.stderr);
     }
     const rows = await farm.query(`select server, state, weight, capacity from nodes order by server`);
-    assert.deepEqual(rows.map((r) => [r.state, r.weight, r.capacity]), NODES.map(() => ['active', 1, null]));
+    assert.deepEqual(
+      rows.map((r) => [r.state, r.weight, r.capacity]),
+      NODES.map(() => ['active', 1, null]),
+    );
     // A user may not drain.
     const user = await farm.program('x2go-sessiondb', ['drain', 'node-a', '--config', farm.box.configDir], farm.users[1]);
     assert.equal(user.code, 3, user.stderr);
@@ -89,7 +102,10 @@ describe('drain and undrain a node of a three-node PostgreSQL farm during a logi
     assert.ok(after.length >= 5, `only ${after.length} calls for node-b after the drain`);
     for (const c of after) {
       assert.equal(c.r.code, 1, c.r.stdout);
-      assert.match(c.r.stderr, /^x2goreservesession: node-b is draining: it takes no new session .*x2go-sessiondb place --user (alice|bob)\)\n$/);
+      assert.match(
+        c.r.stderr,
+        /^x2goreservesession: node-b is draining: it takes no new session .*x2go-sessiondb place --user (alice|bob)\)\n$/,
+      );
     }
     // Every refusal wrote nothing: node-b holds its old session and the ones reserved before.
     const before = onB.filter((c) => c.r.code === 0);

@@ -23,7 +23,10 @@ describe('x2gogetservers --json on a two-node farm', needs.options, () => {
       [703, 'node-b'],
       [704, 'node-x'],
     ] as const) {
-      assert.equal((await farm.program('x2goinsertsession', [String(display), node, sid('alice', display)], farm.users[0])).stdout, 'inserted');
+      assert.equal(
+        (await farm.program('x2goinsertsession', [String(display), node, sid('alice', display)], farm.users[0])).stdout,
+        'inserted',
+      );
     }
     assert.equal((await farm.program('x2go-sessiondb', ['drain', 'node-b', '--config', farm.box.configDir])).code, 0);
     await waitFor(

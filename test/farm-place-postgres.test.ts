@@ -117,11 +117,22 @@ describe('place names the server for a user’s next login', needs.options, () =
 
   test('--json: what a broker reads', async () => {
     const r = await place(['--user', 'alice', '--json']);
-    const json = JSON.parse(r.stdout) as { server: string; kind: string; sessionId: string; candidates: { server: string; score: number; eligible: boolean }[] };
+    const json = JSON.parse(r.stdout) as {
+      server: string;
+      kind: string;
+      sessionId: string;
+      candidates: { server: string; score: number; eligible: boolean }[];
+    };
     assert.equal(json.server, 'n2');
     assert.equal(json.kind, 'resume');
     assert.match(json.sessionId, /^alice-/);
-    assert.deepEqual(json.candidates.filter((c) => c.eligible).map((c) => c.server).sort(), ['n1', 'n2']);
+    assert.deepEqual(
+      json.candidates
+        .filter((c) => c.eligible)
+        .map((c) => c.server)
+        .sort(),
+      ['n1', 'n2'],
+    );
     const bad = await place(['--json']);
     assert.equal(bad.code, 2);
     assert.equal(bad.stderr, 'x2go-sessiondb: place needs --user U\n');

@@ -12,7 +12,8 @@ export async function openFarm(settings: Settings, opener: FarmOpener): Promise<
   const backend = settings.backend;
   switch (backend.name) {
     case 'sqlite':
-      if (backend.path === undefined) throw new SessionDbError('config', `no x2gouser account to hold x2go_sessions; set [sqlite] path=... in ${settings.sqlFile}`);
+      if (backend.path === undefined)
+        throw new SessionDbError('config', `no x2gouser account to hold x2go_sessions; set [sqlite] path=... in ${settings.sqlFile}`);
       return openSqliteFarm(backend.path);
     case 'postgres':
       return openPostgresFarm({ ...settings, backend }, opener);

@@ -57,7 +57,8 @@ async function withFarm<T>(configDir: string, work: (farm: FarmStore) => Promise
 
 function positiveNumber(text: string | undefined, what: string): number {
   const n = Number(text);
-  if (text === undefined || !/^\d+(\.\d+)?$/.test(text) || !(n > 0) || n > 1e6) throw invalid(`${what} '${text ?? ''}' is not a positive number`);
+  if (text === undefined || !/^\d+(\.\d+)?$/.test(text) || !(n > 0) || n > 1e6)
+    throw invalid(`${what} '${text ?? ''}' is not a positive number`);
   return n;
 }
 
@@ -75,7 +76,16 @@ function json(value: unknown): string[] {
 function sessionRows(sessions: FarmSession[]): string[] {
   return table(
     ['SESSION', 'USER', 'SERVER', 'STATUS', 'DISPLAY', 'CLIENT', 'STARTED', 'LAST CHANGE'],
-    sessions.map((s) => [s.sessionId, s.uname, s.server, s.status, s.display, s.client, s.initTime.replace('T', ' '), s.lastTime.replace('T', ' ')]),
+    sessions.map((s) => [
+      s.sessionId,
+      s.uname,
+      s.server,
+      s.status,
+      s.display,
+      s.client,
+      s.initTime.replace('T', ' '),
+      s.lastTime.replace('T', ' '),
+    ]),
   );
 }
 
@@ -109,7 +119,9 @@ export async function runFarmCommand(command: FarmCommand, argv: string[]): Prom
     args: argv,
     strict: true,
     allowPositionals: true,
-    options: { ...COMMON, ...((spec as Record<string, object>)[command] ?? {}) } as typeof COMMON & (typeof spec)['sessions'] & (typeof spec)['place'],
+    options: { ...COMMON, ...((spec as Record<string, object>)[command] ?? {}) } as typeof COMMON &
+      (typeof spec)['sessions'] &
+      (typeof spec)['place'],
   });
   const configDir = values.config ?? DEFAULT_CONFIG_DIR;
   const here = parseServer(values.hostname ?? hostname(), '--hostname');
@@ -125,17 +137,24 @@ export async function runFarmCommand(command: FarmCommand, argv: string[]): Prom
       arity(0);
       const olderThan = values['older-than'];
       const olderThanS = olderThan === undefined ? undefined : parseDuration(olderThan);
-      if (olderThan !== undefined && olderThanS === undefined) throw invalid(`--older-than '${olderThan}' is not a duration (e.g. 90s, 30m, 2h, 7d)`);
+      if (olderThan !== undefined && olderThanS === undefined)
+        throw invalid(`--older-than '${olderThan}' is not a duration (e.g. 90s, 30m, 2h, 7d)`);
       const status = values.status === undefined ? undefined : parseStatus(values.status, '--status');
       const sessions = await withFarm(configDir, (farm) =>
-        farm.sessions({ ...(user ? { user } : {}), ...(server ? { server } : {}), ...(status ? { status } : {}), ...(olderThanS !== undefined ? { olderThanS } : {}) }),
+        farm.sessions({
+          ...(user ? { user } : {}),
+          ...(server ? { server } : {}),
+          ...(status ? { status } : {}),
+          ...(olderThanS !== undefined ? { olderThanS } : {}),
+        }),
       );
       return { lines: values.json ? json(sessions) : sessions.length ? sessionRows(sessions) : [], code: 0 };
     }
     case 'terminate':
     case 'suspend': {
       const action: AdminAction = command;
-      if ((positionals.length > 0) === (user !== undefined)) throw invalid(`${command} takes session ids or --user U (one of them); see x2go-sessiondb --help`);
+      if (positionals.length > 0 === (user !== undefined))
+        throw invalid(`${command} takes session ids or --user U (one of them); see x2go-sessiondb --help`);
       if (server && !user) throw invalid('--server goes with --user');
       const ids = positionals.map((p) => parseSessionId(p));
       return withFarm(configDir, async (farm) => {
@@ -163,7 +182,14 @@ export async function runFarmCommand(command: FarmCommand, argv: string[]): Prom
     case 'nodes': {
       arity(0);
       const nodes = await withFarm(configDir, (farm) => farm.nodes(timeout()));
-      return { lines: values.json ? json(nodes) : nodes.length ? nodeRows(nodes) : ['no node registered (a node registers when its x2gosessiond runs on PostgreSQL)'], code: 0 };
+      return {
+        lines: values.json
+          ? json(nodes)
+          : nodes.length
+            ? nodeRows(nodes)
+            : ['no node registered (a node registers when its x2gosessiond runs on PostgreSQL)'],
+        code: 0,
+      };
     }
     case 'drain':
     case 'undrain':
@@ -181,7 +207,11 @@ export async function runFarmCommand(command: FarmCommand, argv: string[]): Prom
               ? { weight: positiveNumber(value, 'weight') }
               : { capacity: capacityOf(value) };
       const found = await withFarm(configDir, (farm) => farm.setNode(target, change));
-      if (!found) throw new SessionDbError('not-found', `no node ${target} in the registry (a node registers when its x2gosessiond runs); see x2go-sessiondb nodes`);
+      if (!found)
+        throw new SessionDbError(
+          'not-found',
+          `no node ${target} in the registry (a node registers when its x2gosessiond runs); see x2go-sessiondb nodes`,
+        );
       const said = {
         drain: `${target}: draining (takes no new session; keeps and resumes its own)`,
         undrain: `${target}: active`,

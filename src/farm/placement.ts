@@ -120,7 +120,13 @@ export function place(input: PlacementInput): Placement {
     };
   }
   if (input.nodes.length === 0) {
-    return { user, server: input.here, kind: 'new', reason: `the only node: ${input.here} (no node registry: one server)${also}`, candidates };
+    return {
+      user,
+      server: input.here,
+      kind: 'new',
+      reason: `the only node: ${input.here} (no node registry: one server)${also}`,
+      candidates,
+    };
   }
   const best = candidates.find((c) => c.eligible);
   if (!best) {

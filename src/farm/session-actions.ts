@@ -27,12 +27,24 @@ export function actionable(action: AdminAction, session: FarmSession): string | 
 }
 
 async function remote(farm: FarmStore, action: AdminAction, session: FarmSession, node: FarmNode | undefined): Promise<ActionResult> {
-  const result = (ok: boolean, outcome: string): ActionResult => ({ sessionId: session.sessionId, server: session.server, action, ok, outcome });
+  const result = (ok: boolean, outcome: string): ActionResult => ({
+    sessionId: session.sessionId,
+    server: session.server,
+    action,
+    ok,
+    outcome,
+  });
   if (!farm.queueRequest || !farm.request) {
-    return result(false, `${session.sessionId} is on ${session.server}, and this database serves one node (${session.server} is not this host)`);
+    return result(
+      false,
+      `${session.sessionId} is on ${session.server}, and this database serves one node (${session.server} is not this host)`,
+    );
   }
   if (!node) {
-    return result(false, `node ${session.server} runs no x2gosessiond (it is not in the node registry): run the command on ${session.server}`);
+    return result(
+      false,
+      `node ${session.server} runs no x2gosessiond (it is not in the node registry): run the command on ${session.server}`,
+    );
   }
   if (node.state === 'down') {
     return result(
@@ -46,7 +58,10 @@ async function remote(farm: FarmStore, action: AdminAction, session: FarmSession
     const request = await farm.request(id);
     if (request && request.state !== 'queued') return result(request.state === 'done', request.outcome ?? request.state);
     if (Date.now() > deadline) {
-      return result(false, `node ${session.server} did not carry out request ${id} within ${OUTCOME_TIMEOUT_MS / 1000} s (it stays queued)`);
+      return result(
+        false,
+        `node ${session.server} did not carry out request ${id} within ${OUTCOME_TIMEOUT_MS / 1000} s (it stays queued)`,
+      );
     }
     await new Promise((r) => setTimeout(r, POLL_MS));
   }

@@ -10,7 +10,9 @@ import { parseIni } from '../config/ini.js';
 
 function groupsOf(user: string): string[] {
   try {
-    return execFileSync('id', ['-Gn', '--', user], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim().split(/\s+/);
+    return execFileSync('id', ['-Gn', '--', user], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] })
+      .trim()
+      .split(/\s+/);
   } catch {
     return [];
   }

@@ -43,9 +43,9 @@ export class FarmDuties {
   async start(): Promise<void> {
     this.#farm = await openFarm(this.#settings, 'service');
     if (this.#farm.listenForRequests) {
-      await this.#farm.listenForRequests(this.#node, () => this.#takeRequests()).catch((err: unknown) =>
-        this.#log('warning', `cannot listen for admin requests (taken each heartbeat instead): ${message(err)}`),
-      );
+      await this.#farm
+        .listenForRequests(this.#node, () => this.#takeRequests())
+        .catch((err: unknown) => this.#log('warning', `cannot listen for admin requests (taken each heartbeat instead): ${message(err)}`));
     }
     // SQLite: one implicit node, nothing to do.
     if (!this.#farm.heartbeat) return;
@@ -117,7 +117,10 @@ export class FarmDuties {
     const outcome: Outcome = session
       ? await runAsSessionUser(request.action, session)
       : { ok: false, outcome: `${this.#node}: no session ${request.sessionId} on this node` };
-    this.#log(outcome.ok ? 'notice' : 'warning', `admin request ${request.id} (${request.action} by uid ${request.requestedBy}): ${outcome.outcome}`);
+    this.#log(
+      outcome.ok ? 'notice' : 'warning',
+      `admin request ${request.id} (${request.action} by uid ${request.requestedBy}): ${outcome.outcome}`,
+    );
     return outcome;
   }
 

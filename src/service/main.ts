@@ -37,7 +37,12 @@ interface Options {
 
 function parse(argv: readonly string[]): Options | string {
   const options: Options = { configDir: DEFAULT_CONFIG_DIR, socket: DEFAULT_SOCKET, group: 'x2gouser', hostname: hostname() };
-  const keys: Record<string, keyof Options> = { '--config': 'configDir', '--socket': 'socket', '--group': 'group', '--hostname': 'hostname' };
+  const keys: Record<string, keyof Options> = {
+    '--config': 'configDir',
+    '--socket': 'socket',
+    '--group': 'group',
+    '--hostname': 'hostname',
+  };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i] ?? '';
     const key = keys[flag];
@@ -89,7 +94,9 @@ async function main(argv: readonly string[]): Promise<number> {
   // The heartbeat, dead-node cleanup and admin requests (farm-duties.ts): after the socket is
   // up, so that no caller waits for them.
   const duties = new FarmDuties(settings, sessiond, options.hostname, (level, message) => log.log(level, message));
-  void duties.start().catch((err: unknown) => log.log('err', `farm duties not started: ${err instanceof Error ? err.message : String(err)}`));
+  void duties
+    .start()
+    .catch((err: unknown) => log.log('err', `farm duties not started: ${err instanceof Error ? err.message : String(err)}`));
 
   let stopping = false;
   const stop = (signal: string) => {

@@ -14,7 +14,10 @@ const DONE: Record<AdminAction, string> = { terminate: 'terminated', suspend: 's
 /** X2Go's programs wait for the agent; one that hangs longer than this counts as failed. */
 const TIMEOUT_MS = 60_000;
 
-export async function runAsSessionUser(action: AdminAction, session: { sessionId: string; uname: string; server: string }): Promise<Outcome> {
+export async function runAsSessionUser(
+  action: AdminAction,
+  session: { sessionId: string; uname: string; server: string },
+): Promise<Outcome> {
   const program = PROGRAMS[action];
   const account = lookupUser(session.uname);
   if (!account) return { ok: false, outcome: `${session.server}: no user ${session.uname} on this host to run ${program} as` };

@@ -54,7 +54,11 @@ export async function createFarm(
     database,
     `[telekinesis]\nenable=no\n[log]\nloglevel=info\n[sessiond]\nheartbeat=${HEARTBEAT_S}\nnode_timeout=${NODE_TIMEOUT_S}\n`,
   );
-  for (const args of [['--createdb', '--force'], ['--adduser', 'alice'], ['--adduser', 'bob']]) {
+  for (const args of [
+    ['--createdb', '--force'],
+    ['--adduser', 'alice'],
+    ['--adduser', 'bob'],
+  ]) {
     const r = box.admin(args);
     assert.equal(r.code, 0, r.stderr);
   }

@@ -49,11 +49,7 @@ export function openSqliteFarm(path: string): FarmStore {
     nodes: () =>
       withDb('list the nodes', (db) =>
         (
-          db
-            .prepare(
-              `select *, (julianday('now') - julianday(last_seen)) * 86400.0 as since from nodes order by server`,
-            )
-            .all() as Row[]
+          db.prepare(`select *, (julianday('now') - julianday(last_seen)) * 86400.0 as since from nodes order by server`).all() as Row[]
         ).map((r): FarmNode => {
           const since = Number(r.since);
           const setState = r.state === 'draining' ? 'draining' : 'active';
