@@ -7,7 +7,7 @@
 // arguments and which process ran them.
 
 import assert from 'node:assert/strict';
-import { chmodSync, cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { hasPostgres } from './support/postgres.js';
@@ -24,8 +24,7 @@ describe('sessions, terminate and suspend across a PostgreSQL farm', needs.optio
   /** The CLI as root on node-a, with the stand-ins on PATH. */
   const admin = (args: string[], configDir = farm.box.configDir) =>
     farm.program('x2go-sessiondb', [...args, '--config', configDir, '--hostname', 'node-a'], undefined, {
-      PATH: `${bin}:${process.env.PATH ?? ''}`,
-      X2GO_STANDIN_BY: 'cli',
+      PATH: `${join(bin, 'cli')}:${process.env.PATH ?? ''}`,
     });
   const recorded = () =>
     readFileSync(record, 'utf8')
@@ -41,15 +40,20 @@ describe('sessions, terminate and suspend across a PostgreSQL farm', needs.optio
     record = join(bin, 'record');
     writeFileSync(record, '', { mode: 0o666 });
     chmodSync(record, 0o666);
-    for (const name of ['x2goterminate-session', 'x2gosuspend-session']) {
-      // Records who ran it, as whom, with what; fails for session ids with display 599.
-      writeFileSync(
-        join(bin, name),
-        `#!/bin/sh\necho "${name} uid=$(id -u) groups=$(id -G) via=$(ps -o comm= -p $PPID) args=$*" >> ${record}\ncase "$1" in *-599-*) echo "agent did not answer" >&2; exit 1;; esac\nexit 0\n`,
-        { mode: 0o755 },
-      );
+    // One directory of stand-ins per runner (the CLI, each node's service), each saying who it is:
+    // the programs run with a minimal environment, PATH kept.
+    for (const by of ['cli', ...NODES]) {
+      mkdirSync(join(bin, by), { mode: 0o755 });
+      for (const name of ['x2goterminate-session', 'x2gosuspend-session']) {
+        // Records who ran it, as whom, with what; fails for session ids with display 599.
+        writeFileSync(
+          join(bin, by, name),
+          `#!/bin/sh\necho "${name} uid=$(id -u) groups=$(id -G) by=${by} args=$*" >> ${record}\ncase "$1" in *-599-*) echo "agent did not answer" >&2; exit 1;; esac\nexit 0\n`,
+          { mode: 0o755 },
+        );
+      }
     }
-    farm = await createFarm('x2go_farm_admin', NODES, (node) => ({ PATH: `${bin}:${process.env.PATH ?? ''}`, X2GO_STANDIN_BY: node }));
+    farm = await createFarm('x2go_farm_admin', NODES, (node) => ({ PATH: `${join(bin, node)}:${process.env.PATH ?? ''}` }));
     const [alice, bob] = farm.users as [NonNullable<Farm['users'][0]>, NonNullable<Farm['users'][0]>];
     for (const [user, display, node, st] of [
       [alice, 501, 'node-a', 'R'],
@@ -118,7 +122,7 @@ describe('sessions, terminate and suspend across a PostgreSQL farm', needs.optio
     assert.equal(r.stdout, `terminated ${sid('alice', 501)} on node-a\n`);
     const [line] = recorded();
     const uid = farm.users[0]?.uid;
-    assert.match(line ?? '', new RegExp(`^x2goterminate-session uid=${uid} groups=[\\d ]+ via=node args=${sid('alice', 501)}$`));
+    assert.match(line ?? '', new RegExp(`^x2goterminate-session uid=${uid} groups=[\\d ]+ by=cli args=${sid('alice', 501)}$`));
     assert.equal((await farm.query('select count(*)::int as n from admin_requests'))[0]?.n, 0);
   });
 
@@ -130,7 +134,7 @@ describe('sessions, terminate and suspend across a PostgreSQL farm', needs.optio
     assert.ok(Date.now() - started < 3000, `took ${Date.now() - started} ms`);
     assert.match(
       recorded()[1] ?? '',
-      new RegExp(`^x2goterminate-session uid=${farm.users[1]?.uid} .*via=runuser args=${sid('bob', 502)}$`),
+      new RegExp(`^x2goterminate-session uid=${farm.users[1]?.uid} .*by=node-b args=${sid('bob', 502)}$`),
     );
     const [req] = await farm.query(
       `select node, session_id, action, requested_by, state, outcome, extract(epoch from done_at - requested_at)::float8 as took from admin_requests`,

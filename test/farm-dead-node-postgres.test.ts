@@ -122,8 +122,10 @@ describe('dead-node cleanup on a three-node PostgreSQL farm', needs.options, () 
     await waitFor(
       'node-c registered again',
       async () => (await farm.query(`select pid from nodes where server = 'node-c'`))[0]?.pid === back.child.pid,
-      5000,
-    );
+      15_000,
+    ).catch((err: Error) => {
+      throw new Error(`${err.message}; its log: ${back.log()}`);
+    });
     const id = sid('bob', 304);
     assert.equal((await farm.program('x2goinsertsession', ['304', 'node-c', id], farm.users[1])).stdout, 'inserted');
     // Two node timeouts later its new session is still there.
