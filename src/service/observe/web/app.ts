@@ -147,8 +147,10 @@ function plot(id: string, series: uPlot.Series[], data: uPlot.AlignedData): void
   const el = $(id);
   const width = Math.max(280, el.clientWidth - 8);
   plots.get(id)?.destroy();
+  // One point (a service just started) would otherwise stretch the time axis over years.
+  const range: uPlot.Range.Function = (_u, min, max) => (min === max ? [min - 600, max + 60] : [min, max]);
   const chart = new uPlot(
-    { width, height: 220, series: [{}, ...series], axes: [{}, { size: 50 }], scales: { x: { time: true } } },
+    { width, height: 220, series: [{}, ...series], axes: [{}, { size: 50 }], scales: { x: { time: true, range } } },
     data,
     el,
   );
@@ -182,7 +184,10 @@ async function loadOverview(): Promise<void> {
     statuses.map((s) => ({ label: s, stroke: COLOURS[s] ?? '#000', width: 2 })),
     [o.statusSamples.map((p) => p.at), ...statuses.map((s) => o.statusSamples.map((p) => p.counts[s] ?? 0))],
   );
-  const minutes = [...new Set(o.history.map((h) => h.minute))].sort((a, b) => a - b);
+  // Every minute from the first event to now, quiet minutes as 0.
+  const first = Math.min(...o.history.map((h) => h.minute), Math.floor(Date.now() / 60_000) * 60);
+  const minutes: number[] = [];
+  for (let m = first; m <= Date.now() / 1000; m += 60) minutes.push(m);
   const count = (minute: number, kinds: string[]) =>
     o.history.filter((h) => h.minute === minute && kinds.includes(h.event)).reduce((n, h) => n + h.count, 0);
   plot(
