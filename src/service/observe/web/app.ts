@@ -147,10 +147,19 @@ function plot(id: string, series: uPlot.Series[], data: uPlot.AlignedData): void
   const el = $(id);
   const width = Math.max(280, el.clientWidth - 8);
   plots.get(id)?.destroy();
-  // One point (a service just started) would otherwise stretch the time axis over years.
-  const range: uPlot.Range.Function = (_u, min, max) => (min === max ? [min - 600, max + 60] : [min, max]);
+  // At least ten minutes wide: one point (a service just started) would otherwise stretch the
+  // time axis over years.
+  const xs = data[0] as number[];
+  const hi = xs.length ? Math.max(...xs) : Date.now() / 1000;
+  const lo = Math.min(xs.length ? Math.min(...xs) : hi, hi - 600);
   const chart = new uPlot(
-    { width, height: 220, series: [{}, ...series], axes: [{}, { size: 50 }], scales: { x: { time: true, range } } },
+    {
+      width,
+      height: 220,
+      series: [{}, ...series],
+      axes: [{}, { size: 50 }],
+      scales: { x: { time: true, auto: false, range: [lo, hi + 30] } },
+    },
     data,
     el,
   );
