@@ -80,11 +80,11 @@ async function bench(kind: 'sqlite' | 'postgres', timeit: string): Promise<boole
   const watched = await startWatchedService(box.configDir, inst.socket);
   let ok = true;
   try {
-    // The calls a client's polling and a login make: a listing of the user's sessions and the displays.
+    // Calls of a login: the servers (placement) and the displays in use.
     const call = (i: number) => {
       timeWith(timeit);
       try {
-        const r = inst.helper(i % 2 ? 'x2gogetdisplays' : 'x2golistsessions_sql', [SRV], alice);
+        const r = i % 2 ? inst.helper('x2gogetdisplays', [SRV], alice) : inst.helper('x2gogetservers', [], alice);
         if (r.code !== 0 || r.ms === undefined) throw new Error(`exit ${r.code}: ${r.stderr}`);
         return r.ms;
       } finally {

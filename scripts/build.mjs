@@ -77,8 +77,10 @@ await build({
   plugins: [lazyTls],
   // Only needed when no addon path is given, and we always give one.
   external: ['bindings'],
-  // The dashboard's assets are referenced by the service's code only; the other bundles do not carry them.
-  define: { 'import.meta.url': '__importMetaUrl', __X2GO_WEB_ASSETS__: JSON.stringify(webAssets) },
+  // The dashboard's assets are referenced by the service's code only; the other bundles do not
+  // carry them. A string, not an object: esbuild makes an object define a module that every
+  // bundled module would initialize, the helpers' too.
+  define: { 'import.meta.url': '__importMetaUrl', __X2GO_WEB_ASSETS__: JSON.stringify(JSON.stringify(webAssets)) },
   banner: { js: "#!/usr/bin/env node\nconst __importMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
   legalComments: 'none',
   logLevel: 'warning',

@@ -49,10 +49,20 @@ export interface DashboardOptions {
   log: LogSink;
 }
 
-function assets(): { html: string; js: string; css: string } {
-  return typeof __X2GO_WEB_ASSETS__ === 'undefined' || !__X2GO_WEB_ASSETS__
-    ? { html: '<!doctype html><title>x2gosessiond</title><p>The dashboard is not built (run scripts/build.mjs).', js: '', css: '' }
-    : __X2GO_WEB_ASSETS__;
+interface Assets {
+  html: string;
+  js: string;
+  css: string;
+}
+
+let parsed: Assets | undefined;
+
+function assets(): Assets {
+  parsed ??=
+    typeof __X2GO_WEB_ASSETS__ === 'undefined' || !__X2GO_WEB_ASSETS__
+      ? { html: '<!doctype html><title>x2gosessiond</title><p>The dashboard is not built (run scripts/build.mjs).', js: '', css: '' }
+      : (JSON.parse(__X2GO_WEB_ASSETS__) as Assets);
+  return parsed;
 }
 
 class HttpError extends Error {

@@ -147,8 +147,19 @@ function plot(id: string, series: uPlot.Series[], data: uPlot.AlignedData): void
   const el = $(id);
   const width = Math.max(280, el.clientWidth - 8);
   plots.get(id)?.destroy();
+  // At least ten minutes wide: one point (a service just started) would otherwise stretch the
+  // time axis over years.
+  const xs = data[0] as number[];
+  const hi = xs.length ? Math.max(...xs) : Date.now() / 1000;
+  const lo = Math.min(xs.length ? Math.min(...xs) : hi, hi - 600);
   const chart = new uPlot(
-    { width, height: 220, series: [{}, ...series], axes: [{}, { size: 50 }], scales: { x: { time: true } } },
+    {
+      width,
+      height: 220,
+      series: [{}, ...series],
+      axes: [{}, { size: 50 }],
+      scales: { x: { time: true, auto: false, range: [lo, hi + 30] } },
+    },
     data,
     el,
   );
@@ -182,7 +193,10 @@ async function loadOverview(): Promise<void> {
     statuses.map((s) => ({ label: s, stroke: COLOURS[s] ?? '#000', width: 2 })),
     [o.statusSamples.map((p) => p.at), ...statuses.map((s) => o.statusSamples.map((p) => p.counts[s] ?? 0))],
   );
-  const minutes = [...new Set(o.history.map((h) => h.minute))].sort((a, b) => a - b);
+  // Every minute from the first event to now, quiet minutes as 0.
+  const first = Math.min(...o.history.map((h) => h.minute), Math.floor(Date.now() / 60_000) * 60);
+  const minutes: number[] = [];
+  for (let m = first; m <= Date.now() / 1000; m += 60) minutes.push(m);
   const count = (minute: number, kinds: string[]) =>
     o.history.filter((h) => h.minute === minute && kinds.includes(h.event)).reduce((n, h) => n + h.count, 0);
   plot(
