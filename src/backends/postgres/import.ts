@@ -18,7 +18,7 @@ export interface ImportCounts {
 export async function otherSessions(sql: Sql, dump: SessionDump): Promise<number> {
   const ids = dump.sessions.map((s) => s.sessionId);
   const [row] =
-    await sql`select count(*)::int as n from sessions where session_id not in (select jsonb_array_elements_text(${JSON.stringify(ids)}::jsonb))`;
+    await sql`select count(*)::int as n from sessions where session_id not in (select jsonb_array_elements_text(${ids}::jsonb))`;
   return Number(row?.n ?? 0);
 }
 
@@ -68,7 +68,7 @@ async function storedSessions(sql: Sql, ids: string[]): Promise<Map<string, Tran
   const rows = await sql`select session_id, display, uname, server, client, status, cookie, agent_pid, gr_port, sound_port,
       fs_port, tekictrl_port, tekidata_port,
       extract(epoch from init_time::timestamptz) * 1000 as init_ms, extract(epoch from last_time::timestamptz) * 1000 as last_ms
-    from sessions where session_id in (select jsonb_array_elements_text(${JSON.stringify(ids)}::jsonb))`;
+    from sessions where session_id in (select jsonb_array_elements_text(${ids}::jsonb))`;
   return new Map(rows.map((r) => [String(r.session_id), rowToSession(r)]));
 }
 
@@ -146,7 +146,7 @@ export async function importDump(tx: Sql, dump: SessionDump, database: string): 
   const copiedIds = [...copied];
   const storedPorts = new Set(
     (
-      await tx`select server, session_id, port from used_ports where session_id in (select jsonb_array_elements_text(${JSON.stringify(copiedIds)}::jsonb))`
+      await tx`select server, session_id, port from used_ports where session_id in (select jsonb_array_elements_text(${copiedIds}::jsonb))`
     ).map((r) => key(String(r.server), String(r.session_id), Number(r.port))),
   );
   const lostPort = ports.find((p) => !storedPorts.has(key(p.server, p.sessionId, p.port)));
@@ -158,7 +158,7 @@ export async function importDump(tx: Sql, dump: SessionDump, database: string): 
   }
   const storedMounts = new Set(
     (
-      await tx`select session_id, path, host(client) as client from mounts where session_id in (select jsonb_array_elements_text(${JSON.stringify(copiedIds)}::jsonb))`
+      await tx`select session_id, path, host(client) as client from mounts where session_id in (select jsonb_array_elements_text(${copiedIds}::jsonb))`
     ).map((r) => key(String(r.session_id), String(r.path))),
   );
   const lostMount = mounts.find((m) => !storedMounts.has(key(m.sessionId, m.path)));
