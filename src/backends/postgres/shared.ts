@@ -50,7 +50,32 @@ function lostConnection(err: unknown): boolean {
   return LOST.includes(sqlStateOf(cause));
 }
 
+let guarded = false;
+
+/**
+ * postgres.js (3.4.x) sends a transaction's ROLLBACK (or ROLLBACK TO SAVEPOINT) after the
+ * transaction's connection has closed, when the server died under it (a failover): its socket
+ * is gone by then, and the write throws from a setImmediate (`Immediate.nextWrite`, reading
+ * 'write' of null), which ended the service mid-failover. Nothing waits on that connection any
+ * more (the transaction was rejected when it closed, and is answered or run again), so this one
+ * error is logged and dropped. Every other uncaught exception ends the process as before.
+ */
+function surviveWritesOnClosedConnections(): void {
+  if (guarded) return;
+  guarded = true;
+  process.on('uncaughtException', (err) => {
+    const stack = err instanceof Error ? (err.stack ?? '') : '';
+    if (err instanceof TypeError && /reading 'write'/.test(err.message) && /\bnextWrite\b/.test(stack)) {
+      process.stderr.write('<4>x2gosessiond: PostgreSQL: dropped a write on a connection that had closed (postgres.js)\n');
+      return;
+    }
+    process.stderr.write(`${stack || String(err)}\n`);
+    process.exit(1);
+  });
+}
+
 export async function sharedPostgres(settings: Settings<PostgresSettings>): Promise<SharedStores> {
+  surviveWritesOnClosedConnections();
   const pg = settings.backend;
   const login = liveServiceLogin(settings.configDir);
   const pool = connectPool(pg, login, POOL_SIZE);
