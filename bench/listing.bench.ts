@@ -97,7 +97,10 @@ async function referenceDb(kind: 'sqlite' | 'postgres'): Promise<() => void> {
     await su.unsafe('DROP DATABASE IF EXISTS x2go_sessions WITH (FORCE)');
     await su.end();
     const dist = join(dirname(fileURLToPath(import.meta.url)), '..', 'dist');
-    for (const args of [['--createdb', '--force'], ['--adduser', 'alice']]) {
+    for (const args of [
+      ['--createdb', '--force'],
+      ['--adduser', 'alice'],
+    ]) {
       const r = run(process.execPath, [join(dist, 'x2godbadmin.cjs'), ...args]);
       if (r.code !== 0) {
         restore();
@@ -126,7 +129,15 @@ async function bench(backend: BackendUnderTest, alice: Account, rows: string[][]
     let made = 0;
     for (const count of COUNTS) {
       for (; made < count; made++) {
-        const args = [sid(made), COOKIE, String(3000000 + made), '10.1.2.3', ...[1, 2, 3].map((p) => String(30000 + made * 3 + p)), '-1', '-1'];
+        const args = [
+          sid(made),
+          COOKIE,
+          String(3000000 + made),
+          '10.1.2.3',
+          ...[1, 2, 3].map((p) => String(30000 + made * 3 + p)),
+          '-1',
+          '-1',
+        ];
         for (const [program, a] of [
           ['x2goinsertsession', [String(100 + made), SRV, sid(made)]],
           ['x2gocreatesession', args],
@@ -201,7 +212,9 @@ async function consumers(backend: BackendUnderTest, alice: Account, rows: string
           ['x2gocleansessions, each 2 s and session: x2gogetstatus (root)', '/usr/lib/x2go/x2gogetstatus', [A1], undefined],
         ];
         for (const [label, file, args, who] of programs) {
-          const ms = median(Array.from({ length: ROUNDS }, () => timed(() => run(file, args, { ...(who ? { as: who } : {}), env }), label)));
+          const ms = median(
+            Array.from({ length: ROUNDS }, () => timed(() => run(file, args, { ...(who ? { as: who } : {}), env }), label)),
+          );
           rows.push([`${backend.kind} drop-in`, label, '-', ms.toFixed(1), '-', '-', '-']);
         }
       } finally {
@@ -229,7 +242,15 @@ my @m = db_getmounts(shift);
 `;
 
 function printTable(rows: string[][]): void {
-  const header = ['backend', 'call (fresh process, as alice)', 'reference ms', 'ours via service ms', 'vs reference', 'vs /bin/true', 'bar'];
+  const header = [
+    'backend',
+    'call (fresh process, as alice)',
+    'reference ms',
+    'ours via service ms',
+    'vs reference',
+    'vs /bin/true',
+    'bar',
+  ];
   const table = [header, ...rows];
   const widths = header.map((_, i) => Math.max(...table.map((r) => (r[i] ?? '').length)));
   for (const r of table) console.log(`| ${r.map((c, i) => c.padEnd(widths[i] ?? 0)).join(' | ')} |`);
@@ -240,7 +261,9 @@ async function main(): Promise<number> {
   const wanted = process.argv[2] ?? 'all';
   const backends = [SQLITE, POSTGRES].filter((b) => wanted === 'all' || wanted === b.kind);
   if (!isRoot || !hasReference || !hasCompiler || (backends.includes(POSTGRES) && !hasPostgres)) {
-    console.error('bench: needs root, the reference (apt-get install x2goserver libdbd-pg-perl pwgen), /usr/bin/cc and, for PostgreSQL, postgresql');
+    console.error(
+      'bench: needs root, the reference (apt-get install x2goserver libdbd-pg-perl pwgen), /usr/bin/cc and, for PostgreSQL, postgresql',
+    );
     return 2;
   }
   const alice = ensureUser('alice');

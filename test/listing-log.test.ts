@@ -31,10 +31,14 @@ before(() => {
 after(() => box.remove());
 
 test('the called-with lines: info with options, debug without, none at notice (the default)', async () => {
-  assert.deepEqual(await logs('x2golistsessions', ['--all-servers'], 'info'), ['6 x2golistsessions has been called with options: --all-servers']);
+  assert.deepEqual(await logs('x2golistsessions', ['--all-servers'], 'info'), [
+    '6 x2golistsessions has been called with options: --all-servers',
+  ]);
   assert.deepEqual(await logs('x2golistsessions', [], 'info'), []);
   assert.deepEqual(await logs('x2golistsessions', [], 'debug'), ['7 x2golistsessions has been called with no option']);
-  assert.deepEqual(await logs('x2golistshadowsessions', ['a', 'b'], 'debug'), ['6 x2golistshadowsessions has been called with options: a b']);
+  assert.deepEqual(await logs('x2golistshadowsessions', ['a', 'b'], 'debug'), [
+    '6 x2golistshadowsessions has been called with options: a b',
+  ]);
   assert.deepEqual(await logs('x2golistsessions', ['x2go-test'], 'notice'), []);
   // X2Go::Log: an unknown name is notice.
   assert.deepEqual(await logs('x2golistsessions', ['x2go-test'], 'INFO'), []);
@@ -42,7 +46,16 @@ test('the called-with lines: info with options, debug without, none at notice (t
 
 test('the hostname check logs first, then refuses, as the reference', async () => {
   assert.deepEqual(await logs('x2golistsessions', [], 'debug', 'localhost'), ['7 x2golistsessions has been called with no option']);
-  const r = await dispatch({ caller, program: 'x2golistsessions', args: [report('(none)')], configDir: box.configDir, mayChooseConfig: true });
+  const r = await dispatch({
+    caller,
+    program: 'x2golistsessions',
+    args: [report('(none)')],
+    configDir: box.configDir,
+    mayChooseConfig: true,
+  });
   assert.equal(r.exitCode, 255);
-  assert.equal(r.stderr, 'Hostname of X2Go Server is not set-up correctly, check /etc/hostname. Exiting... at /usr/bin/x2golistsessions line 44.\n');
+  assert.equal(
+    r.stderr,
+    'Hostname of X2Go Server is not set-up correctly, check /etc/hostname. Exiting... at /usr/bin/x2golistsessions line 44.\n',
+  );
 });

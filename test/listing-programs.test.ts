@@ -9,7 +9,18 @@
 // have the group. On SQLite and PostgreSQL.
 
 import assert from 'node:assert/strict';
-import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -48,7 +59,17 @@ function setupSteps(withShare: boolean): Step[] {
   for (const [i, s] of SESSIONS.entries()) {
     const display = String(51 + i);
     steps.push(['alice', 'x2goinsertsession', display, SRV, s.id]);
-    steps.push(['alice', 'x2gocreatesession', s.id, COOKIE, String(3999900 + i), '10.0.0.1', ...['1', '2', '3'].map((p) => String(30000 + i * 10 + Number(p))), '-1', '-1']);
+    steps.push([
+      'alice',
+      'x2gocreatesession',
+      s.id,
+      COOKIE,
+      String(3999900 + i),
+      '10.0.0.1',
+      ...['1', '2', '3'].map((p) => String(30000 + i * 10 + Number(p))),
+      '-1',
+      '-1',
+    ]);
     if (s.status !== 'R') steps.push(['alice', 'x2gochangestatus', s.status, s.id]);
   }
   if (withShare) {
@@ -96,7 +117,9 @@ function standIns(): { dir: string; env(): Record<string, string>; calls(): stri
   for (const name of readdirSync('/usr/lib/x2go')) symlinkSync(join('/usr/lib/x2go', name), join(lib, name));
   rmSync(join(lib, 'x2gormforward'), { force: true });
   writeFileSync(join(lib, 'x2gormforward'), record, { mode: 0o755 });
-  writeFileSync(join(dir, 'x2gopath'), `#!/bin/sh\n[ "$1" = libexec ] && exec printf '%s' '${lib}'\nexec /usr/bin/x2gopath "$@"\n`, { mode: 0o755 });
+  writeFileSync(join(dir, 'x2gopath'), `#!/bin/sh\n[ "$1" = libexec ] && exec printf '%s' '${lib}'\nexec /usr/bin/x2gopath "$@"\n`, {
+    mode: 0o755,
+  });
   return {
     dir,
     env: () => {
@@ -108,11 +131,20 @@ function standIns(): { dir: string; env(): Record<string, string>; calls(): stri
   };
 }
 
+function must<T>(value: T | undefined): T {
+  assert.ok(value !== undefined);
+  return value;
+}
+
 /** A listing's output comparable across two databases: times and age masked, rows sorted. */
 const norm = (r: Result): string => `${normalizeUnordered(r.stdout)}\n--\n${r.stderr}exit ${r.code}`;
 
 for (const backend of BACKENDS) {
-  const needs = backend.needs(NEEDS_ROOT, [hasReference, 'the reference (apt-get install x2goserver libdbd-pg-perl pwgen)'], [hasCompiler, '/usr/bin/cc']);
+  const needs = backend.needs(
+    NEEDS_ROOT,
+    [hasReference, 'the reference (apt-get install x2goserver libdbd-pg-perl pwgen)'],
+    [hasCompiler, '/usr/bin/cc'],
+  );
   // The reference lists a desktop-sharing session to its viewer on SQLite only (to its creator on PostgreSQL).
   const withShare = backend.kind === 'sqlite';
 
@@ -155,7 +187,7 @@ for (const backend of BACKENDS) {
     });
 
     test('x2golistsessions: the same lines, status changes and programs run, for every state', () => {
-      const alice = users.alice!;
+      const alice = must(users.alice);
       writeStates(alice, withShare);
       const ref = reference(alice, 'x2golistsessions', []);
       const refCalls = stand.calls();
@@ -193,12 +225,16 @@ for (const backend of BACKENDS) {
     });
 
     test('the hostname check: (none) and localhost are refused with the reference message and exit code', () => {
-      const alice = users.alice!;
+      const alice = must(users.alice);
       for (const name of ['localhost']) {
         const wrap = (file: string): Result =>
-          run('/usr/bin/unshare', ['--uts', 'sh', '-c', `hostname ${name} && exec setpriv --reuid alice --regid alice --init-groups "$0"`, file], {
-            env: stand.env(),
-          });
+          run(
+            '/usr/bin/unshare',
+            ['--uts', 'sh', '-c', `hostname ${name} && exec setpriv --reuid alice --regid alice --init-groups "$0"`, file],
+            {
+              env: stand.env(),
+            },
+          );
         const r = wrap('/usr/bin/x2golistsessions');
         const o = wrap(join(inst.prefix, 'helpers', 'x2golistsessions'));
         const counted = launcherCalls.get(inst.socket);
@@ -212,15 +248,26 @@ for (const backend of BACKENDS) {
     });
 
     test("x2golistshadowsessions: the viewer lists; the desktop owner's state file is read with the viewer's rights", () => {
-      const bob = users.bob!;
+      const bob = must(users.bob);
       if (!withShare) {
         // On PostgreSQL the reference lists it to its creator, not the viewer: ours only.
         const r = runOurs(inst, users, ['alice', 'x2goinsertshadowsession', '71', SRV, SHARE, 'bob']);
         assert.equal(r.code, 0, r.stderr);
-        const c = runOurs(inst, users, ['alice', 'x2gocreateshadowsession', SHARE, COOKIE, '3999971', '10.0.0.3', '30701', '30702', '30703', 'bob']);
+        const c = runOurs(inst, users, [
+          'alice',
+          'x2gocreateshadowsession',
+          SHARE,
+          COOKIE,
+          '3999971',
+          '10.0.0.3',
+          '30701',
+          '30702',
+          '30703',
+          'bob',
+        ]);
         assert.equal(c.code, 0, c.stderr);
       }
-      writeStates(users.alice!, true);
+      writeStates(must(users.alice), true);
       if (withShare) {
         // The reference dies there (it calls db_changestatus, which it never imported): nothing
         // printed, nothing changed, no umount.
@@ -249,8 +296,8 @@ for (const backend of BACKENDS) {
     });
 
     test("a state file or its directory planted as a link is not followed with the launcher's group", () => {
-      const alice = users.alice!;
-      const x2gouser = lookupGroupId('x2gouser')!;
+      const alice = must(users.alice);
+      const x2gouser = must(lookupGroupId('x2gouser'));
       removeStates();
       // What only the group x2gouser may read: a state that would suspend the session.
       const secret = mkdtempSync('/tmp/x2godb-secret-');

@@ -70,7 +70,8 @@ export async function runListing(
 
   const shadow = program === 'x2golistshadowsessions';
   if (!shadow && (report.host === '(none)' || report.host === 'localhost')) {
-    const stderr = 'Hostname of X2Go Server is not set-up correctly, check /etc/hostname. Exiting... at /usr/bin/x2golistsessions line 44.\n';
+    const stderr =
+      'Hostname of X2Go Server is not set-up correctly, check /etc/hostname. Exiting... at /usr/bin/x2golistsessions line 44.\n';
     return { stdout: '', stderr, exitCode: 255, actions };
   }
   // Perl's `if (! $serv)`: no argument, '' and '0' mean this host.

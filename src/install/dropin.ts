@@ -54,7 +54,9 @@ export const REPLACEMENTS: readonly Replacement[] = [
   ),
   { kind: 'link', path: '/usr/bin/x2gogetservers', target: (p) => join(p, 'x2godb-launcher') },
   // The reference's Perl programs the clients poll most (issue 15): answered like the helpers.
-  ...LISTING_PROGRAMS.map((name): Replacement => ({ kind: 'link', path: join('/usr/bin', name), target: (p) => join(p, 'x2godb-launcher') })),
+  ...LISTING_PROGRAMS.map(
+    (name): Replacement => ({ kind: 'link', path: join('/usr/bin', name), target: (p) => join(p, 'x2godb-launcher') }),
+  ),
   // Not named by the reference's helpers, but what an administrator runs: ours manages both backends.
   { kind: 'link', path: '/usr/sbin/x2godbadmin', target: (p) => join(p, 'bin', 'x2godbadmin') },
   { kind: 'perl-module', path: DB_PM },
