@@ -295,6 +295,28 @@ for (const backend of BACKENDS) {
       assert.deepEqual(stand.calls(), []);
     });
 
+    test('more entries in the state directory than the launcher reads: the rest asked for by name', () => {
+      const alice = must(users.alice);
+      removeStates();
+      writeStates(alice, withShare);
+      // 1,100 stale directories beside the sessions' (the launcher reads at most 1,024 entries).
+      const stale = Array.from({ length: 1100 }, (_, i) => join('/tmp/.x2go-alice', `C-alice-${500 + i}-1700000500_stDxfce_dp24`));
+      try {
+        for (const dir of stale) {
+          mkdirSync(dir);
+          chownSync(dir, alice.uid, alice.gid);
+        }
+        // The first round's report says "partial"; the service asks for the listed sessions' files.
+        const o = ours(alice, 'x2golistsessions', [], 2);
+        assert.equal(o.code, 0, o.stderr);
+        assert.equal(o.stdout.split('\n').filter(Boolean).length, SESSIONS.length - 1);
+        assert.deepEqual(stand.calls(), []);
+      } finally {
+        for (const dir of stale) rmSync(dir, { recursive: true, force: true });
+        removeStates();
+      }
+    });
+
     test("a state file or its directory planted as a link is not followed with the launcher's group", () => {
       const alice = must(users.alice);
       const x2gouser = must(lookupGroupId('x2gouser'));
