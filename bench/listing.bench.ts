@@ -21,8 +21,10 @@ import { fileURLToPath } from 'node:url';
 import type { Account } from '../src/system/accounts.js';
 import { type BackendUnderTest, POSTGRES, SQLITE } from '../test/support/backends.js';
 import { installLauncher } from '../test/support/launcher.js';
-import { hasPostgres } from '../test/support/postgres.js';
-import { freshReferenceDb, runReference } from '../test/support/reference.js';
+import { hasPostgres, PG_ADMIN_PASSWORD, shareServiceLogin, superuser } from '../test/support/postgres.js';
+import { startService } from '../test/support/service.js';
+import { DEFAULT_SOCKET } from '../src/service/protocol.js';
+import { freshReferenceDb, runReference, useReferencePostgres } from '../test/support/reference.js';
 import { hasCompiler, hasReference, isRoot } from '../test/support/requirements.js';
 import { LOAD_TEST_QUOTA, setQuota } from '../test/support/sandbox.js';
 import { ensureUser, run, timeWith, type Result } from '../test/support/system.js';
@@ -79,9 +81,39 @@ function writeStates(alice: Account, upTo: number): void {
   }
 }
 
+/**
+ * The reference's database: made by its own x2godbadmin; on PostgreSQL, when that cannot drop and
+ * remake the role x2godbuser (another database of the cluster holds objects of it), by ours on the
+ * same configuration, which keeps the role (the reference's programs run on it as on a mixed farm).
+ */
+async function referenceDb(kind: 'sqlite' | 'postgres'): Promise<() => void> {
+  try {
+    return await freshReferenceDb(kind, ['alice']);
+  } catch (err) {
+    if (kind !== 'postgres') throw err;
+    console.error(`the reference's x2godbadmin --createdb failed; making x2go_sessions with ours: ${String(err).split('\n')[0]}`);
+    const restore = useReferencePostgres(PG_ADMIN_PASSWORD);
+    const su = superuser();
+    await su.unsafe('DROP DATABASE IF EXISTS x2go_sessions WITH (FORCE)');
+    await su.end();
+    const dist = join(dirname(fileURLToPath(import.meta.url)), '..', 'dist');
+    for (const args of [
+      ['--createdb', '--force'],
+      ['--adduser', 'alice'],
+    ]) {
+      const r = run(process.execPath, [join(dist, 'x2godbadmin.cjs'), ...args]);
+      if (r.code !== 0) {
+        restore();
+        throw new Error(`x2godbadmin ${args.join(' ')}: ${r.stderr}`);
+      }
+    }
+    return restore;
+  }
+}
+
 async function bench(backend: BackendUnderTest, alice: Account, rows: string[][]): Promise<number> {
   let missed = 0;
-  const restore = await freshReferenceDb(backend.kind, ['alice']);
+  const restore = await referenceDb(backend.kind);
   const db = await backend.createDatabase({ database: 'x2go_bench_listing', users: ['alice'], serviceLogin: true });
   setQuota(db.configDir, LOAD_TEST_QUOTA);
   const inst = installLauncher(db, { service: true });
@@ -148,6 +180,83 @@ async function bench(backend: BackendUnderTest, alice: Account, rows: string[][]
   return missed;
 }
 
+/**
+ * Item 3 of issue 15: the reference's other Perl programs that use the database, per call after
+ * `x2go-sessiondb install` with the service running (and x2golistsessions, now ours, beside
+ * them): what each still costs. x2gomountdirs mounts over sshfs, which needs a client; its Perl
+ * start-up with its modules and one database call is timed instead. x2gocleansessions is a
+ * daemon: what it runs every 2 s is x2golistsessions_sql, then x2gogetstatus per session.
+ */
+async function consumers(backend: BackendUnderTest, alice: Account, rows: string[][]): Promise<void> {
+  const dist = join(dirname(fileURLToPath(import.meta.url)), '..', 'dist');
+  const sessiondb = (args: string[]) => run(join(dist, 'x2go-sessiondb.cjs'), args);
+  const restore = await referenceDb(backend.kind);
+  const A1 = sid(0);
+  try {
+    runReference('x2goinsertsession', ['100', SRV, A1], alice);
+    runReference('x2gocreatesession', [A1, COOKIE, '3999991', '10.1.2.3', '30001', '30002', '30003', '-1', '-1'], alice);
+    const installed = sessiondb(['install']);
+    if (installed.code !== 0) throw new Error(`x2go-sessiondb install: ${installed.stderr}`);
+    try {
+      if (backend.kind === 'postgres') shareServiceLogin('/etc/x2go');
+      const service = await startService('/etc/x2go', DEFAULT_SOCKET);
+      try {
+        const env = { PATH: '/usr/local/bin:/usr/bin:/bin' };
+        const programs: [string, string, string[], Account | undefined][] = [
+          ['x2golistsessions (ours now)', '/usr/bin/x2golistsessions', [], alice],
+          ['x2golistmounts', '/usr/bin/x2golistmounts', [A1], alice],
+          ['x2goumount-session (no mounts)', '/usr/bin/x2goumount-session', [A1], alice],
+          ['x2gomountdirs: its Perl modules and one DB call, without sshfs', '/usr/bin/perl', ['-e', MOUNTDIRS_START, A1], alice],
+          ['x2golistsessions_root (root)', '/usr/sbin/x2golistsessions_root', [], undefined],
+          ['x2gocleansessions, each 2 s: x2golistsessions_sql (root)', '/usr/lib/x2go/x2golistsessions_sql', [SRV], undefined],
+          ['x2gocleansessions, each 2 s and session: x2gogetstatus (root)', '/usr/lib/x2go/x2gogetstatus', [A1], undefined],
+        ];
+        for (const [label, file, args, who] of programs) {
+          const ms = median(
+            Array.from({ length: ROUNDS }, () => timed(() => run(file, args, { ...(who ? { as: who } : {}), env }), label)),
+          );
+          rows.push([`${backend.kind} drop-in`, label, '-', ms.toFixed(1), '-', '-', '-']);
+        }
+      } finally {
+        await service.stop();
+        rmSync(dirname(DEFAULT_SOCKET), { recursive: true, force: true });
+      }
+    } finally {
+      sessiondb(['uninstall']);
+    }
+  } finally {
+    restore();
+    if (backend.kind === 'postgres') {
+      const su = superuser();
+      await su.unsafe('DROP DATABASE IF EXISTS x2go_sessions WITH (FORCE)');
+      await su.end();
+    }
+  }
+}
+
+/** What x2gomountdirs loads, and its first database call (db_insertmount's neighbour, read-only). */
+const MOUNTDIRS_START = `
+use strict; use X2Go::Config qw(get_config); use X2Go::Server::DB qw(db_insertmount db_deletemount db_getmounts);
+use X2Go::Utils qw(source_environment system_capture_merged_output); use X2Go::Log qw(loglevel);
+my @m = db_getmounts(shift);
+`;
+
+function printTable(rows: string[][]): void {
+  const header = [
+    'backend',
+    'call (fresh process, as alice)',
+    'reference ms',
+    'ours via service ms',
+    'vs reference',
+    'vs /bin/true',
+    'bar',
+  ];
+  const table = [header, ...rows];
+  const widths = header.map((_, i) => Math.max(...table.map((r) => (r[i] ?? '').length)));
+  for (const r of table) console.log(`| ${r.map((c, i) => c.padEnd(widths[i] ?? 0)).join(' | ')} |`);
+  console.log('');
+}
+
 async function main(): Promise<number> {
   const wanted = process.argv[2] ?? 'all';
   const backends = [SQLITE, POSTGRES].filter((b) => wanted === 'all' || wanted === b.kind);
@@ -161,19 +270,26 @@ async function main(): Promise<number> {
   timeit = buildTimeit();
   const rows: string[][] = [];
   let missed = 0;
-  for (const backend of backends) missed += await bench(backend, alice, rows);
-  const header = [
-    'backend',
-    'call (fresh process, as alice)',
-    'reference ms',
-    'ours via service ms',
-    'vs reference',
-    'vs /bin/true',
-    'bar',
-  ];
-  const table = [header, ...rows];
-  const widths = header.map((_, i) => Math.max(...table.map((r) => (r[i] ?? '').length)));
-  for (const r of table) console.log(`| ${r.map((c, i) => c.padEnd(widths[i] ?? 0)).join(' | ')} |`);
+  for (const backend of backends) {
+    try {
+      missed += await bench(backend, alice, rows);
+    } catch (err) {
+      console.error(`${backend.kind}: ${String(err)}`);
+      missed++;
+    }
+    printTable(rows);
+  }
+  if (process.env.BENCH_CONSUMERS !== '0') {
+    for (const backend of backends) {
+      try {
+        await consumers(backend, alice, rows);
+      } catch (err) {
+        console.error(`${backend.kind} drop-in rows: ${String(err)}`);
+        missed++;
+      }
+    }
+  }
+  printTable(rows);
   rmSync(dirname(timeit), { recursive: true, force: true });
   console.log(missed ? `\n${missed} bar(s) missed` : '\nall bars met');
   return missed ? 1 : 0;

@@ -132,10 +132,7 @@ describe('sessions, terminate and suspend across a PostgreSQL farm', needs.optio
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout, `terminated ${sid('bob', 502)} on node-b\n`);
     assert.ok(Date.now() - started < 3000, `took ${Date.now() - started} ms`);
-    assert.match(
-      recorded()[1] ?? '',
-      new RegExp(`^x2goterminate-session uid=${farm.users[1]?.uid} .*by=node-b args=${sid('bob', 502)}$`),
-    );
+    assert.match(recorded()[1] ?? '', new RegExp(`^x2goterminate-session uid=${farm.users[1]?.uid} .*by=node-b args=${sid('bob', 502)}$`));
     const [req] = await farm.query(
       `select node, session_id, action, requested_by, state, outcome, extract(epoch from done_at - requested_at)::float8 as took from admin_requests`,
     );

@@ -131,6 +131,11 @@ function standIns(): { dir: string; env(): Record<string, string>; calls(): stri
   };
 }
 
+function must<T>(value: T | undefined): T {
+  assert.ok(value !== undefined);
+  return value;
+}
+
 /** A listing's output comparable across two databases: times and age masked, rows sorted. */
 const norm = (r: Result): string => `${normalizeUnordered(r.stdout)}\n--\n${r.stderr}exit ${r.code}`;
 
@@ -182,7 +187,7 @@ for (const backend of BACKENDS) {
     });
 
     test('x2golistsessions: the same lines, status changes and programs run, for every state', () => {
-      const alice = users.alice!;
+      const alice = must(users.alice);
       writeStates(alice, withShare);
       const ref = reference(alice, 'x2golistsessions', []);
       const refCalls = stand.calls();
@@ -220,7 +225,7 @@ for (const backend of BACKENDS) {
     });
 
     test('the hostname check: (none) and localhost are refused with the reference message and exit code', () => {
-      const alice = users.alice!;
+      const alice = must(users.alice);
       for (const name of ['localhost']) {
         const wrap = (file: string): Result =>
           run(
@@ -243,7 +248,7 @@ for (const backend of BACKENDS) {
     });
 
     test("x2golistshadowsessions: the viewer lists; the desktop owner's state file is read with the viewer's rights", () => {
-      const bob = users.bob!;
+      const bob = must(users.bob);
       if (!withShare) {
         // On PostgreSQL the reference lists it to its creator, not the viewer: ours only.
         const r = runOurs(inst, users, ['alice', 'x2goinsertshadowsession', '71', SRV, SHARE, 'bob']);
@@ -262,7 +267,7 @@ for (const backend of BACKENDS) {
         ]);
         assert.equal(c.code, 0, c.stderr);
       }
-      writeStates(users.alice!, true);
+      writeStates(must(users.alice), true);
       if (withShare) {
         // The reference dies there (it calls db_changestatus, which it never imported): nothing
         // printed, nothing changed, no umount.
@@ -290,9 +295,31 @@ for (const backend of BACKENDS) {
       assert.deepEqual(stand.calls(), []);
     });
 
+    test('more entries in the state directory than the launcher reads: the rest asked for by name', () => {
+      const alice = must(users.alice);
+      removeStates();
+      writeStates(alice, withShare);
+      // 1,100 stale directories beside the sessions' (the launcher reads at most 1,024 entries).
+      const stale = Array.from({ length: 1100 }, (_, i) => join('/tmp/.x2go-alice', `C-alice-${500 + i}-1700000500_stDxfce_dp24`));
+      try {
+        for (const dir of stale) {
+          mkdirSync(dir);
+          chownSync(dir, alice.uid, alice.gid);
+        }
+        // The first round's report says "partial"; the service asks for the listed sessions' files.
+        const o = ours(alice, 'x2golistsessions', [], 2);
+        assert.equal(o.code, 0, o.stderr);
+        assert.equal(o.stdout.split('\n').filter(Boolean).length, SESSIONS.length - 1);
+        assert.deepEqual(stand.calls(), []);
+      } finally {
+        for (const dir of stale) rmSync(dir, { recursive: true, force: true });
+        removeStates();
+      }
+    });
+
     test("a state file or its directory planted as a link is not followed with the launcher's group", () => {
-      const alice = users.alice!;
-      const x2gouser = lookupGroupId('x2gouser')!;
+      const alice = must(users.alice);
+      const x2gouser = must(lookupGroupId('x2gouser'));
       removeStates();
       // What only the group x2gouser may read: a state that would suspend the session.
       const secret = mkdtempSync('/tmp/x2godb-secret-');

@@ -53,10 +53,10 @@ export function parseReport(text: string | undefined): AgentReport {
     if (line === '') continue;
     const m = /^([RSO-]) (\S+) (\S+)$/.exec(line);
     // A directory entry that cannot name a session is skipped: it can match no row.
-    if (!m || !PATH_NAME.test(m[2]!) || !PATH_NAME.test(m[3]!)) continue;
-    states.set(stateKey(m[2]!, m[3]!), m[1] as StateClass);
+    if (!m || !PATH_NAME.test(m[2] ?? '') || !PATH_NAME.test(m[3] ?? '')) continue;
+    states.set(stateKey(m[2] ?? '', m[3] ?? ''), m[1] as StateClass);
   }
-  return { round: h[1] === '2' ? 2 : 1, complete: h[2] === 'complete', host: h[3]!, states };
+  return { round: h[1] === '2' ? 2 : 1, complete: h[2] === 'complete', host: h[3] ?? '', states };
 }
 
 export function formatReport(report: AgentReport): string {
@@ -88,11 +88,12 @@ export function decodeActions(text: string): { actions: Action[]; stdout: string
   const actions: Action[] = [];
   for (const line of head.split('\n')) {
     const log = /^L([0-7]) (.*)$/.exec(line);
-    if (log) actions.push({ kind: 'log', priority: Number(log[1]), message: log[2]! });
+    if (log) actions.push({ kind: 'log', priority: Number(log[1]), message: log[2] ?? '' });
     const run = /^([UF]) (\S+)$/.exec(line);
-    if (run && PATH_NAME.test(run[2]!)) actions.push({ kind: run[1] === 'U' ? 'umount' : 'rmforward', sessionId: run[2]! });
+    if (run && PATH_NAME.test(run[2] ?? '')) actions.push({ kind: run[1] === 'U' ? 'umount' : 'rmforward', sessionId: run[2] ?? '' });
     const need = /^N (\S+) (\S+)$/.exec(line);
-    if (need && PATH_NAME.test(need[1]!) && PATH_NAME.test(need[2]!)) actions.push({ kind: 'need', user: need[1]!, sessionId: need[2]! });
+    if (need && PATH_NAME.test(need[1] ?? '') && PATH_NAME.test(need[2] ?? ''))
+      actions.push({ kind: 'need', user: need[1] ?? '', sessionId: need[2] ?? '' });
   }
   return { actions, stdout: end < 0 ? text : text.slice(end + 1) };
 }

@@ -229,8 +229,11 @@ static int build_report(char *report, int round, const struct need *needs, int n
 		(void)report_add(report, &len, read_named_state(needs[i].user, needs[i].sid), needs[i].user, needs[i].sid);
 	if (setresgid((gid_t)-1, egid, (gid_t)-1) != 0)
 		return -1;
-	if (!complete)
-		memcpy(report + 8, "partial ", 8);
+	if (!complete) {
+		/* "X2LS1 <round> complete <host>...": "partial" is one character shorter. */
+		memcpy(report + 8, "partial", 7);
+		memmove(report + 15, report + 16, len - 16 + 1);
+	}
 	return 0;
 }
 
@@ -346,7 +349,7 @@ static int finish_listing(const char *name, const char *argv0, int code, struct 
 		}
 	}
 	closelog();
-	p = memchr(out->data, '\0', out->len) + 1;
+	p = (const char *)memchr(out->data, '\0', out->len) + 1;
 	(void)write_out(1, p, out->len - (size_t)(p - out->data));
 	return code;
 }
