@@ -53,7 +53,7 @@ describe('x2godbadmin (PostgreSQL)', needs.options, () => {
   test('--createdb: the database, x2godbuser with a SCRAM verifier, its password file 0600, every migration', async () => {
     ok(
       box.admin(['--createdb', '--force']),
-      /^(dropped .*\n)?x2godbuser: (created|new password), stored in .*x2gopgadmin \(mode 600\)\ncreated database x2go_admin at localhost:5432\nmigration 0001 reference_schema: applied\n.*\nmigration 0003 row_level_security: applied\nmigration 0004 status_grants: applied\nmigration 0005 quota_locks: applied\nx2go_admin: schema version 5\nx2gosessiond: (created|new password), password in .*x2gosessiond \(mode 600\); member of x2godbuser and \d+ user role\(s\)\n$/,
+      /^(dropped .*\n)?x2godbuser: (created|new password), stored in .*x2gopgadmin \(mode 600\)\ncreated database x2go_admin at localhost:5432\nmigration 0001 reference_schema: applied\n.*\nmigration 0003 row_level_security: applied\nmigration 0004 status_grants: applied\nmigration 0005 quota_locks: applied\nx2go_admin: schema version 5\nx2gosessiond: (created|new password), password in .*x2gosql\/x2gosessiond\.password \(mode 600\); member of x2godbuser and \d+ user role\(s\)\n$/,
     );
     const file = join(box.configDir, 'x2gosql', 'passwords', 'x2gopgadmin');
     assert.equal(statSync(file).mode & 0o777, 0o600);
