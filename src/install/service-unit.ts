@@ -42,7 +42,7 @@ User=${SERVICE_USER}
 Group=${SERVICE_GROUP}
 # -wal and -shm files it creates must be the group's (helpers open them without the service).
 UMask=0007
-${runtime ? `RuntimeDirectory=${runtime}\nRuntimeDirectoryMode=0751\n` : ''}# The SQLite database (x2gouser's home, as in the reference); nothing else is written.
+${runtime ? `RuntimeDirectory=${runtime}\nRuntimeDirectoryMode=0751\n` : `ReadWritePaths=${runtimeDir}\n`}# The SQLite database (x2gouser's home, as in the reference); nothing else is written.
 ReadWritePaths=-${SQLITE_DIR}
 ProtectSystem=strict
 ProtectHome=yes
