@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { SessionDbError } from '../model/errors.js';
 import { serverConfigFile } from './config.js';
-import { parseIni } from './ini.js';
+import { type IniFile, parseIni } from './ini.js';
 
 export interface SessiondSettings {
   /** A node not seen for this long is down ([sessiond] node_timeout, default 60 s). */
@@ -59,7 +59,8 @@ export function parseDuration(text: string): number | undefined {
   return Number(m[1]) * (UNITS[m[2] ?? ''] ?? 1);
 }
 
-export function loadSessiondSettings(configDir: string): SessiondSettings {
+/** x2goserver.conf as the service's settings read it: a missing file is an empty one. */
+export function readServerConf(configDir: string): { file: string; ini: IniFile } {
   const file = serverConfigFile(configDir);
   let text = '';
   try {
@@ -67,7 +68,11 @@ export function loadSessiondSettings(configDir: string): SessiondSettings {
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw new SessionDbError('config', `cannot read ${file}`, { cause: err });
   }
-  const ini = parseIni(text, file);
+  return { file, ini: parseIni(text, file) };
+}
+
+export function loadSessiondSettings(configDir: string): SessiondSettings {
+  const { file, ini } = readServerConf(configDir);
   const read = (key: string, fallback: number, min: number): number => {
     const value = ini.get(`sessiond.${key}`);
     if (value === undefined || value === '') return fallback;

@@ -2,10 +2,8 @@
 // listener is, and where the watch socket is. Read once at start (a new address needs a restart,
 // as any listener's would); kept out of config/config.ts so that helper calls never parse them.
 
-import { readFileSync } from 'node:fs';
 import { SessionDbError } from '../../model/errors.js';
-import { parseIni } from '../../config/ini.js';
-import { serverConfigFile } from '../../config/config.js';
+import { readServerConf } from '../../config/sessiond.js';
 import { adminTokenFile } from './auth.js';
 
 /** Ours, not IANA's: a free port near the Prometheus exporters' range, documented in the README. */
@@ -38,14 +36,7 @@ export function parseListen(text: string, file: string): ObserveSettings['listen
 }
 
 export function readObserveSettings(configDir: string): ObserveSettings {
-  const file = serverConfigFile(configDir);
-  let text = '';
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw new SessionDbError('config', `cannot read ${file}`, { cause: err });
-  }
-  const ini = parseIni(text, file);
+  const { file, ini } = readServerConf(configDir);
   const hosts = (ini.get('sessiond.dashboard_hosts') ?? '')
     .split(',')
     .map((h) => h.trim().toLowerCase())
