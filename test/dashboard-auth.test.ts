@@ -36,11 +36,11 @@ describe('the admin token file', requires([isRoot, 'root']).options, () => {
     const open = join(dir, 'open');
     writeFileSync(open, 'x'.repeat(43));
     chmodSync(open, 0o644);
-    assert.match(loadToken(open).problem ?? '', /must be a regular file of root's, mode 0600/);
+    assert.match(loadToken(open).problem ?? '', /must be a regular file of the service's account \(or root's\), mode 0600/);
     const theirs = join(dir, 'theirs');
     writeFileSync(theirs, 'x'.repeat(43), { mode: 0o600 });
     chownSync(theirs, ensureUser('alice').uid, 0);
-    assert.match(loadToken(theirs).problem ?? '', /must be a regular file of root's/);
+    assert.match(loadToken(theirs).problem ?? '', /must be a regular file of the service's account/);
     const link = join(dir, 'link');
     symlinkSync(theirs, link);
     assert.match(loadToken(link).problem ?? '', /must be a regular file/);

@@ -163,13 +163,16 @@ for (const backend of BACKENDS) {
       const kept = inst.x2godb(['prunehistory', '101']);
       assert.equal(kept.code, 0, kept.stderr);
       assert.equal(kept.stdout, '0');
-      // The resident service prunes by [sessiond] history_days= when it starts (then hourly).
-      const sqlFile = join(box.configDir, 'x2gosql', 'sql');
+      // The resident service prunes by [sessiond] history_days= of x2goserver.conf when it starts (then hourly).
+      const sqlFile = join(box.configDir, 'x2goserver.conf');
       const sqlText = readFileSync(sqlFile, 'utf8');
       writeFileSync(sqlFile, `${sqlText}\n[sessiond]\nhistory_days=0\n`);
       const broken = inst.x2godb(['history']);
       assert.equal(broken.code, 4);
-      assert.match(broken.stderr, /^x2godb: \S+x2gosql\/sql: \[sessiond\] history_days=0 is not a whole number of days from 1 to 36500\n$/);
+      assert.match(
+        broken.stderr,
+        /^x2godb: \S+x2goserver\.conf: \[sessiond\] history_days=0 is not a whole number of days from 1 to 36500\n$/,
+      );
       writeFileSync(sqlFile, `${sqlText}\n[sessiond]\nhistory_days=90\n`);
       const service = await startService(box.configDir);
       try {

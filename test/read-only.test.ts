@@ -26,8 +26,9 @@ const READING: ReadonlySet<string> = new Set([
   'ports',
   'servers',
   'mounts',
-  // The history, read by x2godb history.
+  // The history, read by x2godb history; the node registry, read by x2gogetservers --json.
   'events',
+  'nodes',
   'schemaVersion',
   'ownedBy',
   'close',
