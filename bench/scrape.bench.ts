@@ -59,10 +59,11 @@ async function fill(box: TestDatabase): Promise<void> {
   }
   const sql = superuser(box.database);
   try {
-    const rows = Array.from({ length: SESSIONS }, (_, i) => row(i));
+    // The same rows, made by the server (one statement).
     await sql`INSERT INTO sessions (session_id, display, uname, server, status, creator_id)
-      SELECT s, d, u, v, t, 'x2gouser_alice' FROM unnest(${rows.map((r) => r[0])}::text[], ${rows.map((r) => r[1])}::int[],
-        ${rows.map((r) => r[2])}::text[], ${rows.map((r) => r[3])}::text[], ${rows.map((r) => r[4])}::text[]) AS x(s, d, u, v, t)`;
+      SELECT 'alice-' || (2000 + i) || '-' || (1600000000 + i) || '_stDxfce_dp24', 2000 + i, 'alice', ${SRV},
+        (ARRAY['R', 'S', 'F'])[i % 3 + 1], 'x2gouser_alice'
+      FROM generate_series(0, ${SESSIONS - 1}) AS i`;
   } finally {
     await sql.end();
   }
