@@ -24,6 +24,7 @@ async function main(): Promise<number> {
     return 2;
   }
   const rows: string[][] = [];
+  const why: Record<string, number> = {};
   let met = true;
   for (let i = 1; i <= runs; i++) {
     const farm = await createFailoverFarm(['alice', 'bob']);
@@ -34,6 +35,7 @@ async function main(): Promise<number> {
         const s = startedSession(l);
         return s && !run.census.has(s.session);
       }).length;
+      for (const [message, n] of Object.entries(f.why)) why[message] = (why[message] ?? 0) + n;
       if (f.firstSuccess === undefined || f.firstSuccess > 10_000 || lost > 0 || !run.serviceAlive) met = false;
       rows.push([
         String(i),
@@ -63,6 +65,8 @@ async function main(): Promise<number> {
   console.log(line(header));
   console.log(`|${widths.map((w) => `${'-'.repeat(w + 1)}:`).join('|')}|`);
   for (const r of rows) console.log(line(r));
+  if (Object.keys(why).length) console.log('\nwhat the failed logins said:');
+  for (const [message, n] of Object.entries(why)) console.log(`${String(n).padStart(5)}  ${message}`);
   console.log(
     `\n${met ? 'ok    ' : 'MISSED'} first success within 10 s of the death, every answered login on the new primary, one service throughout`,
   );

@@ -177,10 +177,14 @@ export async function failoverStorm(farm: FailoverFarm, options: StormOptions): 
   }
 }
 
-/** A login's session line: display, session id, ports. */
+/**
+ * A login's session line: display, session id, ports; undefined for a failed login. The
+ * reference's x2gostartagent does not check x2gocreatesession's exit code, so a start whose
+ * x2gocreatesession failed (its message on stderr) exits 0 all the same: failed too.
+ */
 export function startedSession(login: Login): { display: number; session: string; ports: number[] } | undefined {
   const [display, session, ...ports] = login.stdout.trim().split(' ');
-  if (login.code !== 0 || !session) return undefined;
+  if (login.code !== 0 || login.stderr !== '' || !session) return undefined;
   return { display: Number(display), session, ports: ports.map(Number) };
 }
 
@@ -194,6 +198,8 @@ export function failoverFigures(run: FailoverRun): {
   failedDuring: number;
   failed: number;
   ok: number;
+  /** What the failed logins said, counted by message. */
+  why: Record<string, number>;
 } {
   const after = run.logins.filter((l) => l.start >= run.died && startedSession(l));
   const firstEnd = after.length ? Math.min(...after.map((l) => l.end)) : undefined;
@@ -205,5 +211,11 @@ export function failoverFigures(run: FailoverRun): {
     failedDuring: failed.filter((l) => l.end >= run.died && l.start <= windowEnd).length,
     failed: failed.length,
     ok: run.logins.length - failed.length,
+    why: failed.reduce<Record<string, number>>((acc, l) => {
+      // The message without the session id it names.
+      const line = (l.stderr.trim().split('\n').at(-1) ?? `exit ${l.code}`).replace(/\S+-\d+-\d+_st\S*/g, '<session>');
+      acc[line] = (acc[line] ?? 0) + 1;
+      return acc;
+    }, {}),
   };
 }
