@@ -104,6 +104,7 @@ for (const backend of BACKENDS) {
       await box.query("insert into mounts (session_id, path, client) values (null, '/tmp/.x2go-alice/media/disk/_gone', '10.0.0.9')");
       if (backend.kind === 'postgres') {
         await box.query(`insert into nodes (server, version, last_seen) values (?, 'test', now() - interval '1 hour')`, [DEAD_NODE]);
+        await box.query(`insert into nodes (server, version, state) values ('node-drained', 'test', 'draining')`);
         await addSession(ON_DEAD_NODE, { display: 4305, server: DEAD_NODE });
         await box.query('delete from x2go_schema_migrations where version = 6');
         await box.query('revoke x2gouser_bob from x2gosessiond');
@@ -121,6 +122,9 @@ for (const backend of BACKENDS) {
       assert.deepEqual(found(r, 'schema'), ['schema version 5']);
       if (backend.kind === 'postgres') {
         assert.deepEqual(found(r, 'down-nodes'), [ON_DEAD_NODE]);
+        assert.deepEqual(found(r, 'drained'), ['node-drained']);
+        // Reported, never acted on: the administrator undrains it (or stops the node).
+        await box.query("update nodes set state = 'active' where server = 'node-drained'");
         assert.deepEqual(found(r, 'setup'), ['x2gouser_bob', join(box.configDir, 'x2gosql', 'passwords', 'x2gopgadmin')]);
       } else {
         assert.deepEqual(found(r, 'down-nodes'), []);

@@ -73,6 +73,14 @@ export const CHECKS: readonly Check[] = [
     },
   },
   {
+    name: 'drained',
+    title: 'draining nodes that hold no session any more: ready to stop',
+    run: (ctx) =>
+      ctx.facts.nodes
+        .filter((n) => n.state === 'draining' && !ctx.facts.sessions.some((s) => s.server === n.server && s.status !== 'F'))
+        .map((n) => ({ subject: n.server, detail: 'draining and holds no session: ready to stop (x2go-sessiondb undrain puts it back)' })),
+  },
+  {
     name: 'orphan-ports',
     title: 'reserved ports without a session',
     run: (ctx) =>

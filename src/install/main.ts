@@ -100,7 +100,7 @@ doctor     checks the session database against this host and the farm: sessions 
            agent runs), one line each, recorded in the history. Exit 0 when clean, 1 otherwise.
            --server: this node's name in the database (default the host name); --x-root: where
            X servers keep their lock files and .X11-unix (default /tmp); --only, --skip: run
-           only these checks, or all but these (agents, down-nodes, orphan-ports, orphan-mounts,
+           only these checks, or all but these (agents, down-nodes, drained, orphan-ports, orphan-mounts,
            old-finished, displays, schema, setup, setgid).
 stop       stops a service started by hand (without systemd), as uninstall does.
 

@@ -30,8 +30,8 @@ export interface DatabaseFacts {
   orphanPorts: { server: string; port: number; sessionId: string | null }[];
   /** Mount rows whose session is gone. */
   orphanMounts: { sessionId: string | null; path: string; client: string }[];
-  /** Nodes of the farm's registry (none on SQLite): seconds since each was last seen. */
-  nodes: { server: string; lastSeenAge: number }[];
+  /** Nodes of the farm's registry: seconds since each was last seen, and the state the administrator set. */
+  nodes: { server: string; lastSeenAge: number; state: 'active' | 'draining' }[];
   schema: { version: number; latest: number };
   /** The backend's own set-up: roles and memberships, password files, the database file's modes. */
   setup: Finding[];

@@ -102,8 +102,12 @@ export class PostgresDoctor implements DoctorBackend {
         await sql`select session_id, path, host(client) as client from mounts m
                   where not exists (select 1 from sessions s where s.session_id = m.session_id) order by path`
       ).map((r) => ({ sessionId: r.session_id as string | null, path: r.path as string, client: r.client as string }));
-      const nodes = (await sql`select server, extract(epoch from now() - last_seen)::integer as age from nodes order by server`).map(
-        (r) => ({ server: r.server as string, lastSeenAge: Number(r.age) }),
+      const nodes = (await sql`select server, state, extract(epoch from now() - last_seen)::integer as age from nodes order by server`).map(
+        (r) => ({
+          server: r.server as string,
+          lastSeenAge: Number(r.age),
+          state: r.state === 'draining' ? ('draining' as const) : ('active' as const),
+        }),
       );
       const setup = [...(await membershipFindings(sql)), ...passwordFileFindings(passwordsDir(this.#settings.configDir))];
       return { sessions, orphanPorts, orphanMounts, nodes, schema: { version, latest: SCHEMA_VERSION }, setup };

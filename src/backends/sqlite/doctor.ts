@@ -83,11 +83,15 @@ export class SqliteDoctor implements DoctorBackend {
            where not exists (select 1 from sessions s where s.session_id = m.session_id) order by path`,
         )
         .all() as DatabaseFacts['orphanMounts'];
+      // The one node is the host itself, never down; its row (if any) says whether it is draining.
+      const nodes = (db.prepare('select server, state from nodes order by server').all() as { server: string; state: string }[]).map(
+        (r) => ({ server: r.server, lastSeenAge: 0, state: r.state === 'draining' ? ('draining' as const) : ('active' as const) }),
+      );
       return {
         sessions,
         orphanPorts,
         orphanMounts,
-        nodes: [],
+        nodes,
         schema: { version, latest: SCHEMA_VERSION },
         setup: setupFindings(this.#path),
       };
