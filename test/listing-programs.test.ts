@@ -17,6 +17,7 @@ import {
   mkdtempSync,
   readdirSync,
   readFileSync,
+  rmdirSync,
   rmSync,
   symlinkSync,
   writeFileSync,
@@ -153,7 +154,7 @@ for (const backend of BACKENDS) {
     let db: TestDatabase;
     let inst: Installed;
     let restoreReference: () => void = () => {};
-    const stand = standIns();
+    let stand: ReturnType<typeof standIns>;
 
     const ours = (who: Account, program: string, args: string[], rounds = 1): Result => {
       const counted = launcherCalls.get(inst.socket);
@@ -166,6 +167,7 @@ for (const backend of BACKENDS) {
 
     before(async () => {
       needs.check();
+      stand = standIns();
       users = scenarioUsers();
       // The reference's first: its x2godbadmin --createdb drops and makes the role x2godbuser.
       restoreReference = await freshReferenceDb(backend.kind, ['alice', 'bob']);
@@ -183,7 +185,13 @@ for (const backend of BACKENDS) {
       removeStates();
       restoreReference();
       await db?.drop();
-      rmSync(stand.dir, { recursive: true, force: true });
+      if (stand) rmSync(stand.dir, { recursive: true, force: true });
+      // The directory x2gostartagent would have made, if the test made it (empty now).
+      try {
+        rmdirSync('/tmp/.x2go-alice');
+      } catch {
+        // not empty, or not there: left as it is
+      }
     });
 
     test('x2golistsessions: the same lines, status changes and programs run, for every state', () => {
