@@ -25,6 +25,7 @@ const READING: ReadonlySet<string> = new Set([
   'displays',
   'ports',
   'servers',
+  'nodes',
   'mounts',
   'schemaVersion',
   'ownedBy',
