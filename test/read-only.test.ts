@@ -25,6 +25,7 @@ const READING: ReadonlySet<string> = new Set([
   'displays',
   'ports',
   'servers',
+  'nodes',
   'mounts',
   // The history, read by x2godb history; the node registry, read by x2gogetservers --json.
   'events',
