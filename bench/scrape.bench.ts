@@ -47,7 +47,8 @@ function buildTimeit(): string {
 }
 
 async function fill(box: TestDatabase): Promise<void> {
-  const row = (i: number) => [`alice-${2000 + i}-${1600000000 + i}_stDxfce_dp24`, 2000 + i, 'alice', SRV, 'RSF'[i % 3] ?? 'R'] as const;
+  // An id's display has at most 4 digits (PostgreSQL checks it): the ids differ by their time part.
+  const row = (i: number) => [`alice-50-${1600000000 + i}_stDxfce_dp24`, 2000 + i, 'alice', SRV, 'RSF'[i % 3] ?? 'R'] as const;
   if (box.backend.kind === 'sqlite') {
     const db = new Database(box.database);
     const insert = db.prepare('INSERT INTO sessions (session_id, display, uname, server, status) VALUES (?, ?, ?, ?, ?)');
@@ -61,7 +62,7 @@ async function fill(box: TestDatabase): Promise<void> {
   try {
     // The same rows, made by the server (one statement).
     await sql`INSERT INTO sessions (session_id, display, uname, server, status, creator_id)
-      SELECT 'alice-' || (2000 + i) || '-' || (1600000000 + i) || '_stDxfce_dp24', 2000 + i, 'alice', ${SRV},
+      SELECT 'alice-50-' || (1600000000 + i) || '_stDxfce_dp24', 2000 + i, 'alice', ${SRV},
         (ARRAY['R', 'S', 'F'])[i % 3 + 1], 'x2gouser_alice'
       FROM generate_series(0, ${SESSIONS - 1}) AS i`;
   } finally {
