@@ -6,7 +6,8 @@
 // works. A screenshot of each page (and of the phone layout) goes to test-artifacts/dashboard/.
 
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import Database from 'better-sqlite3';
@@ -14,6 +15,8 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import type { Account } from '../src/system/accounts.js';
 import { NEEDS_ROOT, NEEDS_X2GOUSER, SQLITE, type TestDatabase } from './support/backends.js';
 import { installLauncher, type Installed } from './support/launcher.js';
+import { RUNAS_SOCKET_ENV } from '../src/service/run-as-session-user.js';
+import { startRunAs } from './support/runas.js';
 import { serviceUser } from './support/service.js';
 import { startWatchedService, type WatchedService } from './support/observe.js';
 import { hasCompiler } from './support/requirements.js';
@@ -54,10 +57,14 @@ function fill(path: string): void {
   db.close();
 }
 
+/** This node's server name: the sessions the page terminates are this node's. */
+const SERVER = 'x2go-dash';
+
 describe('the dashboard in headless Chromium (SQLite, 10,000 sessions)', needs.options, () => {
   let box: TestDatabase;
   let inst: Installed;
   let watched: WatchedService;
+  const runas: ChildProcess[] = [];
   let browser: Browser;
   let page: Page;
   let token: string;
@@ -79,7 +86,20 @@ describe('the dashboard in headless Chromium (SQLite, 10,000 sessions)', needs.o
     // alice holds 5,000 of them: far over the default quota, which the new session must pass.
     setQuota(box.configDir, LOAD_TEST_QUOTA);
     inst = installLauncher(box, { service: false });
-    watched = await startWatchedService(box.configDir, inst.socket);
+    // The page's terminate goes the farm's way: x2gosessiond-runas runs x2goterminate-session as
+    // the session's user. The stand-in records the end as X2Go's would: x2gochangestatus F.
+    const programs = mkdtempSync('/tmp/x2godb-dash-programs-');
+    chmodSync(programs, 0o755);
+    writeFileSync(join(programs, 'x2goterminate-session'), `#!/bin/sh\nexec ${inst.prefix}/helpers/x2gochangestatus F "$1"\n`, {
+      mode: 0o755,
+    });
+    const runasSocket = await startRunAs(box.configDir, SERVER, programs, runas);
+    process.env[RUNAS_SOCKET_ENV] = runasSocket;
+    try {
+      watched = await startWatchedService(box.configDir, inst.socket, ['--hostname', SERVER]);
+    } finally {
+      delete process.env[RUNAS_SOCKET_ENV];
+    }
     token = readFileSync(join(box.configDir, 'x2gosql', 'sessiond-admin-token'), 'utf8').trim();
     browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
     page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
@@ -92,6 +112,7 @@ describe('the dashboard in headless Chromium (SQLite, 10,000 sessions)', needs.o
   after(async () => {
     await browser?.close();
     await watched?.service.stop();
+    for (const child of runas) child.kill('SIGTERM');
     await box?.drop();
   });
 
@@ -200,7 +221,7 @@ describe('the dashboard in headless Chromium (SQLite, 10,000 sessions)', needs.o
   test('a session started by a helper call appears within 2 s, without a reload', async () => {
     await page.waitForSelector('#live.on');
     const id = 'alice-60-1700000300_stDxfce_dp24';
-    const r = inst.helper('x2goinsertsession', ['60', 'x2go-dash', id], alice);
+    const r = inst.helper('x2goinsertsession', ['60', SERVER, id], alice);
     assert.equal(r.code, 0, r.stderr);
     const called = Date.now();
     await page.waitForSelector(`#sessions tr[data-session="${id}"]`, { timeout: 2000 });
@@ -212,6 +233,7 @@ describe('the dashboard in headless Chromium (SQLite, 10,000 sessions)', needs.o
   test('logged in, terminate from the page works; the cookie is never shown', async () => {
     const id = 'alice-60-1700000300_stDxfce_dp24';
     await page.click(`#sessions tr[data-session="${id}"] button[data-action="terminate"]`);
+
     await page.waitForFunction(() => (document.querySelector('#message')?.textContent ?? '').includes('terminate: done'));
     assert.equal(await count('WHERE session_id = ? AND status = ?', [id, 'F']), 1);
     const html = await page.content();

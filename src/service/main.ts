@@ -123,7 +123,12 @@ async function main(argv: readonly string[]): Promise<number> {
   await service.warm();
   const observers = await startObservers(
     service,
-    { watchSocket: options.watchSocket || undefined, metricsListen: options.metricsListen },
+    {
+      watchSocket: options.watchSocket || undefined,
+      metricsListen: options.metricsListen,
+      node: options.hostname,
+      nodeTimeoutS: sessiond.nodeTimeoutS,
+    },
     (level, message) => log.log(level, message),
   );
   if (observers.listening) log.log('notice', `metrics and dashboard on http://${observers.listening}/`);

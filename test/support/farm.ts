@@ -4,10 +4,10 @@
 // shows within seconds; the services log at info, so that their logs show who did what.
 
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync } from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { RUNAS_SOCKET_ENV } from '../../src/service/run-as-session-user.js';
+import { startRunAs } from './runas.js';
 import type { Account } from '../../src/system/accounts.js';
 import { createPgSandbox, ensurePostgres, shareServiceLogin, superuser, type PgSandbox } from './postgres.js';
 import { DIST } from './sandbox.js';
@@ -30,34 +30,6 @@ export interface Farm {
   /** One query as the cluster's superuser. */
   query<T = Record<string, unknown>>(text: string, params?: unknown[]): Promise<T[]>;
   close(): Promise<void>;
-}
-
-/**
- * x2gosessiond-runas for one node: its server name, the programs of the first directory of
- * `path` that holds stand-ins (else x2goserver's), a root-owned socket directory. Resolves with
- * the socket once it listens.
- */
-async function startRunAs(configDir: string, node: string, path: string | undefined, started: ChildProcess[]): Promise<string> {
-  const first = path?.split(':')[0];
-  const programs = first && existsSync(join(first, 'x2goterminate-session')) ? first : '/usr/bin';
-  const dir = mkdtempSync('/tmp/x2godb-runas-');
-  chmodSync(dir, 0o755);
-  const socket = join(dir, 'runas.sock');
-  const child = spawn(
-    process.execPath,
-    [join(DIST, 'x2gosessiond-runas.cjs'), '--config', configDir, '--socket', socket, '--programs', programs, '--hostname', node],
-    { stdio: ['ignore', 'ignore', 'pipe'] },
-  );
-  let log = '';
-  child.stderr?.setEncoding('utf8').on('data', (d: string) => (log += d));
-  child.unref();
-  (child.stderr as unknown as { unref(): void } | null)?.unref();
-  started.push(child);
-  for (let waited = 0; !existsSync(socket); waited += 20) {
-    if (waited > 10_000 || child.exitCode !== null) throw new Error(`x2gosessiond-runas for ${node} did not come up: ${log}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  return socket;
 }
 
 export function sid(user: string, display: number): string {

@@ -89,11 +89,11 @@ export function openSqliteFarm(path: string): FarmStore {
           db
             .prepare(
               `select ${SESSION_COLUMNS} from sessions
-               where (?1 is null or uname = ?1) and (?2 is null or server = ?2) and (?3 is null or status = ?3)
-                 and (?4 is null or last_time < datetime('now', 'localtime', '-' || ?4 || ' seconds'))
+               where (@user is null or uname = @user) and (@server is null or server = @server) and (@status is null or status = @status)
+                 and (@older is null or last_time < datetime('now', 'localtime', '-' || @older || ' seconds'))
                order by server, uname, init_time, session_id`,
             )
-            .all(f.user ?? null, f.server ?? null, f.status ?? null, f.olderThanS ?? null) as Row[]
+            .all({ user: f.user ?? null, server: f.server ?? null, status: f.status ?? null, older: f.olderThanS ?? null }) as Row[]
         ).map(sessionOf),
       ),
 

@@ -15,7 +15,7 @@ import type { FarmMonitor, SessionQuery } from '../../model/monitor.js';
 import { SESSION_SORT_KEYS } from '../../model/monitor.js';
 import type { SessionEvent } from '../../model/history.js';
 import type { LogSink } from '../dispatch-host.js';
-import { isAction, runAction, type RootCommand } from './actions.js';
+import { isAction, type RunAction } from './actions.js';
 import { AdminAuth, COOKIE } from './auth.js';
 import type { ChangeFeed } from './feed.js';
 import type { ServiceMetrics } from './metrics.js';
@@ -44,7 +44,7 @@ export interface DashboardOptions {
   metrics: ServiceMetrics;
   monitor: () => Promise<FarmMonitor>;
   feed: ChangeFeed;
-  root: RootCommand;
+  act: RunAction;
   backend: string;
   log: LogSink;
 }
@@ -265,9 +265,9 @@ export class Dashboard {
         const body = (await readBody(req)) as { action?: unknown; sessionId?: unknown };
         if (!isAction(body?.action) || typeof body.sessionId !== 'string')
           throw new HttpError(400, 'send {"action": "terminate"|"suspend", "sessionId": "..."}');
-        let result: Awaited<ReturnType<typeof runAction>>;
+        let result: Awaited<ReturnType<RunAction>>;
         try {
-          result = await runAction(this.#o.root, body.action, body.sessionId);
+          result = await this.#o.act(body.action, body.sessionId);
         } catch (err) {
           throw new HttpError(400, err instanceof Error ? err.message : String(err));
         }

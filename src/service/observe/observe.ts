@@ -3,6 +3,7 @@
 // after the service's own socket; nothing here is on a helper call's path, and prom-client is
 // loaded only by the service.
 
+import { farmActions } from './actions.js';
 import { openMonitor } from '../../backends/monitor.js';
 import type { FarmMonitor } from '../../model/monitor.js';
 import type { LogSink } from '../dispatch-host.js';
@@ -23,6 +24,9 @@ export interface ObserverOptions {
   watchSocket: string | undefined;
   /** Overrides [sessiond] metrics_listen= ("" for none). */
   metricsListen: string | undefined;
+  /** This node's server name and the farm's node timeout: where the dashboard's actions run. */
+  node: string;
+  nodeTimeoutS: number;
 }
 
 /**
@@ -58,7 +62,7 @@ export async function startObservers(service: SessionService, options: ObserverO
       metrics,
       monitor,
       feed,
-      root: (program, args) => service.runAsRoot(program, args),
+      act: farmActions(settings, options.node, options.nodeTimeoutS),
       backend: settings.backend.name,
       log,
     });
