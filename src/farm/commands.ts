@@ -13,7 +13,8 @@ import type { AdminAction, FarmNode, FarmSession, FarmStore } from '../model/far
 import { parseServer, parseSessionId, parseStatus, parseUserName } from '../model/validate.js';
 import { place } from './placement.js';
 import { actionable, carryOut } from './session-actions.js';
-import { sessionLimit } from './session-limit.js';
+import { sessionLimitOf } from '../model/session-limit.js';
+import { groupsOfUser } from '../system/accounts.js';
 import { bytes, table } from './table.js';
 
 export const FARM_COMMANDS = ['sessions', 'terminate', 'suspend', 'nodes', 'drain', 'undrain', 'weight', 'capacity', 'place'] as const;
@@ -224,7 +225,14 @@ export async function runFarmCommand(command: FarmCommand, argv: string[]): Prom
       arity(0);
       if (!user) throw invalid('place needs --user U');
       const placement = await withFarm(configDir, async (farm) =>
-        place({ user, nodes: await farm.nodes(timeout()), sessions: await farm.sessions({}), limit: sessionLimit(configDir, user), here }),
+        place({
+          user,
+          nodes: await farm.nodes(timeout()),
+          sessions: await farm.sessions({}),
+          // The reservation's own rule (x2gosessionlimit's), as the reservation will apply it.
+          limit: sessionLimitOf(loadSettings(configDir).sessionLimits, user, () => groupsOfUser(user)),
+          here,
+        }),
       );
       const code = placement.server ? 0 : 1;
       if (values.json) return { lines: json(placement), code };
