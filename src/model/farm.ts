@@ -60,6 +60,22 @@ export interface FarmSession {
   lastTime: string;
 }
 
+/** A farm listing's row, as both backends select it (times already as text). */
+export function farmSessionOf(r: Record<string, unknown>): FarmSession {
+  return {
+    sessionId: String(r.session_id),
+    uname: String(r.uname),
+    server: String(r.server),
+    status: String(r.status),
+    display: Number(r.display),
+    // The reference's SQLite schema lets a client be empty; PostgreSQL's checks refuse it.
+    client: r.client == null || r.client === '' ? null : String(r.client),
+    agentPid: r.agent_pid == null ? null : Number(r.agent_pid),
+    initTime: String(r.init_time),
+    lastTime: String(r.last_time),
+  };
+}
+
 export interface SessionFilter {
   user?: string;
   server?: string;

@@ -10,12 +10,12 @@ import type {
   Cleanup,
   FarmNode,
   FarmOpener,
-  FarmSession,
   FarmStore,
   Heartbeat,
   NodeChange,
   SessionFilter,
 } from '../../model/farm.js';
+import { farmSessionOf } from '../../model/farm.js';
 import { connect, connectPool, describeTarget, type Tx } from './connection.js';
 import { callerLogin, liveServiceLogin } from './credentials.js';
 import { mapPgError } from './errors.js';
@@ -35,20 +35,6 @@ const SESSION_COLUMNS = `session_id, uname, server, status, display, client, age
   to_char(init_time, 'YYYY-MM-DD"T"HH24:MI:SS') as init_time, to_char(last_time, 'YYYY-MM-DD"T"HH24:MI:SS') as last_time`;
 
 type Row = Record<string, unknown>;
-
-function sessionOf(r: Row): FarmSession {
-  return {
-    sessionId: String(r.session_id),
-    uname: String(r.uname),
-    server: String(r.server),
-    status: String(r.status),
-    display: Number(r.display),
-    client: r.client == null ? null : String(r.client),
-    agentPid: r.agent_pid == null ? null : Number(r.agent_pid),
-    initTime: String(r.init_time),
-    lastTime: String(r.last_time),
-  };
-}
 
 function nodeOf(r: Row, timeoutS: number): FarmNode {
   const since = Number(r.since);
@@ -147,7 +133,7 @@ export async function openPostgresFarm(settings: Settings<PostgresSettings>, ope
            order by server, uname, init_time, session_id`,
           [f.user ?? null, f.server ?? null, f.status ?? null, f.olderThanS ?? null],
         );
-        return rows.map(sessionOf);
+        return rows.map(farmSessionOf);
       }),
 
     cleanDownNodes: (self: string, timeoutS: number) =>

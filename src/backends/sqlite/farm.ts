@@ -5,7 +5,7 @@
 // opened for each operation: x2godbadmin --createdb --force may replace it under a long-running
 // service. Loaded only by x2gosessiond and x2go-sessiondb's farm commands.
 
-import type { FarmNode, FarmSession, FarmStore, NodeChange, SessionFilter } from '../../model/farm.js';
+import { farmSessionOf, type FarmNode, type FarmStore, type NodeChange, type SessionFilter } from '../../model/farm.js';
 import { openDatabase, writeTransaction, type Database } from './connection.js';
 import { mapSqliteError } from './errors.js';
 import { recordSessionEvent } from './history.js';
@@ -18,20 +18,6 @@ const SESSION_COLUMNS = `session_id, uname, server, status, display, client, age
   replace(init_time, ' ', 'T') as init_time, replace(last_time, ' ', 'T') as last_time`;
 
 type Row = Record<string, unknown>;
-
-function sessionOf(r: Row): FarmSession {
-  return {
-    sessionId: String(r.session_id),
-    uname: String(r.uname),
-    server: String(r.server),
-    status: String(r.status),
-    display: Number(r.display),
-    client: r.client == null || r.client === '' ? null : String(r.client),
-    agentPid: r.agent_pid == null ? null : Number(r.agent_pid),
-    initTime: String(r.init_time),
-    lastTime: String(r.last_time),
-  };
-}
 
 export function openSqliteFarm(path: string): FarmStore {
   const withDb = <T>(action: string, work: (db: Database) => T): Promise<T> => {
@@ -94,7 +80,7 @@ export function openSqliteFarm(path: string): FarmStore {
                order by server, uname, init_time, session_id`,
             )
             .all({ user: f.user ?? null, server: f.server ?? null, status: f.status ?? null, older: f.olderThanS ?? null }) as Row[]
-        ).map(sessionOf),
+        ).map(farmSessionOf),
       ),
 
     recordEvent: (event: NewSessionEvent) =>
