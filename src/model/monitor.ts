@@ -62,6 +62,21 @@ export interface SessionSummary {
   ageSeconds: number;
 }
 
+/** A sessions page's row, as both backends select it (times as text, age in seconds). */
+export function sessionSummaryOf(r: Record<string, unknown>): SessionSummary {
+  return {
+    sessionId: String(r.session_id),
+    uname: String(r.uname),
+    server: String(r.server),
+    status: String(r.status),
+    display: Number(r.display),
+    client: r.client === null ? null : String(r.client),
+    initTime: String(r.init_time),
+    lastTime: String(r.last_time),
+    ageSeconds: Number(r.age),
+  };
+}
+
 export interface SessionPage {
   total: number;
   rows: SessionSummary[];

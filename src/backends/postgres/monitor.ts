@@ -7,6 +7,7 @@
 import type { SessionEvent, SessionEventKind } from '../../model/history.js';
 import {
   NODE_TIMEOUT_SECONDS,
+  sessionSummaryOf,
   type FarmMonitor,
   type FarmSnapshot,
   type HistoryBucket,
@@ -121,17 +122,7 @@ export function postgresMonitor(settings: Settings<PostgresSettings>): FarmMonit
         }
         return {
           total,
-          rows: rows.map((r) => ({
-            sessionId: String(r.session_id),
-            uname: String(r.uname),
-            server: String(r.server),
-            status: String(r.status),
-            display: Number(r.display),
-            client: r.client === null ? null : String(r.client),
-            initTime: String(r.init_time),
-            lastTime: String(r.last_time),
-            ageSeconds: Number(r.age),
-          })),
+          rows: rows.map(sessionSummaryOf),
         };
       }),
     history: (minutes) =>

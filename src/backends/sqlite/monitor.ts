@@ -8,6 +8,7 @@
 import type { SessionEvent, SessionEventKind } from '../../model/history.js';
 import {
   NODE_TIMEOUT_SECONDS,
+  sessionSummaryOf,
   type FarmMonitor,
   type FarmSnapshot,
   type HistoryBucket,
@@ -161,17 +162,7 @@ export function sqliteMonitor(path: string): FarmMonitor {
           .all(...params, q.limit, q.offset) as Record<string, unknown>[];
         return {
           total,
-          rows: rows.map((r) => ({
-            sessionId: String(r.session_id),
-            uname: String(r.uname),
-            server: String(r.server),
-            status: String(r.status),
-            display: Number(r.display),
-            client: r.client === null ? null : String(r.client),
-            initTime: String(r.init_time),
-            lastTime: String(r.last_time),
-            ageSeconds: Number(r.age),
-          })),
+          rows: rows.map(sessionSummaryOf),
         };
       }),
     history: async (minutes) =>
