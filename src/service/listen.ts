@@ -52,6 +52,15 @@ function prepareDirectory(dir: string, uid: number, gid: number): void {
 export async function listenOnSocket(server: Server, path: string, gid: number): Promise<void> {
   const uid = process.geteuid?.() ?? 0;
   prepareDirectory(dirname(path), uid, gid);
+  await listenInPlace(server, path, 0o660, { uid, gid });
+}
+
+/**
+ * Listens on `path`, refused when a live service answers there: under a temporary name, given
+ * its owner (when it is not what the socket was made with) and mode, then renamed into place,
+ * so that nobody connects before the mode is set. The caller has checked the directory.
+ */
+export async function listenInPlace(server: Server, path: string, mode: number, owner?: { uid: number; gid: number }): Promise<void> {
   if (await alive(path)) throw new SessionDbError('conflict', `another x2gosessiond answers on ${path}`);
   const pending = `${path}.${process.pid}`;
   rmSync(pending, { force: true });
@@ -64,8 +73,8 @@ export async function listenOnSocket(server: Server, path: string, gid: number):
   });
   // Created with the service's uid and group (x2gouser, its primary group) unless run as root.
   const made = statSync(pending);
-  if (made.uid !== uid || made.gid !== gid) chownSync(pending, uid, gid);
-  chmodSync(pending, 0o660);
+  if (owner && (made.uid !== owner.uid || made.gid !== owner.gid)) chownSync(pending, owner.uid, owner.gid);
+  chmodSync(pending, mode);
   renameSync(pending, path);
 }
 

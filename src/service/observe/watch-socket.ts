@@ -9,8 +9,8 @@
 // {"ready":true} once it is subscribed, then one line per event; {"error": "..."} and a close
 // on a refused request. Nothing else is read from the client.
 
-import { chmodSync, renameSync, rmSync, statSync } from 'node:fs';
-import { connect, createServer, type Server, type Socket } from 'node:net';
+import { rmSync, statSync } from 'node:fs';
+import { createServer, type Server, type Socket } from 'node:net';
 import { dirname } from 'node:path';
 import type { FarmMonitor } from '../../model/monitor.js';
 import { SessionDbError } from '../../model/errors.js';
@@ -18,6 +18,7 @@ import type { Caller } from '../../model/types.js';
 import { parseServer } from '../../model/validate.js';
 import { lookupUid } from '../../system/accounts.js';
 import type { LogSink } from '../dispatch-host.js';
+import { listenInPlace } from '../listen.js';
 import { peerOf } from '../peer.js';
 import type { ChangeFeed } from './feed.js';
 
@@ -72,26 +73,7 @@ async function listenOpen(server: Server, path: string): Promise<void> {
       `${dir} (the watch socket's directory) must be the service's (or root's) and writable by its owner alone`,
     );
   }
-  const live = await new Promise<boolean>((resolve) => {
-    const probe = connect(path);
-    probe.once('connect', () => {
-      probe.destroy();
-      resolve(true);
-    });
-    probe.once('error', () => resolve(false));
-  });
-  if (live) throw new SessionDbError('conflict', `another x2gosessiond answers on ${path}`);
-  const pending = `${path}.${process.pid}`;
-  rmSync(pending, { force: true });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(pending, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  chmodSync(pending, 0o666);
-  renameSync(pending, path);
+  await listenInPlace(server, path, 0o666);
 }
 
 export class WatchSocket {
