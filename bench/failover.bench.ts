@@ -16,6 +16,7 @@
 import { existsSync } from 'node:fs';
 import { createFailoverFarm, failoverFigures, failoverStorm, startedSession } from '../test/support/failover.js';
 import { hasCompiler, hasReference, isRoot } from '../test/support/requirements.js';
+import { runBenchmark } from './run.js';
 
 async function main(): Promise<number> {
   const [runs = 3, lanes = 8] = process.argv.slice(2).map(Number);
@@ -73,10 +74,4 @@ async function main(): Promise<number> {
   return met ? 0 : 1;
 }
 
-main().then(
-  (code) => process.exit(code),
-  (err: unknown) => {
-    console.error(err);
-    process.exit(1);
-  },
-);
+runBenchmark(main);

@@ -59,6 +59,7 @@ import {
 import { hasCompiler, hasReference, isRoot } from '../test/support/requirements.js';
 import { createSandbox, LOAD_TEST_QUOTA, setQuota } from '../test/support/sandbox.js';
 import { ensureUser, run, timeWith, type Result } from '../test/support/system.js';
+import { runBenchmark } from './run.js';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 21);
 const LIST_ROUNDS = 7;
@@ -585,10 +586,4 @@ async function main(): Promise<number> {
   return missed ? 1 : 0;
 }
 
-main().then(
-  (code) => process.exit(code),
-  (err: unknown) => {
-    console.error(err);
-    process.exit(1);
-  },
-);
+runBenchmark(main);

@@ -28,6 +28,7 @@ import { freshReferenceDb, runReference, useReferencePostgres } from '../test/su
 import { hasCompiler, hasReference, isRoot } from '../test/support/requirements.js';
 import { LOAD_TEST_QUOTA, setQuota } from '../test/support/sandbox.js';
 import { ensureUser, run, timeWith, type Result } from '../test/support/system.js';
+import { runBenchmark } from './run.js';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 21);
 const COUNTS = [1, 10, 100];
@@ -295,10 +296,4 @@ async function main(): Promise<number> {
   return missed ? 1 : 0;
 }
 
-main().then(
-  (code) => process.exit(code),
-  (err: unknown) => {
-    console.error(err);
-    process.exit(1);
-  },
-);
+runBenchmark(main);

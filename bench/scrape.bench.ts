@@ -24,6 +24,7 @@ import { startWatchedService } from '../test/support/observe.js';
 import { superuser } from '../test/support/postgres.js';
 import { LOAD_TEST_QUOTA, setQuota } from '../test/support/sandbox.js';
 import { ensureUser, run, timeWith } from '../test/support/system.js';
+import { runBenchmark } from './run.js';
 
 const QUIET_S = Number(process.env.QUIET_S ?? 30);
 const SCRAPE_S = Number(process.env.SCRAPE_S ?? 60);
@@ -151,10 +152,4 @@ async function main(): Promise<number> {
   return ok ? 0 : 1;
 }
 
-main().then(
-  (code) => process.exit(code),
-  (err: unknown) => {
-    console.error(err);
-    process.exit(1);
-  },
-);
+runBenchmark(main);

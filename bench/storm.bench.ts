@@ -33,6 +33,7 @@ import { hasCompiler, hasReference, isRoot } from '../test/support/requirements.
 import { startService, type RunningService } from '../test/support/service.js';
 import { makeStarters, type Starters } from '../test/support/startagent.js';
 import { ensureUser, run, runAsync } from '../test/support/system.js';
+import { runBenchmark } from './run.js';
 
 type Backend = 'sqlite' | 'postgres';
 type Method = 'reference' | 'ours' | 'service';
@@ -255,10 +256,4 @@ async function main(): Promise<number> {
   return bars.every(([, met]) => met) ? 0 : 1;
 }
 
-main().then(
-  (code) => process.exit(code),
-  (err: unknown) => {
-    console.error(err);
-    process.exit(1);
-  },
-);
+runBenchmark(main);
