@@ -172,10 +172,7 @@ for (const backend of BACKENDS) {
 
 // Two nodes of a farm: each a resident service under its own host name (a UTS namespace), with
 // its own launcher; alice logs in 32 times on each at once.
-const farmNeeds = POSTGRES.needs(NEEDS_ROOT, [hasCompiler, '/usr/bin/cc'], NEEDS_X2GOUSER, [
-  existsSync('/usr/bin/unshare'),
-  'unshare (util-linux)',
-]);
+const farmNeeds = POSTGRES.needs(NEEDS_ROOT, [hasCompiler, '/usr/bin/cc'], NEEDS_X2GOUSER);
 describe('session limits across two nodes (PostgreSQL)', farmNeeds.options, () => {
   let box: TestDatabase;
   let alice: Account;
@@ -203,20 +200,21 @@ describe('session limits across two nodes (PostgreSQL)', farmNeeds.options, () =
         socket,
       ]);
       assert.equal(r.code, 0, r.stderr);
+      // Each node by its --hostname, as its account (as the unit runs it): the events it writes name it.
       const child = spawn(
-        '/usr/bin/unshare',
+        '/usr/bin/setpriv',
         [
-          '--uts',
-          '/bin/sh',
-          '-c',
-          // The host name is set as root in the namespace; the service runs as its account.
-          `hostname ${name} && exec setpriv --reuid=${serviceUser().uid} --regid=${serviceUser().gid} --clear-groups "$0" "$@"`,
+          `--reuid=${serviceUser().uid}`,
+          `--regid=${serviceUser().gid}`,
+          '--clear-groups',
           process.execPath,
           join(DIST, 'x2gosessiond.cjs'),
           '--config',
           box.configDir,
           '--socket',
           socket,
+          '--hostname',
+          name,
         ],
         { stdio: 'ignore' },
       );

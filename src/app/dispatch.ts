@@ -45,6 +45,8 @@ export interface Environment {
   settings(configDir: string): Settings;
   /** Runs `work` on a store as `caller` sees it; what it changes is committed when it returns. */
   withStore<T>(settings: Settings, caller: Caller, work: (store: SessionStore) => Promise<T>): Promise<T>;
+  /** The node every event of a call names (x2gosessiond --hostname); this host's name when absent. */
+  node?: string;
 }
 
 /** A process of its own: one store, opened for this call and closed after it. */
@@ -167,8 +169,8 @@ async function execute(req: Request, p: Plan, env: Environment): Promise<Respons
   return env.withStore(settings, req.caller, async (store) => {
     const db = new SessionDb(store, req.caller, userExists, {
       quota: { limits: settings.quota, file: settings.sqlFile },
-      // The node every event of this call names: this host, as `hostname` prints it.
-      node: hostname(),
+      // The node every event of this call names: the service's, or this host's as `hostname` prints it.
+      node: env.node ?? hostname(),
       sessionLimits: settings.sessionLimits,
       groupsOf: groupsOfUser,
     });

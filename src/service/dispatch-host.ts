@@ -31,9 +31,12 @@ export interface Runner {
 export class DispatchHost implements Runner {
   #shared: Promise<SharedStores> | undefined;
   readonly #log: LogSink;
+  /** The service's node name (--hostname), which the events it writes carry. */
+  readonly #node: string;
 
-  constructor(log: LogSink) {
+  constructor(log: LogSink, node: string) {
     this.#log = log;
+    this.#node = node;
   }
 
   /** Opened on first use with the settings of that request, and again after a failed open. */
@@ -74,6 +77,7 @@ export class DispatchHost implements Runner {
         // The service's configuration, whatever directory a request names (requests name none).
         settings: () => settings,
         withStore: async (_settings, caller, work) => (await this.#stores(settings)).withStore(caller, work),
+        node: this.#node,
       };
       const response = await dispatch(
         { caller: { uid, name: account.name }, program, args, configDir: settings.configDir, mayChooseConfig: false },

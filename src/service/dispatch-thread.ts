@@ -17,21 +17,23 @@ const LOST: Response = {
 export class DispatchThread implements Runner {
   readonly #script: string;
   readonly #log: LogSink;
+  readonly #node: string;
   #worker!: Worker;
   #nextId = 1;
   readonly #pending = new Map<number, (response: Response) => void>();
   #waiters: { type: 'warmed' | 'closed'; resolve: () => void }[] = [];
   #closing = false;
 
-  /** `script` is the service's entry file, which runs the worker side off the main thread. */
-  constructor(script: string, log: LogSink) {
+  /** `script` is the service's entry file, which runs the worker side off the main thread; `node` its node name. */
+  constructor(script: string, log: LogSink, node: string) {
     this.#script = script;
     this.#log = log;
+    this.#node = node;
     this.#start();
   }
 
   #start(): void {
-    const worker = new Worker(this.#script);
+    const worker = new Worker(this.#script, { workerData: { node: this.#node } });
     this.#worker = worker;
     worker.on('message', (message: FromWorker) => this.#receive(message));
     worker.on('error', (err) => this.#log('err', `the dispatch worker failed: ${err.stack ?? err.message}`));

@@ -6,7 +6,7 @@
 // most the store's short busy timeout, the retries wait on timers (the backend's shared stores
 // decide how), and the main thread, which speaks the socket protocol, never waits at all.
 
-import { parentPort } from 'node:worker_threads';
+import { parentPort, workerData } from 'node:worker_threads';
 import { DispatchHost } from './dispatch-host.js';
 import type { FromWorker, ToWorker } from './worker-messages.js';
 
@@ -15,7 +15,7 @@ export function runDispatchWorker(): void {
   const port = parentPort;
   if (!port) throw new Error('runDispatchWorker: not in a worker thread');
   const post = (message: FromWorker) => port.postMessage(message);
-  const host = new DispatchHost((level, message) => post({ type: 'log', level, message }));
+  const host = new DispatchHost((level, message) => post({ type: 'log', level, message }), (workerData as { node: string }).node);
   port.on('message', (message: ToWorker) => {
     switch (message.type) {
       case 'run':

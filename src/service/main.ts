@@ -117,7 +117,7 @@ async function main(argv: readonly string[]): Promise<number> {
   const sessiond = loadSessiondSettings(options.configDir);
   const log = stderrLogger(settings.logLevel);
   loadPeerCredentials();
-  const service = new SessionService(settings, stderrLogger, fileURLToPath(import.meta.url));
+  const service = new SessionService(settings, stderrLogger, fileURLToPath(import.meta.url), options.hostname);
   await listenOnSocket(service.server, options.socket, gid);
   const inode = inodeOf(options.socket);
   await service.warm();

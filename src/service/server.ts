@@ -70,6 +70,7 @@ export class SessionService {
   readonly #here: DispatchHost;
   /** ...the others in the worker thread, started when first needed. */
   #thread: DispatchThread | undefined;
+  readonly #node: string;
   readonly #script: string;
   readonly #connections = new Set<Socket>();
   /** Connections from their accept byte to their answer: what SIGTERM waits for. */
@@ -82,10 +83,12 @@ export class SessionService {
   /**
    * `script` is the service's entry file (main.ts, or its bundle), which the worker thread runs.
    * `makeLogger` gives the logger for a log level: settings read again may change the level.
+   * `node` is this node's server name (--hostname), which the history's events carry.
    */
-  constructor(settings: Settings, makeLogger: (level: string) => Logger, script: string) {
+  constructor(settings: Settings, makeLogger: (level: string) => Logger, script: string, node: string) {
     this.#log = makeLogger(settings.logLevel);
     this.#script = script;
+    this.#node = node;
     const log = (level: Level, message: string) => this.#log.log(level, message);
     this.#watch = new SettingsWatch(
       settings,
@@ -96,14 +99,14 @@ export class SessionService {
       },
       log,
     );
-    this.#here = new DispatchHost(log);
+    this.#here = new DispatchHost(log, node);
     this.#server = createServer({ allowHalfOpen: false }, (socket) => this.#accept(socket));
   }
 
   /** Where requests for these settings' backend run. */
   async #runner(settings: Settings): Promise<Runner> {
     if (!(await loadBackend(settings.backend.name)).blocksThread) return this.#here;
-    this.#thread ??= new DispatchThread(this.#script, (level, message) => this.#log.log(level, message));
+    this.#thread ??= new DispatchThread(this.#script, (level, message) => this.#log.log(level, message), this.#node);
     return this.#thread;
   }
 

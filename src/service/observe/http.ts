@@ -45,6 +45,8 @@ export interface DashboardOptions {
   monitor: () => Promise<FarmMonitor>;
   feed: ChangeFeed;
   act: RunAction;
+  /** This node's server name (--hostname), shown on the page. */
+  node: string;
   backend: string;
   log: LogSink;
 }
@@ -284,7 +286,7 @@ export class Dashboard {
     const monitor = await this.#o.monitor();
     const [nodes, history, statusNow] = await Promise.all([monitor.nodes(), monitor.history(HISTORY_MINUTES), monitor.statusCounts()]);
     return {
-      node: hostname(),
+      node: this.#o.node,
       backend: this.#o.backend,
       statusNow,
       statusSamples: [...this.#samples, { at: Math.floor(Date.now() / 1000), counts: statusNow }],

@@ -63,6 +63,7 @@ export async function startObservers(service: SessionService, options: ObserverO
       monitor,
       feed,
       act: farmActions(settings, options.node, options.nodeTimeoutS),
+      node: options.node,
       backend: settings.backend.name,
       log,
     });
