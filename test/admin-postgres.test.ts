@@ -6,7 +6,7 @@ import { chmodSync, existsSync, readFileSync, statSync, writeFileSync } from 'no
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { lookupUser } from '../src/system/accounts.js';
-import { connectAs, createPgSandbox, ensurePostgres, hasPostgres, superuser, type PgSandbox } from './support/postgres.js';
+import { connectAs, createPgSandbox, ensurePostgres, hasPostgres, pgPort, superuser, type PgSandbox } from './support/postgres.js';
 import { isRoot, requires } from './support/requirements.js';
 import { ensureGroup, ensureUser, removeUser, type Result } from './support/system.js';
 
@@ -53,7 +53,9 @@ describe('x2godbadmin (PostgreSQL)', needs.options, () => {
   test('--createdb: the database, x2godbuser with a SCRAM verifier, its password file 0600, every migration', async () => {
     ok(
       box.admin(['--createdb', '--force']),
-      /^(dropped .*\n)?x2godbuser: (created|new password), stored in .*x2gopgadmin \(mode 600\)\ncreated database x2go_admin at localhost:5432\nmigration 0001 reference_schema: applied\n.*\nmigration 0003 row_level_security: applied\nmigration 0004 status_grants: applied\nmigration 0005 quota_locks: applied\nmigration 0006 farm_operations: applied\nx2go_admin: schema version 6\nx2gosessiond: (created|new password), password in .*x2gosessiond\.password \(mode 600\); member of x2godbuser and \d+ user role\(s\)\n$/,
+      new RegExp(
+        `^(dropped .*\\n)?x2godbuser: (created|new password), stored in .*x2gopgadmin \\(mode 600\\)\\ncreated database x2go_admin at localhost:${pgPort()}\\nmigration 0001 reference_schema: applied\\n.*\\nmigration 0003 row_level_security: applied\\nmigration 0004 status_grants: applied\\nmigration 0005 quota_locks: applied\\nmigration 0006 farm_operations: applied\\nx2go_admin: schema version 6\\nx2gosessiond: (created|new password), password in .*x2gosessiond\\.password \\(mode 600\\); member of x2godbuser and \\d+ user role\\(s\\)\\n$`,
+      ),
     );
     const file = join(box.configDir, 'x2gosql', 'passwords', 'x2gopgadmin');
     assert.equal(statSync(file).mode & 0o777, 0o600);
@@ -180,7 +182,9 @@ describe('x2godbadmin (PostgreSQL)', needs.options, () => {
     assert.equal(refused.code, 1);
     assert.match(
       refused.stderr,
-      /^x2godbadmin: database x2go_admin at localhost:5432 holds 1 session\(s\); --createdb would delete them\. Use --updatedb .* or --force to start empty\n$/,
+      new RegExp(
+        `^x2godbadmin: database x2go_admin at localhost:${pgPort()} holds 1 session\\(s\\); --createdb would delete them\\. Use --updatedb .* or --force to start empty\\n$`,
+      ),
     );
     ok(box.admin(['--createdb', '--force']), /^dropped database x2go_admin with 1 session\(s\)\n/);
   });
@@ -200,7 +204,10 @@ describe('x2godbadmin (PostgreSQL)', needs.options, () => {
       r.stdout,
       /^migration 0001 reference_schema: already applied\n(.*already applied\n){2}migration 0004 status_grants: applied\nmigration 0005 quota_locks: FAILED\nmigration 0006 farm_operations: not run\n$/,
     );
-    assert.match(r.stderr, /^x2godbadmin: apply migration 0005 quota_locks: PostgreSQL at localhost:5432 reported error 42710\n$/);
+    assert.match(
+      r.stderr,
+      new RegExp(`^x2godbadmin: apply migration 0005 quota_locks: PostgreSQL at localhost:${pgPort()} reported error 42710\\n$`),
+    );
     const check = superuser(DB);
     try {
       assert.deepEqual(

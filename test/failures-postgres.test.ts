@@ -7,7 +7,16 @@ import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Account } from '../src/system/accounts.js';
-import { createPgSandbox, ensurePostgres, hasPostgres, pgDump, superuser, writePgConfig, type PgSandbox } from './support/postgres.js';
+import {
+  createPgSandbox,
+  ensurePostgres,
+  hasPostgres,
+  pgDump,
+  pgPort,
+  superuser,
+  writePgConfig,
+  type PgSandbox,
+} from './support/postgres.js';
 import { isRoot, requires } from './support/requirements.js';
 import { createSandbox, DIST, type Sandbox } from './support/sandbox.js';
 import { ensureUser, runAsync, type Result } from './support/system.js';
@@ -85,12 +94,12 @@ describe('PostgreSQL failures: one line, bounded time, nothing half-written', ne
 
   test('an unknown host name', async () => {
     const { r } = await attempt('host=no-such-host.invalid\n');
-    oneLine(r, 4, /cannot connect to PostgreSQL at no-such-host\.invalid:5432: host name not found/);
+    oneLine(r, 4, new RegExp(`cannot connect to PostgreSQL at no-such-host\\.invalid:${pgPort()}: host name not found`));
   });
 
   test('a wrong password', async () => {
     const { r } = await attempt('', 'not-the-password');
-    oneLine(r, 4, /PostgreSQL at localhost:5432 refused the password/);
+    oneLine(r, 4, new RegExp(`PostgreSQL at localhost:${pgPort()} refused the password`));
   });
 
   test('a password file others may read is refused before anything is sent', async () => {
@@ -100,7 +109,7 @@ describe('PostgreSQL failures: one line, bounded time, nothing half-written', ne
 
   test('a database that does not exist', async () => {
     const { r } = await attempt('database=x2go_no_such_db\n');
-    oneLine(r, 4, /PostgreSQL at localhost:5432 has no session database \(run x2godbadmin --createdb\)/);
+    oneLine(r, 4, new RegExp(`PostgreSQL at localhost:${pgPort()} has no session database \\(run x2godbadmin --createdb\\)`));
   });
 
   test('a role without its grants: denied, naming the server, exit 3', async () => {
@@ -112,7 +121,7 @@ describe('PostgreSQL failures: one line, bounded time, nothing half-written', ne
         as: alice,
         env: { X2GO_CONFIG_DIR: box.configDir },
       });
-      oneLine(r, 3, /list sessions: PostgreSQL at localhost:5432 denied it \(missing grant/);
+      oneLine(r, 3, new RegExp(`list sessions: PostgreSQL at localhost:${pgPort()} denied it \\(missing grant`));
     } finally {
       await su`grant x2go_users to x2gouser_alice`;
       await su.end();
@@ -132,7 +141,7 @@ describe('PostgreSQL failures: one line, bounded time, nothing half-written', ne
       create trigger fail_delete before delete on sessions for each row execute function fail_delete()`);
     try {
       const r = await x2godb(['rmsessionsroot', SID]);
-      oneLine(r, 1, /^x2godb: remove session: PostgreSQL at localhost:5432 reported error P0001\n$/);
+      oneLine(r, 1, new RegExp(`^x2godb: remove session: PostgreSQL at localhost:${pgPort()} reported error P0001\\n$`));
       assert.equal(await pgDump(DB), before);
     } finally {
       await su.unsafe('drop trigger fail_delete on sessions; drop function fail_delete()');

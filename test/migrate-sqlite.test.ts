@@ -14,7 +14,7 @@ import Database from 'better-sqlite3';
 import { lookupGroupId } from '../src/system/accounts.js';
 import { NEEDS_ROOT, NEEDS_X2GOUSER, POSTGRES } from './support/backends.js';
 import { installLauncher, type Installed } from './support/launcher.js';
-import { PG_ADMIN_PASSWORD, pgDump, superuser } from './support/postgres.js';
+import { PG_ADMIN_PASSWORD, pgDump, pgPort, superuser } from './support/postgres.js';
 import { freshReferenceDb, REFERENCE_DB } from './support/reference.js';
 import { hasCompiler, hasReference } from './support/requirements.js';
 import { createSandbox, type Sandbox } from './support/sandbox.js';
@@ -78,7 +78,7 @@ function withoutAge(stdout: string): string {
 function writeServerConfig(box: Sandbox, backend: 'sqlite' | 'postgres'): void {
   writeFileSync(
     join(box.configDir, 'x2gosql', 'sql'),
-    `backend=${backend}\n\n[sqlite]\npath=${REFERENCE_DB}\n\n[postgres]\nhost=localhost\nport=5432\ndbadmin=postgres\nssl=prefer\ndatabase=${DATABASE}\n`,
+    `backend=${backend}\n\n[sqlite]\npath=${REFERENCE_DB}\n\n[postgres]\nhost=localhost\nport=${pgPort()}\ndbadmin=postgres\nssl=prefer\ndatabase=${DATABASE}\n`,
   );
 }
 
@@ -243,7 +243,9 @@ describe('x2godbadmin --migrate-from-sqlite: a live server moves from SQLite to 
       assert.equal(refused.code, 1, refused.stdout);
       assert.match(
         refused.stderr,
-        /^x2godbadmin: database x2go_migrate at localhost:5432 holds 4 session\(s\) that .* does not have; add --force/,
+        new RegExp(
+          `^x2godbadmin: database x2go_migrate at localhost:${pgPort()} holds 4 session\\(s\\) that .* does not have; add --force`,
+        ),
       );
       assert.equal(refused.stdout, '');
       assert.equal(await pgDump(DATABASE), before);

@@ -20,6 +20,7 @@ import { installLauncher, type Installed } from './support/launcher.js';
 import { hasCompiler, isRoot, requires } from './support/requirements.js';
 import { createSandbox, DIST, LOAD_TEST_QUOTA, ROOT, setQuota, type Sandbox } from './support/sandbox.js';
 import { serviceUser, startService, type RunningService } from './support/service.js';
+import { pgPort, testCluster } from './support/postgres.js';
 import { ensureUser, run, type Result } from './support/system.js';
 
 const needs = requires(
@@ -380,7 +381,11 @@ describe('x2gosessiond while PostgreSQL is stopped for 10 s', needsPg.options, (
   let box: TestDatabase;
   let inst: Installed;
   let alice: Account;
-  const cluster = () => execFileSync('/usr/bin/pg_lsclusters', ['--no-header'], { encoding: 'utf8' }).trim().split(/\s+/).slice(0, 2);
+  // The suites' own cluster (support/postgres.ts), never the host's.
+  const cluster = () => {
+    const c = testCluster();
+    return [c?.version ?? '', c?.name ?? ''];
+  };
 
   before(async () => {
     needsPg.check();
@@ -412,7 +417,7 @@ describe('x2gosessiond while PostgreSQL is stopped for 10 s', needsPg.options, (
     for (const r of down) {
       assert.notEqual(r.code, 0);
       assert.equal(r.stdout, '');
-      assert.match(r.stderr, /^x2godb: .*localhost:5432.*\n$/);
+      assert.match(r.stderr, new RegExp(`^x2godb: .*localhost:${pgPort()}.*\\n$`));
     }
     const back = inst.helper(WRAPPER_NAME, ['listsessions', SRV], alice);
     assert.equal(back.code, 0, back.stderr);

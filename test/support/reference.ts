@@ -3,7 +3,7 @@
 
 import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { lookupGroupId, lookupUser, type Account } from '../../src/system/accounts.js';
-import { ensurePostgres, PG_ADMIN_PASSWORD, superuser } from './postgres.js';
+import { ensurePostgres, PG_ADMIN_PASSWORD, pgPort, superuser } from './postgres.js';
 import { run, type Result } from './system.js';
 import { chownSync, chmodSync } from 'node:fs';
 
@@ -78,7 +78,7 @@ export function useReferencePostgres(adminPassword: string): () => void {
     saved.set(file, existsSync(file) ? readFileSync(file, 'utf8') : undefined);
   }
   mkdirSync(PASSWORDS, { recursive: true });
-  writeFileSync(SQL_CONFIG, 'backend=postgres\n\n[postgres]\nhost=localhost\nport=5432\ndbadmin=postgres\nssl=prefer\n');
+  writeFileSync(SQL_CONFIG, `backend=postgres\n\n[postgres]\nhost=localhost\nport=${pgPort()}\ndbadmin=postgres\nssl=prefer\n`);
   writeFileSync(`${PASSWORDS}/pgadmin`, `${adminPassword}\n`, { mode: 0o600 });
   return () => {
     for (const [file, text] of saved) {

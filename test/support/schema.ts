@@ -14,7 +14,7 @@ import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { ADMIN_ROLE, SERVICE_ROLE, USERS_GROUP_ROLE } from '../../src/backends/postgres/identifiers.js';
-import { PG_ADMIN_PASSWORD, superuser } from './postgres.js';
+import { PG_ADMIN_PASSWORD, pgPort, superuser } from './postgres.js';
 import { ROOT } from './sandbox.js';
 import type { BackendKind, TestDatabase } from './backends.js';
 
@@ -87,7 +87,7 @@ async function postgresRoles(database: string): Promise<string[]> {
 export async function postgresSchema(database: string): Promise<string> {
   const r = spawnSync(
     '/usr/bin/pg_dump',
-    ['--schema-only', '--no-owner', '--host', 'localhost', '--username', 'postgres', '--dbname', database],
+    ['--schema-only', '--no-owner', '--host', 'localhost', '--port', String(pgPort()), '--username', 'postgres', '--dbname', database],
     {
       encoding: 'utf8',
       env: { ...process.env, PGPASSWORD: PG_ADMIN_PASSWORD },
