@@ -1,0 +1,161 @@
+// The resident service's PostgreSQL requests in few round trips (issue 15, item 4): the
+// opening (BEGIN and SET LOCAL ROLE) travels with the request's first statement, the store's
+// savepoints with the statements around them, so a request of one statement is two writes to
+// the server (the statement, then COMMIT) where it was four. The writes are counted on the
+// socket itself. Pipelining must change nothing else: row-level security applies to every
+// statement, a role that is not set up runs nothing, a savepoint undoes only its own
+// statements, a failed request leaves nothing, and the connection goes back to the pool clean.
+
+import assert from 'node:assert/strict';
+import { chownSync } from 'node:fs';
+import { Socket } from 'node:net';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { loadBackend } from '../src/backends/backend.js';
+import { loadSettings } from '../src/config/config.js';
+import type { SharedStores } from '../src/model/backend.js';
+import { quotaGuard } from '../src/model/quota.js';
+import type { SessionStore } from '../src/model/store.js';
+import type { Caller } from '../src/model/types.js';
+import { lookupUser } from '../src/system/accounts.js';
+import { POSTGRES, type TestDatabase } from './support/backends.js';
+import { pgPort } from './support/postgres.js';
+
+const needs = POSTGRES.needs();
+const SRV = 'x2go-pipeline';
+const id = (user: string, n: number) => `${user}-${n}-17000000${n}_stDxfce_dp24`;
+const A = id('alice', 51);
+
+/** Writes to the suites' PostgreSQL from this process, counted while `work` runs. */
+async function writesDuring(work: () => Promise<unknown>): Promise<number> {
+  const original = Socket.prototype.write;
+  const port = pgPort();
+  let writes = 0;
+  Socket.prototype.write = function (this: Socket, ...args: unknown[]) {
+    if (this.remotePort === port) writes++;
+    return (original as (...a: unknown[]) => boolean).apply(this, args);
+  } as typeof original;
+  try {
+    await work();
+  } finally {
+    Socket.prototype.write = original;
+  }
+  return writes;
+}
+
+describe('PostgreSQL through the service: a request in few round trips', { ...needs.options, timeout: 120_000 }, () => {
+  let box: TestDatabase;
+  let shared: SharedStores;
+  let alice: Caller;
+  let bob: Caller;
+  const root: Caller = { uid: 0, name: 'root' };
+
+  before(async () => {
+    needs.check();
+    box = await POSTGRES.createDatabase({ database: 'x2go_pipeline', users: ['alice', 'bob'], serviceLogin: true });
+    alice = { uid: lookupUser('alice')?.uid ?? -1, name: 'alice' };
+    bob = { uid: lookupUser('bob')?.uid ?? -1, name: 'bob' };
+    // The service's stores, in this process: its password file is the running process's own.
+    chownSync(join(box.configDir, 'x2gosql', 'x2gosessiond.password'), 0, 0);
+    const settings = loadSettings(box.configDir);
+    shared = await (await loadBackend(settings.backend.name)).openShared(settings);
+  });
+  after(async () => {
+    await shared?.close();
+    await box?.drop();
+  });
+
+  const as = <T>(caller: Caller, work: (store: SessionStore) => Promise<T>) => shared.withStore(caller, work);
+  const quota = (sessions: number, ports: number) =>
+    quotaGuard('alice', { sessionsPerUser: 20, portsPerUser: 100 }, { sessions, ports }, 'x2gosql/sql');
+  const count = async (where: string): Promise<number> =>
+    Number((await box.query<{ n: number }>(`select count(*)::int as n from ${where}`))[0]?.n);
+
+  test('a request of one statement is two writes: the statement with BEGIN and SET LOCAL ROLE, then COMMIT', async () => {
+    await as(alice, (s) => s.insertSession({ sessionId: A, display: 51, server: SRV, uname: 'alice', quota: quota(1, 0) }));
+    const start = {
+      cookie: 'abc',
+      agentPid: 4242,
+      endpoint: { client: '10.1.2.3', grPort: 30001, soundPort: 30002, fsPort: 30003, tekictrlPort: -1, tekidataPort: -1 },
+    };
+    let mounted = 0;
+    const operations: [string, () => Promise<unknown>, number][] = [
+      ['getSession', () => as(alice, (s) => s.getSession(A)), 2],
+      ['listSessions', () => as(alice, (s) => s.listSessions({ server: SRV, uname: 'alice', kind: 'desktop', includeFinished: false })), 2],
+      ['displays', () => as(alice, (s) => s.displays(SRV)), 2],
+      ['markStarted', () => as(alice, (s) => s.markStarted(A, 'alice', start)), 2],
+      ['setStatus', () => as(alice, (s) => s.setStatus(A, 'alice', 'S')), 2],
+      // A transaction of the store: its savepoint goes with its first statement, its release with COMMIT.
+      ['insertMount', () => as(alice, (s) => s.insertMount(A, `/home/alice/data${++mounted}`, '10.1.2.3')), 3],
+    ];
+    for (const [label, operation, expected] of operations) {
+      await operation(); // prepares its statements on the connection
+      assert.equal(await writesDuring(operation), expected, label);
+    }
+  });
+
+  test('row-level security still decides every statement', async () => {
+    assert.equal(await as(bob, (s) => s.getSession(A)), undefined);
+    assert.equal(await as(bob, (s) => s.setStatus(A, 'alice', 'T')), 0);
+    assert.equal((await as(alice, (s) => s.getSession(A)))?.status, 'S');
+    await assert.rejects(as(bob, (s) => s.insertSession({ sessionId: id('alice', 70), display: 70, server: SRV, uname: 'alice' })));
+    assert.equal(await count(`sessions where session_id = '${id('alice', 70)}'`), 0);
+  });
+
+  test('a caller without a role runs nothing, and the connection goes back clean', async () => {
+    const nobody: Caller = { uid: 4242, name: 'x2godbnosuchuser' };
+    // More than the pool's 8 connections: each one has had the failure and still serves.
+    for (let i = 0; i < 12; i++) {
+      await assert.rejects(
+        as(nobody, (s) => s.insertSession({ sessionId: id('x2godbnosuchuser', 80), display: 80, server: SRV, uname: 'x2godbnosuchuser' })),
+        /x2gouser_x2godbnosuchuser is not set up for the session service/,
+      );
+      assert.equal((await as(alice, (s) => s.getSession(A)))?.status, 'S');
+    }
+    assert.equal(await count('sessions where display = 80'), 0);
+  });
+
+  test('a failed request leaves nothing; a savepoint undoes only its own statements', async () => {
+    // Two inserts in one request, the second refused by the unique display: neither stays.
+    await assert.rejects(
+      as(alice, async (s) => {
+        await s.insertSession({ sessionId: id('alice', 60), display: 60, server: SRV, uname: 'alice' });
+        await s.insertSession({ sessionId: id('alice', 61), display: 51, server: SRV, uname: 'alice' });
+      }),
+      /display 51 is already in use/,
+    );
+    assert.equal(await count(`sessions where session_id in ('${id('alice', 60)}', '${id('alice', 61)}')`), 0);
+    // A duplicate port inside a request that goes on: its savepoint undoes it alone, and the
+    // request commits the rest.
+    await as(alice, async (s) => {
+      await s.insertPort(SRV, A, 31000);
+      await assert.rejects(s.insertPort(SRV, A, 31000), /31000/);
+      await s.insertPort(SRV, A, 31001);
+    });
+    assert.equal(await count(`used_ports where session_id = '${A}' and port in (31000, 31001)`), 2);
+    // A reservation: its transaction and each candidate's insert are nested savepoints.
+    const reserved = await as(alice, (s) =>
+      s.reserve({
+        server: SRV,
+        uname: 'alice',
+        sessionId: (display) => id('alice', display),
+        displayStart: 51,
+        displayEnd: 60,
+        busyDisplays: new Set(),
+        portStart: 31000,
+        portCount: 3,
+        busyPorts: new Set(),
+      }),
+    );
+    assert.deepEqual([reserved.display, reserved.ports], [52, [31002, 31003, 31004]]);
+    assert.equal(await count(`sessions where server = '${SRV}'`), 2);
+  });
+
+  test('root purges as x2godbuser, in the same few writes', async () => {
+    await as(alice, (s) => s.insertSession({ sessionId: id('alice', 62), display: 62, server: SRV, uname: 'alice' }));
+    await as(root, (s) => s.deleteSession(id('alice', 52)));
+    // The event, mounts, ports, the row: four statements, then COMMIT.
+    assert.equal(await writesDuring(() => as(root, (s) => s.deleteSession(id('alice', 62)))), 5);
+    assert.equal(await count(`sessions where session_id in ('${id('alice', 52)}', '${id('alice', 62)}')`), 0);
+  });
+});
