@@ -65,6 +65,7 @@ import { hasCompiler, hasReference, isRoot } from '../test/support/requirements.
 import { createSandbox, LOAD_TEST_QUOTA, setQuota } from '../test/support/sandbox.js';
 import { ensureUser, run, timeWith, type Result } from '../test/support/system.js';
 import { runBenchmark } from './run.js';
+import { scratchDir } from '../test/support/scratch.js';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 21);
 const LIST_ROUNDS = 7;
@@ -186,7 +187,7 @@ function timed(fn: () => Result, label: string, mayFail = false): number {
 
 /** Builds bench/timeit.c into a directory every user may run from. */
 function buildTimeit(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'x2godb-timeit-'));
+  const dir = scratchDir('x2godb-timeit-');
   chmodSync(dir, 0o755);
   const exe = join(dir, 'timeit');
   const here = dirname(fileURLToPath(import.meta.url));

@@ -14,8 +14,8 @@
 // Bars: ours at least 20x faster than the reference, and within 3x of /bin/true on SQLite (5x
 // on PostgreSQL), median. Exit code 1 when a bar is missed.
 
-import { chmodSync, chownSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { hostname, tmpdir } from 'node:os';
+import { chmodSync, chownSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Account } from '../src/system/accounts.js';
@@ -29,6 +29,7 @@ import { hasCompiler, hasReference, isRoot } from '../test/support/requirements.
 import { LOAD_TEST_QUOTA, setQuota } from '../test/support/sandbox.js';
 import { ensureUser, run, timeWith, type Result } from '../test/support/system.js';
 import { runBenchmark } from './run.js';
+import { scratchDir } from '../test/support/scratch.js';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 21);
 const COUNTS = [1, 10, 100];
@@ -60,7 +61,7 @@ function timed(fn: () => Result, label: string): number {
 }
 
 function buildTimeit(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'x2godb-timeit-'));
+  const dir = scratchDir('x2godb-timeit-');
   chmodSync(dir, 0o755);
   const exe = join(dir, 'timeit');
   const built = run('/usr/bin/cc', ['-O2', '-o', exe, join(dirname(fileURLToPath(import.meta.url)), 'timeit.c')]);

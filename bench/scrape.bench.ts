@@ -13,8 +13,7 @@
 // service's RSS under 150 MB (the bar of bench/helpers.bench.ts). Exit code 1 when one is missed.
 
 import { spawn } from 'node:child_process';
-import { chmodSync, mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
@@ -25,6 +24,7 @@ import { superuser } from '../test/support/postgres.js';
 import { LOAD_TEST_QUOTA, setQuota } from '../test/support/sandbox.js';
 import { ensureUser, run, timeWith } from '../test/support/system.js';
 import { runBenchmark } from './run.js';
+import { scratchDir } from '../test/support/scratch.js';
 
 const QUIET_S = Number(process.env.QUIET_S ?? 30);
 const SCRAPE_S = Number(process.env.SCRAPE_S ?? 60);
@@ -39,7 +39,7 @@ function quantile(values: number[], q: number): number {
 }
 
 function buildTimeit(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'x2godb-timeit-'));
+  const dir = scratchDir('x2godb-timeit-');
   chmodSync(dir, 0o755);
   const exe = join(dir, 'timeit');
   const built = run('/usr/bin/cc', ['-O2', '-o', exe, join(dirname(fileURLToPath(import.meta.url)), 'timeit.c')]);

@@ -7,7 +7,7 @@
 
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import Database from 'better-sqlite3';
@@ -22,6 +22,7 @@ import { startWatchedService, type WatchedService } from './support/observe.js';
 import { hasCompiler } from './support/requirements.js';
 import { LOAD_TEST_QUOTA, ROOT, setQuota } from './support/sandbox.js';
 import { ensureUser } from './support/system.js';
+import { scratchDir } from './support/scratch.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const ARTIFACTS = join(ROOT, 'test-artifacts', 'dashboard');
@@ -88,7 +89,7 @@ describe('the dashboard in headless Chromium (SQLite, 10,000 sessions)', needs.o
     inst = installLauncher(box, { service: false });
     // The page's terminate goes the farm's way: x2gosessiond-runas runs x2goterminate-session as
     // the session's user. The stand-in records the end as X2Go's would: x2gochangestatus F.
-    const programs = mkdtempSync('/tmp/x2godb-dash-programs-');
+    const programs = scratchDir('x2godb-dash-programs-');
     chmodSync(programs, 0o755);
     writeFileSync(join(programs, 'x2goterminate-session'), `#!/bin/sh\nexec ${inst.prefix}/helpers/x2gochangestatus F "$1"\n`, {
       mode: 0o755,

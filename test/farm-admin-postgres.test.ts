@@ -7,12 +7,13 @@
 // arguments and which process ran them.
 
 import assert from 'node:assert/strict';
-import { chmodSync, cpSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { hasPostgres } from './support/postgres.js';
 import { isRoot, requires } from './support/requirements.js';
 import { createFarm, sid, waitFor, type Farm } from './support/farm.js';
+import { scratchDir } from './support/scratch.js';
 
 const needs = requires([isRoot, 'root'], [hasPostgres, 'PostgreSQL (apt-get install postgresql)']);
 const NODES = ['node-a', 'node-b', 'node-c'];
@@ -35,7 +36,7 @@ describe('sessions, terminate and suspend across a PostgreSQL farm', needs.optio
 
   before(async () => {
     needs.check();
-    bin = mkdtempSync('/tmp/x2godb-standins-');
+    bin = scratchDir('x2godb-standins-');
     chmodSync(bin, 0o755);
     record = join(bin, 'record');
     writeFileSync(record, '', { mode: 0o666 });
@@ -175,7 +176,7 @@ describe('sessions, terminate and suspend across a PostgreSQL farm', needs.optio
     );
     // node-c dies. The administrator's command judges it down with its own node_timeout (2 s
     // here) before the farm's cleanup (3 s) closes its sessions.
-    const cliConfig = mkdtempSync('/tmp/x2godb-cli-conf-');
+    const cliConfig = scratchDir('x2godb-cli-conf-');
     cpSync(farm.box.configDir, cliConfig, { recursive: true });
     writeFileSync(join(cliConfig, 'x2goserver.conf'), '[sessiond]\nheartbeat=1\nnode_timeout=2\n');
     farm.services.get('node-c')?.child.kill('SIGKILL');

@@ -6,12 +6,13 @@
 // limit is off, and other nodes' sessions are left alone.
 
 import assert from 'node:assert/strict';
-import { appendFileSync, chmodSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { hasPostgres } from './support/postgres.js';
 import { isRoot, requires } from './support/requirements.js';
 import { createFarm, sid, waitFor, type Farm } from './support/farm.js';
+import { scratchDir } from './support/scratch.js';
 
 const needs = requires([isRoot, 'root'], [hasPostgres, 'PostgreSQL (apt-get install postgresql)']);
 
@@ -26,7 +27,7 @@ describe('expiry of suspended sessions ([sessiond] suspended_max_age, PostgreSQL
 
   before(async () => {
     needs.check();
-    const bin = mkdtempSync('/tmp/x2godb-expiry-');
+    const bin = scratchDir('x2godb-expiry-');
     chmodSync(bin, 0o755);
     record = join(bin, 'record');
     writeFileSync(record, '', { mode: 0o666 });

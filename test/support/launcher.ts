@@ -5,13 +5,14 @@
 // resident service listens there for the sandbox, and every call is counted, so that the test
 // can prove the service answered them all; otherwise nothing listens and the launcher runs Node.
 
-import { chmodSync, chownSync, mkdtempSync, readFileSync } from 'node:fs';
+import { chmodSync, chownSync, readFileSync } from 'node:fs';
 import { shareServiceLogin } from './postgres.js';
 import { join } from 'node:path';
 import type { Account } from '../../src/system/accounts.js';
 import { DIST, type Sandbox } from './sandbox.js';
 import { launcherCalls, serviceMode, serviceUser, startServiceSync, type RunningService } from './service.js';
 import { run, runAsync, type Result } from './system.js';
+import { scratchDir } from './scratch.js';
 
 export interface Installed {
   prefix: string;
@@ -27,7 +28,7 @@ export interface Installed {
 
 export function installLauncher(box: Sandbox, options: { service?: boolean } = {}): Installed {
   const prefix = join(box.dir, 'prefix');
-  const socketDir = mkdtempSync('/tmp/x2godb-svc-');
+  const socketDir = scratchDir('x2godb-svc-');
   // Traversable, as /run is: with no service there, the launcher must find no socket (ENOENT,
   // run Node itself), not a directory it may not enter (EACCES, exit 4). The service's account's,
   // as systemd makes /run/x2go-sessiondb for it.

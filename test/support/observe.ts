@@ -4,12 +4,13 @@
 // watcher (x2go-sessiondb watch) run as a user, its lines collected as they come.
 
 import { spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, mkdtempSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync } from 'node:fs';
 import { makeAdminToken } from '../../src/service/observe/auth.js';
 import { join } from 'node:path';
 import type { Account } from '../../src/system/accounts.js';
 import { DIST } from './sandbox.js';
 import { serviceUser, startService, type RunningService } from './service.js';
+import { scratchDir } from './scratch.js';
 
 export interface WatchedService {
   service: RunningService;
@@ -20,7 +21,7 @@ export interface WatchedService {
 
 /** In a directory of the service's account that every user may enter, as /run/x2go-sessiondb (0751). */
 export function watchSocketPath(): string {
-  const dir = mkdtempSync('/tmp/x2godb-watch-');
+  const dir = scratchDir('x2godb-watch-');
   const account = serviceUser();
   chownSync(dir, account.uid, account.gid);
   chmodSync(dir, 0o751);

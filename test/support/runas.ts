@@ -3,9 +3,10 @@
 // x2gosessiond-runas.service runs beside x2gosessiond.service.
 
 import { spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync } from 'node:fs';
+import { chmodSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { DIST } from './sandbox.js';
+import { scratchDir } from './scratch.js';
 
 /**
  * x2gosessiond-runas for one node: its server name, the programs of the first directory of
@@ -15,7 +16,7 @@ import { DIST } from './sandbox.js';
 export async function startRunAs(configDir: string, node: string, path: string | undefined, started: ChildProcess[]): Promise<string> {
   const first = path?.split(':')[0];
   const programs = first && existsSync(join(first, 'x2goterminate-session')) ? first : '/usr/bin';
-  const dir = mkdtempSync('/tmp/x2godb-runas-');
+  const dir = scratchDir('x2godb-runas-');
   chmodSync(dir, 0o755);
   const socket = join(dir, 'runas.sock');
   const child = spawn(

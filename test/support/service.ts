@@ -5,7 +5,7 @@
 // the service answered every call (a launcher that fell back to Node would pass unnoticed).
 
 import { spawn, type ChildProcess } from 'node:child_process';
-import { chownSync, existsSync, mkdtempSync } from 'node:fs';
+import { chownSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -16,6 +16,7 @@ import { SERVICE_USER, serviceAccount } from '../../src/system/service-account.j
 import type { ServiceStats } from '../../src/service/server.js';
 import { skipReasons } from './requirements.js';
 import { DIST } from './sandbox.js';
+import { scratchDir } from './scratch.js';
 
 export const SERVICE_MODE_ENV = 'X2GODB_TEST_VIA_SERVICE';
 
@@ -53,7 +54,7 @@ export function serviceUser(): Account {
  * RuntimeDirectory= makes /run/x2go-sessiondb), in root's sticky /tmp.
  */
 export function socketPath(name = 'sessiond.sock'): string {
-  const dir = mkdtempSync('/tmp/x2godb-svc-');
+  const dir = scratchDir('x2godb-svc-');
   chownSync(dir, serviceUser().uid, serviceUser().gid);
   return join(dir, name);
 }
