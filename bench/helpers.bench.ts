@@ -27,7 +27,7 @@
 // Bars: every helper call at least 2x faster than the reference's on SQLite (issue #2) and 1.5x
 // on PostgreSQL (issue #3), median; through the service at least 20x (issue #6), and on
 // PostgreSQL at least 30x and no slower than 2x the same call on SQLite through the service
-// (issue #15: a request in two round trips; checked when both backends run); listing 10,000
+// (issue #15: a request in few round trips; checked when both backends run); listing 10,000
 // sessions under 150 ms on SQLite; the service under 150 MB RSS. Rows of the bare SQLite
 // wrapper (the reference's cheapest path, no Perl helper, no DB.pm, no x2gopath) and of DB.pm's
 // functions on PostgreSQL are shown without a bar. Exit code 1 when a bar is missed.

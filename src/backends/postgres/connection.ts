@@ -39,22 +39,13 @@ function resolvedTargets(settings: PostgresSettings): PostgresTarget[] {
 export type Tx = postgres.TransactionSql;
 
 /**
- * What the store's transactions run on: statements, and savepoints inside. A postgres.js
- * transaction (a process's own connection), or in the resident service the request's
- * transaction on a reserved connection (shared.ts).
- */
-export interface StoreTx extends Sql {
-  savepoint<T>(work: (sp: StoreTx) => Promise<T>): Promise<T>;
-}
-
-/**
  * What the store runs its statements on: a process's own connection (connect() below), or in
  * the resident service a request's transaction, already switched to the caller's role.
  */
 export interface PgSession {
   sql: Sql;
   /** Several statements as one: a transaction, or a savepoint inside the request's transaction. */
-  transaction<T>(work: (tx: StoreTx) => Promise<T>): Promise<T>;
+  transaction<T>(work: (tx: Tx) => Promise<T>): Promise<T>;
   /**
    * Runs an operation; until the connection has proved itself once, it fails when the server
    * stays silent for the connect timeout (see connect()).
@@ -118,8 +109,7 @@ export function connect(settings: PostgresSettings, login: Login, database = set
   let proven = false;
   return {
     sql,
-    // postgres.js's savepoint() is the store's (its result type unwraps arrays: the same values).
-    transaction: <T>(work: (tx: StoreTx) => Promise<T>) => sql.begin((tx) => work(tx as unknown as StoreTx)) as Promise<T>,
+    transaction: <T>(work: (tx: Tx) => Promise<T>) => sql.begin(work) as Promise<T>,
     close: () => close(sql),
     guard: async (operation) => {
       if (proven) return operation();
@@ -202,25 +192,17 @@ function address(host: string): string {
  * return is noticed at once. The password is asked for at each connection: one rewritten since
  * (x2godbadmin --createdb) is used from the next connection on, while those made before go on.
  */
-export function connectPool(settings: PostgresSettings, login: LiveLogin, max: number, { reserved = false } = {}): ConnectionSql {
+export function connectPool(settings: PostgresSettings, login: LiveLogin, max: number, { prepared = false } = {}): ConnectionSql {
   const dial = dialer(resolvedTargets(settings));
   const socket = () => dial.socket();
   return pg(settings, { user: login.user, password: () => login.password() }, settings.database, socket, {
     max,
     connectTimeoutS: CONNECT_TIMEOUT_S,
     backoffS: 0,
-    ...(reserved
-      ? {
-          // The requests' pool (shared.ts): each statement parsed and planned once per
-          // connection, then only bound to its values (PostgreSQL plans again when the role a
-          // plan was made for under row-level security changes).
-          prepare: true,
-          // Requests reserve their connection. postgres.js 3.4 hands over a reserved connection
-          // it had to open only after the catalog query fetch_types makes at login: without it,
-          // such a reservation waits for ever. One query per connection made.
-          fetchTypes: true,
-        }
-      : {}),
+    // The requests' pool (shared.ts): each statement parsed and planned once per connection,
+    // then only bound to its values (PostgreSQL plans again when the role a plan was made for
+    // under row-level security changes).
+    prepare: prepared,
   });
 }
 
@@ -234,8 +216,6 @@ interface PoolShape {
   backoffS?: number;
   /** Named statements, parsed once per connection; a process's one use gains nothing from them. */
   prepare?: boolean;
-  /** Whether postgres.js reads the array types at login (a process's one connection spares the query). */
-  fetchTypes?: boolean;
 }
 
 function pg(
@@ -264,7 +244,7 @@ function pg(
     ...(shape.backoffS === undefined ? {} : { backoff: () => shape.backoffS as number }),
     idle_timeout: 0,
     prepare: shape.prepare ?? false,
-    fetch_types: shape.fetchTypes ?? false,
+    fetch_types: false,
     onnotice: () => {},
     ...(onLogin ? { onparameter: onLogin } : {}),
     connection: { application_name: 'x2godb' },

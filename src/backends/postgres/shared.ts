@@ -1,9 +1,14 @@
 // The resident service's PostgreSQL: one pool, logged in as x2gosessiond, and each request in
 // its own transaction after SET LOCAL ROLE to the caller's role (x2godbuser for root). So
 // row-level security decides every request exactly as for a helper that connects as the user,
-// and the service's own login may do nothing by itself (NOINHERIT). A request reserves one of
-// the pool's connections and its transaction goes out pipelined (request-transaction.ts): two
-// round trips for a request of one statement, each statement prepared once per connection.
+// and the service's own login may do nothing by itself (NOINHERIT).
+//
+// In few round trips: SET LOCAL ROLE is sent without waiting for its answer, so it leaves in the
+// same write as the request's first statement, and the pool's statements are prepared once per
+// connection. A request of one statement is three round trips: BEGIN, the statement, COMMIT.
+// This is as safe as waiting: statements run in the order sent, and when SET LOCAL ROLE fails,
+// PostgreSQL refuses every later statement of the block and postgres.js's transaction fails with
+// that first error and rolls back. Nothing runs, let alone commits, without the caller's role.
 //
 // The service outlives its role's password: x2godbadmin --createdb (or an administrator) gives
 // x2gosessiond a new one and rewrites x2gosql/x2gosessiond.password. New connections read the file as
@@ -13,11 +18,10 @@
 import type { Settings, SharedStores } from '../../model/backend.js';
 import { SessionDbError } from '../../model/errors.js';
 import { storedUserName } from '../../model/ownership.js';
-import { connectPool, describeTarget, type PgSession } from './connection.js';
+import { connectPool, describeTarget, type PgSession, type Tx } from './connection.js';
 import { liveServiceLogin } from './credentials.js';
 import { mapPgError } from './errors.js';
-import { callerRole } from './identifiers.js';
-import { requestTransaction } from './request-transaction.js';
+import { callerRole, quoteIdent } from './identifiers.js';
 import type { PostgresSettings } from './settings.js';
 import { SQLSTATE, sqlStateOf } from './sqlstate.js';
 import { PostgresStore } from './store.js';
@@ -47,6 +51,12 @@ const LOST: readonly string[] = [
   SQLSTATE.adminShutdown,
   SQLSTATE.crashShutdown,
 ];
+
+/** The server refused a statement, and the connection still serves (an error below FATAL). */
+function answeredByServer(err: unknown): boolean {
+  const cause = (err instanceof SessionDbError ? err.cause : err) as { severity?: unknown } | null | undefined;
+  return typeof cause?.severity === 'string' && cause.severity !== 'FATAL' && cause.severity !== 'PANIC';
+}
 
 function lostConnection(err: unknown): boolean {
   const cause = err instanceof SessionDbError ? err.cause : err;
@@ -81,7 +91,7 @@ export async function sharedPostgres(settings: Settings<PostgresSettings>): Prom
   surviveWritesOnClosedConnections();
   const pg = settings.backend;
   const login = liveServiceLogin(settings.configDir);
-  const pool = connectPool(pg, login, POOL_SIZE, { reserved: true });
+  const pool = connectPool(pg, login, POOL_SIZE, { prepared: true });
   const target = describeTarget(pg);
   return {
     withStore: async (caller, work) => {
@@ -101,68 +111,61 @@ export async function sharedPostgres(settings: Settings<PostgresSettings>): Prom
           );
         }, REQUEST_TIMEOUT_MS);
       });
-      const roleMissing = (err: unknown) =>
-        ROLE_NOT_SET_UP.includes(sqlStateOf(err))
-          ? new SessionDbError(
-              'unavailable',
-              `${role} is not set up for the session service; run: x2godbadmin --adduser ${storedUserName(caller)}`,
-            )
-          : err;
-      // The connection's login happens here, before anything of the request runs: a refused
-      // password is read again and the login tried once more.
-      const reserve = () =>
-        pool.reserve().catch((err: unknown) => {
-          if (!refusedPassword(err)) throw err;
-          if (login.reread()) return pool.reserve();
-          throw login.problem() ?? err;
-        });
       const once = async (retries = LOST_RETRIES): Promise<unknown> => {
         let committing = false;
-        let connection: Awaited<ReturnType<typeof reserve>>;
+        /** SET LOCAL ROLE's failure, if it failed. */
+        let roleSet: Promise<unknown> = Promise.resolve(undefined);
         try {
-          connection = await reserve();
+          return await pool.begin(async (tx): Promise<unknown> => {
+            if (answered) throw new SessionDbError('unavailable', 'the request was answered already');
+            // Constant text and the role quoted by quoteIdent: a simple query, no values. Its
+            // answer is kept (a failure nobody listens to would end the process); postgres.js
+            // fails the transaction with it too.
+            const setRole = tx.unsafe(`SET LOCAL ROLE ${quoteIdent(role)}`);
+            roleSet = Promise.resolve(setRole).then(
+              () => undefined,
+              (err: unknown) => err,
+            );
+            setRole.execute();
+            const session: PgSession = {
+              // The request's transaction serves as the store's connection; a store's own
+              // transactions become savepoints in it.
+              sql: tx,
+              transaction: <R>(w: (t: Tx) => Promise<R>) => tx.savepoint(w) as Promise<R>,
+              guard: (operation) => operation(),
+              close: async () => {},
+            };
+            const result = await work(new PostgresStore(session, target, settings.telekinesis, pg.scope));
+            committing = true;
+            return result;
+          });
         } catch (err) {
-          // Lost while logging in (a failover under way): as below.
-          if (!answered && retries > 0 && lostConnection(err)) return once(retries - 1);
-          throw err;
-        }
-        if (answered) {
-          connection.release();
-          throw new SessionDbError('unavailable', 'the request was answered already');
-        }
-        const request = requestTransaction(connection, role, lostConnection);
-        try {
-          const session: PgSession = {
-            // The request's transaction serves as the store's connection; a store's own
-            // transactions become savepoints in it.
-            sql: request.tx,
-            transaction: (w) => request.tx.savepoint(w),
-            guard: (operation) => operation(),
-            close: async () => {},
-          };
-          const result = await work(new PostgresStore(session, target, settings.telekinesis, pg.scope));
-          committing = true;
-          await request.commit();
-          return result;
-        } catch (err) {
-          request.noteLost(err);
-          // A failed opening explains every later failure ("current transaction is aborted").
-          const opening = await request.openingError();
-          if (opening !== undefined && !lostConnection(opening)) throw roleMissing(opening);
+          // The role could not be set: every later failure of the request comes from that. (Only
+          // asked when the server answered: then it has answered SET LOCAL ROLE, sent before.)
+          if (answeredByServer(err)) {
+            const refused = await roleSet;
+            if (refused !== undefined && ROLE_NOT_SET_UP.includes(sqlStateOf(refused))) {
+              throw new SessionDbError(
+                'unavailable',
+                `${role} is not set up for the session service; run: x2godbadmin --adduser ${storedUserName(caller)}`,
+              );
+            }
+          }
           // The connection was lost before COMMIT was sent (the primary died, a failover): the
           // server rolled the transaction back with it, so the request runs again, on the next
           // connection, which the pool makes to whichever server accepts writes now. Lost
           // during COMMIT, the change may or may not have been made: that is the caller's answer.
-          if (!committing && !answered && retries > 0 && lostConnection(err)) {
-            await request.end();
-            return await once(retries - 1);
-          }
+          if (!committing && !answered && retries > 0 && lostConnection(err)) return once(retries - 1);
           throw err;
-        } finally {
-          await request.end();
         }
       };
-      const request = once();
+      const attempt = once;
+      // Nothing ran on a connection whose login was refused, so the request may run again.
+      const request = attempt().catch((err: unknown) => {
+        if (!refusedPassword(err)) throw err;
+        if (login.reread()) return attempt();
+        throw login.problem() ?? err;
+      });
       try {
         return (await Promise.race([request, timeout])) as Awaited<ReturnType<typeof work>>;
       } catch (err) {

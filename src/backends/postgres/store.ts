@@ -15,7 +15,7 @@ import { SessionDbError } from '../../model/errors.js';
 import { drainingRefusal, type StoredNode } from '../../model/farm.js';
 import { SESSION_COLUMNS, sessionRowOf, type SessionColumn } from '../../model/session-columns.js';
 import { quoteIdent } from './identifiers.js';
-import type { PgSession, Sql, StoreTx } from './connection.js';
+import type { PgSession, Sql, Tx } from './connection.js';
 import { mapPgError, type ConflictMessages } from './errors.js';
 import { SQLSTATE } from './sqlstate.js';
 import { EVENT_COLUMNS, eventValues, pruneEvents, readEvents } from './history.js';
@@ -101,7 +101,7 @@ export class PostgresStore implements SessionStore {
    * decide. Row-level security lets a role lock only its own row, and, through the service's SET
    * LOCAL ROLE, current_user is the caller's role.
    */
-  async #checkQuota(tx: StoreTx, quota: QuotaGuard | undefined): Promise<void> {
+  async #checkQuota(tx: Tx, quota: QuotaGuard | undefined): Promise<void> {
     if (!quota) return;
     await this.#lockCaller(tx);
     const [held] = await tx`select (select count(*) from sessions where creator_id = current_user)::int as sessions,
@@ -110,7 +110,7 @@ export class PostgresStore implements SessionStore {
   }
 
   /** The caller's own row of x2go_quota_locks, locked until the transaction ends (see #checkQuota). */
-  async #lockCaller(tx: StoreTx): Promise<void> {
+  async #lockCaller(tx: Tx): Promise<void> {
     await tx`insert into x2go_quota_locks (holder) values (current_user)
       on conflict (holder) do update set holder = excluded.holder`;
   }
@@ -122,7 +122,7 @@ export class PostgresStore implements SessionStore {
    * user's role sees these rows (uname is theirs); only their own lock serialises them, so no
    * user can hold up another's logins.
    */
-  async #checkLimit(tx: StoreTx, limit: SessionLimitGuard | undefined, locked: boolean): Promise<void> {
+  async #checkLimit(tx: Tx, limit: SessionLimitGuard | undefined, locked: boolean): Promise<void> {
     if (!limit) return;
     if (!locked) await this.#lockCaller(tx);
     const [row] = await tx`select count(*)::int as n from sessions
@@ -271,7 +271,7 @@ export class PostgresStore implements SessionStore {
         if (node?.state === 'draining') throw drainingRefusal(r.server, r.uname);
         await this.#checkLimit(tx, r.limit, r.quota !== undefined);
         let retries = 0;
-        const attempt = async (insert: (sp: StoreTx) => Promise<unknown>, constraints: string[]): Promise<boolean> => {
+        const attempt = async (insert: (sp: Tx) => Promise<unknown>, constraints: string[]): Promise<boolean> => {
           try {
             await tx.savepoint(insert);
             return true;
@@ -329,7 +329,7 @@ export class PostgresStore implements SessionStore {
   }
 
   /** Inside a transaction: the session must exist and be visible to the caller (row-level security). */
-  async #assertSessionExists(tx: StoreTx, sessionId: string): Promise<void> {
+  async #assertSessionExists(tx: Tx, sessionId: string): Promise<void> {
     const [found] = await tx`select 1 from sessions where session_id = ${sessionId}`;
     if (!found) throw new SessionDbError('not-found', `no session ${sessionId} in the session database`);
   }
