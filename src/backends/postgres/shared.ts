@@ -66,12 +66,17 @@ function lostConnection(err: unknown): boolean {
 let guarded = false;
 
 /**
- * postgres.js (3.4.x) sends a transaction's ROLLBACK (or ROLLBACK TO SAVEPOINT) after the
- * transaction's connection has closed, when the server died under it (a failover): its socket
- * is gone by then, and the write throws from a setImmediate (`Immediate.nextWrite`, reading
- * 'write' of null), which ended the service mid-failover. Nothing waits on that connection any
- * more (the transaction was rejected when it closed, and is answered or run again), so this one
- * error is logged and dropped. Every other uncaught exception ends the process as before.
+ * postgres.js 3.4.9 sends a transaction's ROLLBACK, or a statement the request sends next, after
+ * the transaction's connection has closed without a word (the server died under it: a
+ * failover). Its socket is gone by then, and the write throws from a setImmediate
+ * (`Immediate.nextWrite`, reading 'write' of null), which ended the service mid-failover; caught,
+ * it left the bytes queued, and that connection's every later login timed out (upstream issues
+ * 1208 and 1215, fixes not released). patches/postgres+3.4.9.patch, applied by patch-package at
+ * npm install, fails such a write with CONNECTION_CLOSED and drops its bytes, and fails a
+ * transaction's statements once its connection has closed (test/postgres-request-pipeline.test.ts
+ * kills a request's server process between two statements). This guard stays as a second line,
+ * for a postgres.js without the patch: that one error is logged and dropped. Every other uncaught
+ * exception ends the process.
  */
 function surviveWritesOnClosedConnections(): void {
   if (guarded) return;
@@ -116,7 +121,7 @@ export async function sharedPostgres(settings: Settings<PostgresSettings>): Prom
         /** SET LOCAL ROLE's failure, if it failed. */
         let roleSet: Promise<unknown> = Promise.resolve(undefined);
         try {
-          return await pool.begin(async (tx): Promise<unknown> => {
+          const done = await pool.begin(async (tx): Promise<unknown> => {
             if (answered) throw new SessionDbError('unavailable', 'the request was answered already');
             // Constant text and the role quoted by quoteIdent: a simple query, no values. Its
             // answer is kept (a failure nobody listens to would end the process); postgres.js
@@ -139,6 +144,11 @@ export async function sharedPostgres(settings: Settings<PostgresSettings>): Prom
             committing = true;
             return result;
           });
+          // A request that sent nothing after a failed SET LOCAL ROLE: its COMMIT ended the
+          // failed block as ROLLBACK, without an error. Nothing ran, but it did not succeed.
+          const refused = await roleSet;
+          if (refused !== undefined) throw refused;
+          return done;
         } catch (err) {
           // The role could not be set: every later failure of the request comes from that. (Only
           // asked when the server answered: then it has answered SET LOCAL ROLE, sent before.)
