@@ -73,8 +73,7 @@ let guarded = false;
  * it left the bytes queued, and that connection's every later login timed out (upstream issues
  * 1208 and 1215, fixes not released). patches/postgres+3.4.9.patch, applied by patch-package at
  * npm install, fails such a write with CONNECTION_CLOSED and drops its bytes, and fails a
- * transaction's statements once its connection has closed (test/postgres-request-pipeline.test.ts
- * kills a request's server process between two statements). This guard stays as a second line,
+ * transaction's statements once its connection has closed. This guard stays as a second line,
  * for a postgres.js without the patch: that one error is logged and dropped. Every other uncaught
  * exception ends the process.
  */
