@@ -65,7 +65,7 @@ import { hasCompiler, hasReference, isRoot } from '../test/support/requirements.
 import { createSandbox, LOAD_TEST_QUOTA, setQuota } from '../test/support/sandbox.js';
 import { ensureUser, run, timeWith, type Result } from '../test/support/system.js';
 import { runBenchmark } from './run.js';
-import { scratchDir } from '../test/support/scratch.js';
+import { buildTimeit } from './timeit.js';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 21);
 const LIST_ROUNDS = 7;
@@ -183,17 +183,6 @@ function timed(fn: () => Result, label: string, mayFail = false): number {
   if (r.code !== 0 && !mayFail) throw new Error(`${label} failed (exit ${r.code}): ${r.stderr.trim()}`);
   if (r.ms === undefined) throw new Error(`${label}: not timed by timeit`);
   return r.ms;
-}
-
-/** Builds bench/timeit.c into a directory every user may run from. */
-function buildTimeit(): string {
-  const dir = scratchDir('x2godb-timeit-');
-  chmodSync(dir, 0o755);
-  const exe = join(dir, 'timeit');
-  const here = dirname(fileURLToPath(import.meta.url));
-  const built = run('/usr/bin/cc', ['-O2', '-o', exe, join(here, 'timeit.c')]);
-  if (built.code !== 0) throw new Error(`cc timeit.c: ${built.stderr}`);
-  return exe;
 }
 
 interface Setup {

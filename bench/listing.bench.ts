@@ -14,7 +14,7 @@
 // Bars: ours at least 20x faster than the reference, and within 3x of /bin/true on SQLite (5x
 // on PostgreSQL), median. Exit code 1 when a bar is missed.
 
-import { chmodSync, chownSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chownSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -29,7 +29,7 @@ import { hasCompiler, hasReference, isRoot } from '../test/support/requirements.
 import { LOAD_TEST_QUOTA, setQuota } from '../test/support/sandbox.js';
 import { ensureUser, run, timeWith, type Result } from '../test/support/system.js';
 import { runBenchmark } from './run.js';
-import { scratchDir } from '../test/support/scratch.js';
+import { buildTimeit } from './timeit.js';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 21);
 const COUNTS = [1, 10, 100];
@@ -58,15 +58,6 @@ function timed(fn: () => Result, label: string): number {
   if (r.code !== 0) throw new Error(`${label} failed (exit ${r.code}): ${r.stderr.trim()}`);
   if (r.ms === undefined) throw new Error(`${label}: not timed by timeit`);
   return r.ms;
-}
-
-function buildTimeit(): string {
-  const dir = scratchDir('x2godb-timeit-');
-  chmodSync(dir, 0o755);
-  const exe = join(dir, 'timeit');
-  const built = run('/usr/bin/cc', ['-O2', '-o', exe, join(dirname(fileURLToPath(import.meta.url)), 'timeit.c')]);
-  if (built.code !== 0) throw new Error(`cc timeit.c: ${built.stderr}`);
-  return exe;
 }
 
 /** Each session's state file, as the agent leaves it while it runs. */
@@ -292,7 +283,6 @@ async function main(): Promise<number> {
     }
   }
   printTable(rows);
-  rmSync(dirname(timeit), { recursive: true, force: true });
   console.log(missed ? `\n${missed} bar(s) missed` : '\nall bars met');
   return missed ? 1 : 0;
 }

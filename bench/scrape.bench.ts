@@ -13,18 +13,15 @@
 // service's RSS under 150 MB (the bar of bench/helpers.bench.ts). Exit code 1 when one is missed.
 
 import { spawn } from 'node:child_process';
-import { chmodSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { BACKENDS, type TestDatabase } from '../test/support/backends.js';
 import { installLauncher } from '../test/support/launcher.js';
 import { startWatchedService } from '../test/support/observe.js';
 import { superuser } from '../test/support/postgres.js';
 import { LOAD_TEST_QUOTA, setQuota } from '../test/support/sandbox.js';
-import { ensureUser, run, timeWith } from '../test/support/system.js';
+import { ensureUser, timeWith } from '../test/support/system.js';
 import { runBenchmark } from './run.js';
-import { scratchDir } from '../test/support/scratch.js';
+import { buildTimeit } from './timeit.js';
 
 const QUIET_S = Number(process.env.QUIET_S ?? 30);
 const SCRAPE_S = Number(process.env.SCRAPE_S ?? 60);
@@ -36,15 +33,6 @@ const SRV = 'x2go-scrape';
 function quantile(values: number[], q: number): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0;
-}
-
-function buildTimeit(): string {
-  const dir = scratchDir('x2godb-timeit-');
-  chmodSync(dir, 0o755);
-  const exe = join(dir, 'timeit');
-  const built = run('/usr/bin/cc', ['-O2', '-o', exe, join(dirname(fileURLToPath(import.meta.url)), 'timeit.c')]);
-  if (built.code !== 0) throw new Error(`cc timeit.c: ${built.stderr}`);
-  return exe;
 }
 
 async function fill(box: TestDatabase): Promise<void> {
