@@ -155,6 +155,21 @@ export interface StoredNode {
   secondsSinceSeen: number;
 }
 
+/**
+ * A nodes row as both stores select it (server, state, weight, capacity, load as JSON text,
+ * since: seconds since last_seen by the database's clock) to what a user may read of it.
+ */
+export function storedNodeOf(r: Record<string, unknown>): StoredNode {
+  return {
+    server: String(r.server),
+    state: r.state === 'draining' ? 'draining' : 'active',
+    weight: Number(r.weight),
+    capacity: r.capacity == null ? null : Number(r.capacity),
+    load: r.load == null ? null : (JSON.parse(String(r.load)) as StoredNode['load']),
+    secondsSinceSeen: Math.round(Number(r.since)),
+  };
+}
+
 /** What x2gogetservers --json prints per server: the reference's count and the registry's figures. */
 export interface ServerFigures extends Partial<Omit<StoredNode, 'server'>> {
   server: string;

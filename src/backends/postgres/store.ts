@@ -12,7 +12,7 @@ import { MAX_PORT } from '../../model/validate.js';
 import type { Scope } from '../../model/backend.js';
 import type { Mount, ServerLoad, SessionEndpoint, SessionRow, SessionStatus } from '../../model/types.js';
 import { SessionDbError } from '../../model/errors.js';
-import { drainingRefusal, type StoredNode } from '../../model/farm.js';
+import { drainingRefusal, type StoredNode, storedNodeOf } from '../../model/farm.js';
 import { SESSION_COLUMNS, sessionRowOf, type SessionColumn } from '../../model/session-columns.js';
 import { quoteIdent } from './identifiers.js';
 import type { PgSession, Sql, Tx } from './connection.js';
@@ -246,14 +246,7 @@ export class PostgresStore implements SessionStore {
       (
         await this.#sql`select server, state, weight, capacity, load::text as load,
           extract(epoch from now() - last_seen)::float8 as since from nodes order by server`
-      ).map((r) => ({
-        server: String(r.server),
-        state: r.state === 'draining' ? 'draining' : 'active',
-        weight: Number(r.weight),
-        capacity: r.capacity == null ? null : Number(r.capacity),
-        load: r.load == null ? null : (JSON.parse(String(r.load)) as StoredNode['load']),
-        secondsSinceSeen: Math.round(Number(r.since)),
-      })),
+      ).map(storedNodeOf),
     );
   }
 

@@ -3,7 +3,7 @@
 // touch which row is decided by SessionDb, and the file itself is reachable only through the
 // setgid launcher.
 
-import { drainingRefusal, type StoredNode } from '../../model/farm.js';
+import { drainingRefusal, type StoredNode, storedNodeOf } from '../../model/farm.js';
 import { statSync } from 'node:fs';
 import { SessionDbError } from '../../model/errors.js';
 import { lowestFree } from '../../model/allocation.js';
@@ -277,14 +277,7 @@ export class SqliteStore implements SessionStore {
             `select server, state, weight, capacity, load, (julianday('now') - julianday(last_seen)) * 86400.0 as since from nodes order by server`,
           )
           .all() as Record<string, unknown>[]
-      ).map((r) => ({
-        server: String(r.server),
-        state: r.state === 'draining' ? 'draining' : 'active',
-        weight: Number(r.weight),
-        capacity: r.capacity == null ? null : Number(r.capacity),
-        load: r.load == null ? null : (JSON.parse(String(r.load)) as StoredNode['load']),
-        secondsSinceSeen: Math.round(Number(r.since)),
-      })),
+      ).map(storedNodeOf),
     );
   }
 
