@@ -15,7 +15,7 @@ import { perlNumber, sessionLimitOf, type SessionLimits } from '../src/model/ses
 import type { Account } from '../src/system/accounts.js';
 import { BACKENDS, NEEDS_ROOT, NEEDS_X2GOUSER, POSTGRES, type TestDatabase } from './support/backends.js';
 import { takeCensus } from './support/census.js';
-import { installLauncher, type Installed } from './support/launcher.js';
+import { installLauncher, installPrefix, type Installed } from './support/launcher.js';
 import { shareServiceLogin } from './support/postgres.js';
 import { hasCompiler } from './support/requirements.js';
 import { serviceUser, socketPath } from './support/service.js';
@@ -188,18 +188,7 @@ describe('session limits across two nodes (PostgreSQL)', farmNeeds.options, () =
       // The service's account's directory, as the unit's RuntimeDirectory= makes it.
       const socket = socketPath();
       const prefix = join(box.dir, name);
-      const r = run(process.execPath, [
-        join(DIST, 'x2go-sessiondb.cjs'),
-        'install',
-        '--no-divert',
-        '--prefix',
-        prefix,
-        '--config',
-        box.configDir,
-        '--socket',
-        socket,
-      ]);
-      assert.equal(r.code, 0, r.stderr);
+      installPrefix(prefix, box.configDir, socket);
       // Each node by its --hostname, as its account (as the unit runs it): the events it writes name it.
       const child = spawn(
         '/usr/bin/setpriv',

@@ -26,6 +26,22 @@ export interface Installed {
   x2godb(args: readonly string[], user?: Account, env?: Record<string, string>): Result;
 }
 
+/** x2go-sessiondb install into a scratch prefix, asking the service at `socket`; no diversion. */
+export function installPrefix(prefix: string, configDir: string, socket: string): void {
+  const r = run(process.execPath, [
+    join(DIST, 'x2go-sessiondb.cjs'),
+    'install',
+    '--no-divert',
+    '--prefix',
+    prefix,
+    '--config',
+    configDir,
+    '--socket',
+    socket,
+  ]);
+  if (r.code !== 0) throw new Error(`x2go-sessiondb install failed: ${r.stderr}`);
+}
+
 export function installLauncher(box: Sandbox, options: { service?: boolean } = {}): Installed {
   const prefix = join(box.dir, 'prefix');
   const socketDir = scratchDir('x2godb-svc-');
@@ -35,18 +51,7 @@ export function installLauncher(box: Sandbox, options: { service?: boolean } = {
   chmodSync(socketDir, 0o755);
   chownSync(socketDir, serviceUser().uid, serviceUser().gid);
   const socket = join(socketDir, 'sessiond.sock');
-  const r = run(process.execPath, [
-    join(DIST, 'x2go-sessiondb.cjs'),
-    'install',
-    '--no-divert',
-    '--prefix',
-    prefix,
-    '--config',
-    box.configDir,
-    '--socket',
-    socket,
-  ]);
-  if (r.code !== 0) throw new Error(`x2go-sessiondb install failed: ${r.stderr}`);
+  installPrefix(prefix, box.configDir, socket);
   const withService = options.service ?? serviceMode();
   if (withService && readFileSync(join(box.configDir, 'x2gosql', 'sql'), 'utf8').includes('backend=postgres')) {
     shareServiceLogin(box.configDir);
