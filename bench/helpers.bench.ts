@@ -593,8 +593,15 @@ async function measureDropin(backend: Backend, rows: string[][]): Promise<void> 
   }
 }
 
+/** What `npm run bench -- <mode>` runs (see the top of this file). */
+const MODES = ['all', 'sqlite', 'postgres', 'dropin', 'service'];
+
 async function main(): Promise<number> {
   const wanted = process.argv[2] ?? 'all';
+  if (!MODES.includes(wanted)) {
+    console.error(`bench: unknown mode ${JSON.stringify(wanted)}; one of: ${MODES.join(', ')}`);
+    return 2;
+  }
   const callsOnly = wanted === 'service';
   const backends: Backend[] = wanted === 'all' || callsOnly ? ['sqlite', 'postgres'] : wanted === 'dropin' ? [] : [wanted as Backend];
   const dropins: Backend[] = wanted === 'all' || wanted === 'dropin' ? ['sqlite', 'postgres'] : [];

@@ -252,6 +252,10 @@ function printTable(rows: string[][]): void {
 
 async function main(): Promise<number> {
   const wanted = process.argv[2] ?? 'all';
+  if (!['all', 'sqlite', 'postgres'].includes(wanted)) {
+    console.error(`bench: unknown backend ${JSON.stringify(wanted)}; one of: all, sqlite, postgres`);
+    return 2;
+  }
   const backends = [SQLITE, POSTGRES].filter((b) => wanted === 'all' || wanted === b.kind);
   if (!isRoot || !hasReference || !hasCompiler || (backends.includes(POSTGRES) && !hasPostgres)) {
     console.error(
