@@ -38,6 +38,20 @@ export interface FarmSnapshot {
 export const SESSION_SORT_KEYS = ['uname', 'server', 'status', 'display', 'client', 'init_time', 'last_time'] as const;
 export type SessionSortKey = (typeof SESSION_SORT_KEYS)[number];
 
+/**
+ * The column each sort key orders by: the same name in both backends' sessions table. Only these
+ * constants reach the SQL text.
+ */
+export const SESSION_SORT_COLUMNS: Record<SessionSortKey, string> = {
+  uname: 'uname',
+  server: 'server',
+  status: 'status',
+  display: 'display',
+  client: 'client',
+  init_time: 'init_time',
+  last_time: 'last_time',
+};
+
 export interface SessionQuery {
   uname?: string | undefined;
   server?: string | undefined;

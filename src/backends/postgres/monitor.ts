@@ -7,12 +7,12 @@
 import type { SessionEvent, SessionEventKind } from '../../model/history.js';
 import {
   NODE_TIMEOUT_SECONDS,
+  SESSION_SORT_COLUMNS,
   sessionSummaryOf,
   type FarmMonitor,
   type FarmSnapshot,
   type HistoryBucket,
   type NodeRow,
-  type SessionQuery,
 } from '../../model/monitor.js';
 import type { Settings } from '../../model/backend.js';
 import type { Caller } from '../../model/types.js';
@@ -25,16 +25,6 @@ import type { PostgresSettings } from './settings.js';
 /** Two connections for reads; LISTEN takes a third of its own (postgres.js). */
 const POOL_SIZE = 2;
 const CHANNEL = 'x2go_session_events';
-
-const SORT_COLUMNS: Record<SessionQuery['sort'], string> = {
-  uname: 'uname',
-  server: 'server',
-  status: 'status',
-  display: 'display',
-  client: 'client',
-  init_time: 'init_time',
-  last_time: 'last_time',
-};
 
 const iso = (value: unknown): string => (value instanceof Date ? value.toISOString() : String(value));
 
@@ -107,7 +97,7 @@ export function postgresMonitor(settings: Settings<PostgresSettings>): FarmMonit
           where.push(`${column} = $${params.length}`);
         }
         const clause = where.length ? `WHERE ${where.join(' AND ')}` : '';
-        const order = `${SORT_COLUMNS[q.sort]} ${q.descending ? 'DESC' : 'ASC'}, session_id`;
+        const order = `${SESSION_SORT_COLUMNS[q.sort]} ${q.descending ? 'DESC' : 'ASC'}, session_id`;
         const rows = await tx.unsafe<Record<string, unknown>[]>(
           `SELECT session_id, uname, server, status, display, client,
              to_char(init_time, 'YYYY-MM-DD"T"HH24:MI:SS') AS init_time, to_char(last_time, 'YYYY-MM-DD"T"HH24:MI:SS') AS last_time,

@@ -8,29 +8,18 @@
 import type { SessionEvent, SessionEventKind } from '../../model/history.js';
 import {
   NODE_TIMEOUT_SECONDS,
+  SESSION_SORT_COLUMNS,
   sessionSummaryOf,
   type FarmMonitor,
   type FarmSnapshot,
   type HistoryBucket,
   type NodeRow,
   type SessionPage,
-  type SessionQuery,
 } from '../../model/monitor.js';
 import { isRoot, mayActOn, storedUserName } from '../../model/ownership.js';
 import { openDatabase, type Database } from './connection.js';
 
 const POLL_MS = 200;
-
-/** Sort keys to columns: constants only reach the SQL text. */
-const SORT_COLUMNS: Record<SessionQuery['sort'], string> = {
-  uname: 'uname',
-  server: 'server',
-  status: 'status',
-  display: 'display',
-  client: 'client',
-  init_time: 'init_time',
-  last_time: 'last_time',
-};
 
 interface EventRow {
   id: number;
@@ -151,7 +140,7 @@ export function sqliteMonitor(path: string): FarmMonitor {
         }
         const clause = where.length ? `WHERE ${where.join(' AND ')}` : '';
         const total = (d.prepare(`SELECT count(*) AS n FROM sessions ${clause}`).get(...params) as { n: number }).n;
-        const order = `${SORT_COLUMNS[q.sort]} ${q.descending ? 'DESC' : 'ASC'}, session_id`;
+        const order = `${SESSION_SORT_COLUMNS[q.sort]} ${q.descending ? 'DESC' : 'ASC'}, session_id`;
         const rows = d
           .prepare(
             `SELECT session_id, uname, server, status, display, client,

@@ -3,27 +3,9 @@
 // framework; every value is put in with textContent, never as HTML. Bundled by scripts/build.mjs.
 
 import uPlot from 'uplot';
+// Types only (erased from the page's bundle): what the service's API sends.
+import type { NodeRow, SessionSummary } from '../../../model/monitor.js';
 
-interface Session {
-  sessionId: string;
-  uname: string;
-  server: string;
-  status: string;
-  display: number;
-  client: string | null;
-  initTime: string;
-  lastTime: string;
-  ageSeconds: number;
-}
-interface NodeRow {
-  server: string;
-  version: string;
-  pid: number | null;
-  lastSeen: string;
-  up: boolean;
-  state: string;
-  sessions: number;
-}
 interface Overview {
   node: string;
   backend: string;
@@ -100,7 +82,7 @@ async function loadSessions(): Promise<void> {
     $('page-info').textContent = '';
     return;
   }
-  const page = await api<{ total: number; rows: Session[] }>(`/api/sessions?${filters()}`);
+  const page = await api<{ total: number; rows: SessionSummary[] }>(`/api/sessions?${filters()}`);
   state.pages = Math.max(1, Math.ceil(page.total / PAGE_SIZE));
   const rows = page.rows.map((s) => {
     const tr = document.createElement('tr');
