@@ -46,6 +46,8 @@ describe('x2godbadmin (PostgreSQL)', needs.options, () => {
     box = createPgSandbox(DB);
   });
   after(async () => {
+    // Their roles go with the users: roles are cluster-wide and outlive the database.
+    for (const name of ODD_NAMES) box?.admin(['--rmuser', name]);
     for (const name of ODD_NAMES) removeUser(name);
     await box?.drop();
   });

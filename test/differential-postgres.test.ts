@@ -13,7 +13,7 @@ import { WRAPPER_NAME } from '../src/install/install-launcher.js';
 import { installLauncher, type Installed } from './support/launcher.js';
 import { createPgSandbox, ensurePostgres, PG_ADMIN_PASSWORD, superuser, writePgConfig, type PgSandbox } from './support/postgres.js';
 import { normalizeUnordered } from './support/listing.js';
-import { REFERENCE_PASSWORDS, runReference, runReferenceDbpm, useReferencePostgres } from './support/reference.js';
+import { REFERENCE_PASSWORDS, REFERENCE_PG_DB, runReference, runReferenceDbpm, useReferencePostgres } from './support/reference.js';
 import { NEEDS_ROOT, POSTGRES } from './support/backends.js';
 import { hasCompiler, hasReference } from './support/requirements.js';
 import {
@@ -40,7 +40,7 @@ const needs = POSTGRES.needs(
 );
 
 const A2 = A2_RDP;
-const REFERENCE_DB = 'x2go_sessions';
+const REFERENCE_DB = REFERENCE_PG_DB;
 const OUR_COPY = 'x2go_ours';
 
 // Steps: 'wrapper' is our wrapper-compatible CLI and the reference's DB.pm (support/scenario.ts).

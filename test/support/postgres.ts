@@ -66,6 +66,23 @@ function psqlAsPostgres(port: number, statement: string): ReturnType<typeof spaw
 let ready: Cluster | undefined;
 
 /**
+ * Drops the suites' cluster and makes it again: what CI starts from, so that nothing an earlier
+ * run left in it (a database, a role with grants in it) decides a result.
+ */
+export function recreateCluster(): void {
+  const c = testCluster();
+  if (c) execFileSync('/usr/bin/pg_dropcluster', ['--stop', c.version, c.name], { stdio: 'ignore' });
+  ready = undefined;
+  ensurePostgres();
+}
+
+/** Drops a database of the suites' cluster (synchronously: restore functions are). */
+export function dropDatabase(name: string): void {
+  const r = psqlAsPostgres(pgPort(), `DROP DATABASE IF EXISTS "${name.replaceAll('"', '""')}" WITH (FORCE)`);
+  if (r.status !== 0) throw new Error(`cannot drop database ${name}: ${String(r.stderr)}`);
+}
+
+/**
  * Makes the suites' cluster if there is none, starts it if it is down (made again, once, if its
  * port was taken meanwhile) and gives postgres a password (as root, via peer authentication).
  */

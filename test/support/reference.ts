@@ -3,13 +3,15 @@
 
 import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { lookupGroupId, lookupUser, type Account } from '../../src/system/accounts.js';
-import { ensurePostgres, PG_ADMIN_PASSWORD, pgPort, superuser } from './postgres.js';
+import { dropDatabase, ensurePostgres, PG_ADMIN_PASSWORD, pgPort } from './postgres.js';
 import { run, type Result } from './system.js';
 import { chownSync, chmodSync } from 'node:fs';
 
 export const REFERENCE_LIB = '/usr/lib/x2go';
 export const REFERENCE_WRAPPER = `${REFERENCE_LIB}/libx2go-server-db-sqlite3-wrapper`;
 export const REFERENCE_DB = `${lookupUser('x2gouser')?.home ?? '/var/lib/x2go'}/x2go_sessions`;
+/** The reference's PostgreSQL database: its name is fixed (x2godbadmin has no option for it). */
+export const REFERENCE_PG_DB = 'x2go_sessions';
 
 /** A reference helper by name: /usr/lib/x2go/<name>, or /usr/bin for x2gogetservers. */
 export function referenceProgram(name: string): string {
@@ -93,7 +95,7 @@ export const REFERENCE_PASSWORDS = PASSWORDS;
 /**
  * Gives the system's x2goserver a fresh database made by the reference's own x2godbadmin: the
  * SQLite file, or x2go_sessions on the test cluster with `users` added. Returns the function
- * that puts back what was there.
+ * that puts back what was there (and drops x2go_sessions from the test cluster).
  */
 export async function freshReferenceDb(backend: 'sqlite' | 'postgres', users: readonly string[] = []): Promise<() => void> {
   let restore: () => void;
@@ -101,13 +103,14 @@ export async function freshReferenceDb(backend: 'sqlite' | 'postgres', users: re
     restore = preserveReferenceDb();
   } else {
     ensurePostgres();
-    restore = useReferencePostgres(PG_ADMIN_PASSWORD);
-    const su = superuser();
-    try {
-      await su.unsafe('DROP DATABASE IF EXISTS x2go_sessions WITH (FORCE)');
-    } finally {
-      await su.end();
-    }
+    dropDatabase(REFERENCE_PG_DB);
+    const restoreConfig = useReferencePostgres(PG_ADMIN_PASSWORD);
+    // The database goes too: its grants would keep its users' roles alive, cluster-wide, and
+    // the next suite's x2godbadmin --rmuser would then keep the role ("used in other databases").
+    restore = () => {
+      restoreConfig();
+      dropDatabase(REFERENCE_PG_DB);
+    };
   }
   const steps = [['--createdb'], ...(backend === 'postgres' ? users.map((user) => ['--adduser', user]) : [])];
   for (const args of steps) {
