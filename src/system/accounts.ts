@@ -2,21 +2,37 @@
 // without starting a process; getent (at a fixed path, no shell, empty environment) answers for
 // accounts that come from NSS modules (LDAP, sssd, winbind).
 
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 
 const GETENT = '/usr/bin/getent';
 
-function fromFile(file: string, name: string): string[] | undefined {
+/**
+ * A local file's lines split into fields, read again only when the file changed (its inode,
+ * size or time): the service looks up every caller's uid, and reading and splitting
+ * /etc/passwd each time cost a request a fifth of its time.
+ */
+const localFiles = new Map<string, { stamp: string; entries: string[][] }>();
+
+function entriesOf(file: string): string[][] | undefined {
   try {
-    for (const line of readFileSync(file, 'utf8').split('\n')) {
-      const fields = line.split(':');
-      if (fields[0] === name) return fields;
-    }
+    const st = statSync(file);
+    const stamp = `${st.ino}:${st.size}:${st.mtimeMs}:${st.ctimeMs}`;
+    const known = localFiles.get(file);
+    if (known?.stamp === stamp) return known.entries;
+    const entries = readFileSync(file, 'utf8')
+      .split('\n')
+      .map((line) => line.split(':'));
+    localFiles.set(file, { stamp, entries });
+    return entries;
   } catch {
     // unreadable: ask getent
+    return undefined;
   }
-  return undefined;
+}
+
+function fromFile(file: string, name: string): string[] | undefined {
+  return entriesOf(file)?.find((fields) => fields[0] === name);
 }
 
 function fromGetent(database: 'passwd' | 'group', key: string): string[] | undefined {
@@ -48,16 +64,8 @@ export function lookupUser(name: string): Account | undefined {
 
 /** The account of a uid (the service learns callers by uid). */
 export function lookupUid(uid: number): Account | undefined {
-  let fields: string[] | undefined;
-  try {
-    fields = readFileSync('/etc/passwd', 'utf8')
-      .split('\n')
-      .map((line) => line.split(':'))
-      .find((f) => f[2] === String(uid));
-  } catch {
-    // ask getent
-  }
-  const f = fields ?? fromGetent('passwd', String(uid));
+  const key = String(uid);
+  const f = entriesOf('/etc/passwd')?.find((fields) => fields[2] === key) ?? fromGetent('passwd', key);
   if (!f || f.length < 7 || Number(f[2]) !== uid) return undefined;
   return { name: f[0] ?? '', uid, gid: Number(f[3]), home: f[5] ?? '' };
 }
