@@ -23,6 +23,32 @@ export interface OpenOptions {
   readonly?: boolean;
   /** SQLite's own wait for a lock, which blocks the thread (default BUSY_TIMEOUT_MS). */
   busyTimeoutMs?: number;
+  /** Prepare each statement once and keep it (a connection that answers many requests: the service's). */
+  reuseStatements?: boolean;
+}
+
+/** Distinct statements kept per connection; the store's are far fewer (its SQL is fixed text). */
+const MAX_KEPT_STATEMENTS = 256;
+
+/**
+ * Makes db.prepare return the statement prepared before for the same text: preparing cost a
+ * request of the service as much as running the query. A kept statement is handed out with
+ * better-sqlite3's default modes, whatever raw() or pluck() the last user set.
+ */
+function reuseStatements(db: Database): void {
+  const prepare = db.prepare.bind(db);
+  const kept = new Map<string, ReturnType<Database['prepare']>>();
+  db.prepare = ((sql: string) => {
+    const statement = kept.get(sql);
+    if (statement) {
+      if (statement.reader) statement.raw(false).pluck(false).expand(false);
+      return statement;
+    }
+    const prepared = prepare(sql);
+    if (kept.size >= MAX_KEPT_STATEMENTS) kept.delete(kept.keys().next().value as string);
+    kept.set(sql, prepared);
+    return prepared;
+  }) as Database['prepare'];
 }
 
 /**
@@ -58,13 +84,7 @@ function nativeBinding(): string {
  */
 export function keepGroupAccessOnCreate(): void {
   const mask = process.umask();
-  if ((mask & 0o070) === 0) return;
-  try {
-    process.umask(mask & ~0o070);
-  } catch {
-    // A worker thread may not change the umask (ERR_WORKER_UNSUPPORTED_OPERATION); a process that
-    // opens the database in one calls this from its main thread first.
-  }
+  if ((mask & 0o070) !== 0) process.umask(mask & ~0o070);
 }
 
 export function openDatabase(path: string, options: OpenOptions = {}): Database {
@@ -72,12 +92,14 @@ export function openDatabase(path: string, options: OpenOptions = {}): Database 
   // better-sqlite3 reports a missing file or directory as a bare TypeError; name it ourselves.
   if (!options.create && !exists(path)) throw mapSqliteError({ code: 'SQLITE_CANTOPEN' }, `open ${path}`);
   try {
-    return new Driver(path, {
+    const db = new Driver(path, {
       fileMustExist: !options.create,
       readonly: options.readonly ?? false,
       timeout: options.busyTimeoutMs ?? BUSY_TIMEOUT_MS,
       nativeBinding: nativeBinding(),
     });
+    if (options.reuseStatements) reuseStatements(db);
+    return db;
   } catch (err) {
     throw mapSqliteError(err, `open ${path}`);
   }
@@ -108,7 +130,7 @@ export function writeTransaction<T>(db: Database, work: () => T): T {
 }
 
 /**
- * For a thread that serves other requests meanwhile (the resident service's worker): runs
+ * For a thread that serves other requests meanwhile (the resident service's): runs
  * `attempt` (one read, or one whole write transaction: on BUSY nothing of it was done) until it
  * succeeds or fails otherwise than BUSY. Between attempts it waits on a timer, not in SQLite's
  * blocking busy wait, so the thread goes on answering; after `forMs` the BUSY error is thrown.

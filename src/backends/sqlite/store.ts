@@ -60,7 +60,12 @@ export class SqliteStore implements SessionStore {
   }
 
   static open(path: string, yielding?: YieldingWait): SqliteStore {
-    return new SqliteStore(openDatabase(path, yielding ? { busyTimeoutMs: yielding.busyTimeoutMs } : {}), path, yielding);
+    // A yielding store serves many requests (the service's): its statements are kept.
+    return new SqliteStore(
+      openDatabase(path, yielding ? { busyTimeoutMs: yielding.busyTimeoutMs, reuseStatements: true } : {}),
+      path,
+      yielding,
+    );
   }
 
   schemaVersion(): Promise<number> {
