@@ -1,8 +1,7 @@
 // The seam between the application and a backend (SQLite, PostgreSQL): what a backend reads from
 // the configuration, what it opens, and how the reference printed its rows. The model declares
 // it and knows no backend; src/backends/backend.ts registers them, one line each. Settings are
-// plain data, never objects with methods: the resident service copies them into its worker
-// thread with every request (structured clone).
+// plain data, never objects with methods.
 
 import type { AdminBackend } from './admin.js';
 import type { DoctorBackend } from './doctor.js';
@@ -79,11 +78,6 @@ export interface Backend<S extends BackendSettings = BackendSettings> {
   legacyTraits(settings: Settings<S>): LegacyTraits;
   /** Where the data is, for status reports: a file, or host:port/database. */
   describe(settings: S): string;
-  /**
-   * The driver blocks the calling thread while it works or waits for a lock (better-sqlite3), so
-   * the resident service runs this backend's requests in a worker thread, away from its socket.
-   */
-  readonly blocksThread?: boolean;
 }
 
 /**

@@ -1,6 +1,5 @@
 // Runs the CLI's dispatch for the service: on stores opened once and kept, for a caller the
-// kernel named. The same class serves in the main thread (backends whose driver never blocks:
-// PostgreSQL) and in the worker thread (dispatch-worker.ts: SQLite); see server.ts.
+// kernel named; see server.ts.
 
 import { loadBackend } from '../backends/backend.js';
 import type { SharedStores } from '../model/backend.js';
@@ -17,18 +16,7 @@ const INTERNAL_ERROR: Response = { stdout: '', stderr: 'x2godb: internal error i
 
 export type LogSink = (level: Level, message: string) => void;
 
-/** Where a request runs: here (DispatchHost) or in the worker thread (DispatchThread). */
-export interface Runner {
-  /** Runs a command for `uid`; always resolves, with the command's response. */
-  run(settings: Settings, uid: number, program: string, args: string[]): Promise<Response>;
-  /** Opens the stores now, so that the first caller does not wait; a failure is only logged. */
-  warm(settings: Settings): Promise<void>;
-  /** The configuration changed: stores opened with the old one are closed once their requests are done. */
-  retire(): void;
-  close(): Promise<void>;
-}
-
-export class DispatchHost implements Runner {
+export class DispatchHost {
   #shared: Promise<SharedStores> | undefined;
   readonly #log: LogSink;
   /** The service's node name (--hostname), which the events it writes carry. */

@@ -2,11 +2,8 @@
 // account _x2gosessiond, group x2gouser (src/install/service-unit.ts), not as root:
 //   x2gosessiond [--config DIR] [--socket PATH] [--group NAME] [--hostname NAME] [--watch-socket PATH] [--metrics-listen HOST:PORT]
 // SIGTERM (or SIGINT) stops accepting, lets requests in flight finish, then exits.
-// The same file runs the service's dispatch worker thread (dispatch-worker.ts).
 
 import { hostname } from 'node:os';
-import { fileURLToPath } from 'node:url';
-import { isMainThread } from 'node:worker_threads';
 import { DEFAULT_CONFIG_DIR, loadSettings } from '../config/config.js';
 import { loadSessiondSettings } from '../config/sessiond.js';
 import { EXIT_CODES, SessionDbError } from '../model/errors.js';
@@ -15,7 +12,6 @@ import { lookupGroupId } from '../system/accounts.js';
 import { SERVICE_USER } from '../system/service-account.js';
 import { exitOnFailure } from '../app/failure.js';
 import { writeAll } from '../cli/write-out.js';
-import { runDispatchWorker } from './dispatch-worker.js';
 import { FarmDuties } from './farm-duties.js';
 import { inodeOf, listenOnSocket, removeSocket } from './listen.js';
 import { loadPeerCredentials } from './peer.js';
@@ -96,8 +92,8 @@ async function main(argv: readonly string[]): Promise<number> {
     return options ? 2 : 0;
   }
   // Files the service creates for the group (SQLite's -wal and -shm, which helper processes of
-  // the x2gouser group open when the service is down) must be group-writable from creation; a
-  // worker thread may not change the umask, so the main thread sets it for the whole process.
+  // the x2gouser group open when the service is down) must be group-writable from creation: set
+  // here once, for the whole process, before anything opens the database.
   process.umask(process.umask() & ~0o070);
   const gid = lookupGroupId(options.group);
   if (gid === undefined) {
@@ -117,7 +113,7 @@ async function main(argv: readonly string[]): Promise<number> {
   const sessiond = loadSessiondSettings(options.configDir);
   const log = stderrLogger(settings.logLevel);
   loadPeerCredentials();
-  const service = new SessionService(settings, stderrLogger, fileURLToPath(import.meta.url), options.hostname);
+  const service = new SessionService(settings, stderrLogger, options.hostname);
   await listenOnSocket(service.server, options.socket, gid);
   const inode = inodeOf(options.socket);
   await service.warm();
@@ -171,8 +167,6 @@ async function main(argv: readonly string[]): Promise<number> {
   return -1;
 }
 
-if (!isMainThread) runDispatchWorker();
-else
-  main(process.argv.slice(2)).then((code) => {
-    if (code >= 0) process.exit(code);
-  }, exitOnFailure('x2gosessiond'));
+main(process.argv.slice(2)).then((code) => {
+  if (code >= 0) process.exit(code);
+}, exitOnFailure('x2gosessiond'));

@@ -1,9 +1,10 @@
 // x2gosessiond's core: answers launcher requests on a Unix socket with the same dispatch the CLI
-// runs (src/app/dispatch.ts). This thread speaks the socket protocol and counts. A backend
-// whose driver blocks its thread (SQLite: a lock held by another process once froze the whole
-// service) says so (Backend.blocksThread), and its requests run in a worker thread
-// (dispatch-worker.ts); the others (PostgreSQL) run here, where they only wait asynchronously,
-// without the cost of a second thread on every call.
+// runs (src/app/dispatch.ts), in this one thread. Nothing here waits on the database: PostgreSQL's
+// driver only waits asynchronously, and the SQLite store never enters SQLite's blocking busy wait
+// (its timeout is 0; a request that meets a lock held by another process tries again on a timer,
+// sqlite/shared.ts), so a lock held elsewhere never keeps the service from taking and answering
+// calls. (A worker thread did this job for SQLite until the busy wait was gone; handing each
+// request to it and back cost a call more than its query.)
 //
 // Who is calling is what the kernel says (SO_PEERCRED, peer.ts), never what a request says: a
 // request whose uid differs from its sender's is rejected and logged, and every request is then
@@ -12,12 +13,10 @@
 // second fence: see README, "Resident service", "Threat model".
 
 import { createServer, type Server, type Socket } from 'node:net';
-import { loadBackend } from '../backends/backend.js';
 import type { Settings } from '../config/config.js';
 import { readsOnly, type Response } from '../app/dispatch.js';
 import { EXIT_CODES } from '../model/errors.js';
-import { DispatchHost, type Runner } from './dispatch-host.js';
-import { DispatchThread } from './dispatch-thread.js';
+import { DispatchHost } from './dispatch-host.js';
 import type { Level, Logger } from './log.js';
 import { peerOf, type PeerCredentials } from './peer.js';
 import {
@@ -66,12 +65,7 @@ export class SessionService {
   #log: Logger;
   readonly #watch: SettingsWatch;
   readonly #server: Server;
-  /** Requests of backends that never block the thread run here... */
-  readonly #here: DispatchHost;
-  /** ...the others in the worker thread, started when first needed. */
-  #thread: DispatchThread | undefined;
-  readonly #node: string;
-  readonly #script: string;
+  readonly #host: DispatchHost;
   readonly #connections = new Set<Socket>();
   /** Connections from their accept byte to their answer: what SIGTERM waits for. */
   readonly #busy = new Set<Socket>();
@@ -81,33 +75,22 @@ export class SessionService {
   observer: RequestObserver | undefined;
 
   /**
-   * `script` is the service's entry file (main.ts, or its bundle), which the worker thread runs.
    * `makeLogger` gives the logger for a log level: settings read again may change the level.
    * `node` is this node's server name (--hostname), which the history's events carry.
    */
-  constructor(settings: Settings, makeLogger: (level: string) => Logger, script: string, node: string) {
+  constructor(settings: Settings, makeLogger: (level: string) => Logger, node: string) {
     this.#log = makeLogger(settings.logLevel);
-    this.#script = script;
-    this.#node = node;
     const log = (level: Level, message: string) => this.#log.log(level, message);
     this.#watch = new SettingsWatch(
       settings,
       (changed) => {
         this.#log = makeLogger(changed.logLevel);
-        this.#here.retire();
-        this.#thread?.retire();
+        this.#host.retire();
       },
       log,
     );
-    this.#here = new DispatchHost(log, node);
+    this.#host = new DispatchHost(log, node);
     this.#server = createServer({ allowHalfOpen: false }, (socket) => this.#accept(socket));
-  }
-
-  /** Where requests for these settings' backend run. */
-  async #runner(settings: Settings): Promise<Runner> {
-    if (!(await loadBackend(settings.backend.name)).blocksThread) return this.#here;
-    this.#thread ??= new DispatchThread(this.#script, (level, message) => this.#log.log(level, message), this.#node);
-    return this.#thread;
   }
 
   get server(): Server {
@@ -128,7 +111,7 @@ export class SessionService {
   /** Runs a command as root on the service's own stores (the dashboard's admin actions). */
   async runAsRoot(program: string, args: string[]): Promise<Response> {
     const settings = this.#watch.current();
-    return (await this.#runner(settings)).run(settings, 0, program, args);
+    return this.#host.run(settings, 0, program, args);
   }
 
   /** The settings in force now. */
@@ -137,14 +120,14 @@ export class SessionService {
   }
 
   /**
-   * History retention ([sessiond] history_days=): removes older events as root, through the
-   * same runner as a request (the worker thread on SQLite). Never fails the service: logged.
+   * History retention ([sessiond] history_days=): removes older events as root, as a request
+   * would. Never fails the service: logged.
    */
   async pruneHistory(): Promise<void> {
     if (this.#draining) return;
     const settings = this.#watch.current();
     try {
-      const r = await (await this.#runner(settings)).run(settings, 0, 'x2godb', ['prunehistory', String(settings.historyDays)]);
+      const r = await this.#host.run(settings, 0, 'x2godb', ['prunehistory', String(settings.historyDays)]);
       if (r.exitCode !== 0) this.#log.log('warning', `history pruning failed: ${r.stderr.trim()}`);
       else if (r.stdout !== '0') this.#log.log('info', `history: removed ${r.stdout} events older than ${settings.historyDays} days`);
     } catch (err) {
@@ -155,7 +138,7 @@ export class SessionService {
   /** Opens the stores now, so that the first caller does not wait; a failure is only logged. */
   async warm(): Promise<void> {
     const settings = this.#watch.current();
-    await (await this.#runner(settings)).warm(settings);
+    await this.#host.warm(settings);
   }
 
   #accept(socket: Socket): void {
@@ -263,9 +246,9 @@ export class SessionService {
     try {
       const settings = this.#watch.current();
       // Authorized by the kernel's uid (equal to the request's, checked above).
-      response = await (await this.#runner(settings)).run(settings, peer.uid, request.program, request.args);
+      response = await this.#host.run(settings, peer.uid, request.program, request.args);
     } catch (err) {
-      // The runners answer every error themselves; this is a bug, and must not end the service.
+      // The host answers every error itself; this is a bug, and must not end the service.
       this.#log.log('err', `internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
       response = { stdout: '', stderr: 'x2godb: internal error in the session service\n', exitCode: 1 };
     } finally {
@@ -294,6 +277,6 @@ export class SessionService {
     const deadline = Date.now() + DRAIN_TIMEOUT_MS;
     while (this.#busy.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     for (const socket of this.#connections) socket.destroy();
-    await Promise.all([this.#here.close(), this.#thread?.close()]);
+    await this.#host.close();
   }
 }

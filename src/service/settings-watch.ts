@@ -1,6 +1,5 @@
 // The service's configuration as it is now: the files are stat'ed on every request and read
-// again when they changed. A broken edit is logged and the last good settings kept. Read in
-// the main thread only; the worker thread gets the settings with each request.
+// again when they changed. A broken edit is logged and the last good settings kept.
 
 import { statSync } from 'node:fs';
 import { loadSettings, serverConfigFile, type Settings } from '../config/config.js';

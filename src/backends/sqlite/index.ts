@@ -22,7 +22,6 @@ function pathOf(settings: Settings<SqliteSettings>): string {
 export const sqliteBackend: Backend<SqliteSettings> = {
   openStore: (settings) => Promise.resolve(SqliteStore.open(pathOf(settings))),
   openShared: async (settings) => sharedSqlite(pathOf(settings)),
-  blocksThread: true,
   // Migrations and file handling are x2godbadmin's alone: kept out of the helpers' start-up.
   openAdmin: async (settings) => new (await import('./admin.js')).SqliteAdmin(pathOf(settings), settings.backend.pathIsDefault),
   openDoctor: async (settings) => new (await import('./doctor.js')).SqliteDoctor(pathOf(settings)),

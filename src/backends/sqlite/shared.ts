@@ -3,9 +3,10 @@
 // interleave only between the store's calls, as separate helper processes would.
 //
 // A lock held by another process (the reference's Perl code, x2godbadmin, a stopped helper)
-// must not stop the thread that serves everyone: SQLite's own (blocking) busy wait is kept
-// short, and between attempts the store waits on a timer, so reads go on being answered while
-// a write waits; a write that cannot get the lock in LOCK_WAIT.retryForMs fails with exit 4.
+// must not stop the thread that serves everyone: SQLite's own busy wait, which blocks the
+// thread, is not used at all (timeout 0), and between attempts the store waits on a timer, so
+// the service goes on answering while a write waits (reads, in WAL mode, never wait); a write
+// that cannot get the lock in LOCK_WAIT.retryForMs fails with exit 4.
 //
 // x2godbadmin --createdb --force replaces the file: a connection to the old one would go on
 // answering from a deleted file. So each request first checks that the path still names the
@@ -16,11 +17,11 @@ import type { SharedStores } from '../../model/backend.js';
 import { SqliteStore, type YieldingWait } from './store.js';
 
 /**
- * 20 ms of blocking per attempt costs the other requests little. 10 s is far longer than any
- * write of ours or x2godbadmin's holds the lock, and half of what the launcher waits for an
- * answer (20 s), so the caller gets this error, not the launcher's.
+ * No blocking at all: the service answers every caller from this one thread. 10 s is far longer
+ * than any write of ours or x2godbadmin's holds the lock, and half of what the launcher waits
+ * for an answer (20 s), so the caller gets this error, not the launcher's.
  */
-const LOCK_WAIT: YieldingWait = { busyTimeoutMs: 20, retryForMs: 10_000 };
+const LOCK_WAIT: YieldingWait = { busyTimeoutMs: 0, retryForMs: 10_000 };
 
 function identity(path: string): string | undefined {
   const st = statSync(path, { throwIfNoEntry: false });
