@@ -34,7 +34,8 @@ export interface ListingResult {
 
 /** X2Go::Server::Agent::NX's get_agent_state_file: whose /tmp/.x2go-<user> holds the state. */
 export function stateUser(sessionId: string, uname: string): string {
-  if (/.*-[0-9]{2,}-[0-9]{10,}_stS(0|1)XSHAD.*XSHADPP.*/.test(sessionId)) return shadowUser(sessionId);
+  // The includes() first: the pattern's leading .* makes a miss cost a scan per start position.
+  if (sessionId.includes('XSHAD') && /.*-[0-9]{2,}-[0-9]{10,}_stS(0|1)XSHAD.*XSHADPP.*/.test(sessionId)) return shadowUser(sessionId);
   return uname;
 }
 
