@@ -11,8 +11,8 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { WRAPPER_NAME } from '../src/install/install-launcher.js';
 import { unitText } from '../src/install/service-unit.js';
-import { exchange } from '../src/service/client.js';
-import { encodeRequest, MAX_REQUEST, STATUS_PROGRAM } from '../src/service/protocol.js';
+import { ask, exchange } from '../src/service/client.js';
+import { encodeRequest, MAX_REQUEST, monotonicMs, STATUS_PROGRAM } from '../src/service/protocol.js';
 import { lookupGroupId, type Account } from '../src/system/accounts.js';
 import { BACKENDS, NEEDS_ROOT, NEEDS_X2GOUSER, POSTGRES, type BackendUnderTest, type TestDatabase } from './support/backends.js';
 import { takeCensus } from './support/census.js';
@@ -88,6 +88,9 @@ describe('x2gosessiond on SQLite: socket, protocol, load, signals', needs.option
       head.writeUInt32BE(body.length);
       return Buffer.concat([head, body]);
     };
+    const insert = `insertsession\x0059\x00${SRV}\x00${sid('root', 9)}`;
+    const early = (offsetMs: number) => `X2DB2\x000\x00${monotonicMs() + offsetMs}\x00x2godb\x00${insert}`;
+    const go = Buffer.from('G');
     const cases: [string, Buffer, RegExp][] = [
       ['wrong magic', frame(`NOPE\x000\x00x2godb\x00insertsession\x0051\x00${SRV}\x00${sid('root', 9)}`), /not an x2godb request/],
       ['uid not a number', frame(`X2DB1\x00zero\x00x2godb\x00listsessions_all`), /malformed uid/],
@@ -95,6 +98,15 @@ describe('x2gosessiond on SQLite: socket, protocol, load, signals', needs.option
       ['too many fields', frame(['X2DB1', '0', 'x2godb', ...Array.from({ length: 50 }, () => 'a')].join('\0')), /more than 40 fields/],
       ['oversized', Buffer.from([0x7f, 0xff, 0xff, 0xff]), new RegExp(`more than ${MAX_REQUEST}`)],
       ['trailing bytes', Buffer.concat([frame('X2DB1\x000\x00x2godb\x00listsessions_all'), Buffer.from('G')]), /bytes after the request/],
+      // X2DB2 carries its sending time and its go-ahead: a write it would make is not made.
+      ['X2DB2 without a sending time', Buffer.concat([frame(`X2DB2\x000\x00x2godb\x00${insert}`), go]), /malformed sending time/],
+      ['X2DB2 read after its launcher gave up', Buffer.concat([frame(early(-4_500)), go]), /read \d+ ms after it was sent .*; not run/],
+      ['X2DB2 dated ahead', Buffer.concat([frame(early(5_000)), go]), /ahead of this host's clock; not run/],
+      [
+        'X2DB2 with bytes after its go-ahead',
+        Buffer.concat([frame(early(0)), go, Buffer.from('G')]),
+        /bytes after the request and its go-ahead/,
+      ],
     ];
     for (const [what, bytes, reason] of cases) {
       const answer = await exchange(inst.socket, bytes);
@@ -119,6 +131,18 @@ describe('x2gosessiond on SQLite: socket, protocol, load, signals', needs.option
     assert.match(wrongGo, /expected the go-ahead byte/);
     assert.equal(box.dump(), before);
     assert.equal((await service.stats()).rejected, cases.length + 1);
+  });
+
+  test('X2DB2: the go-ahead written with the request, one exchange, the command run once; X2DB1 still answered', async () => {
+    const before = (await service.stats()).requests;
+    const insert = { uid: 0, program: 'x2godb', args: ['insertsession', '58', SRV, sid('root', 8)] };
+    // ask() writes the request and its go-ahead at once and sends nothing after the accept.
+    const answer = await ask(inst.socket, insert);
+    assert.deepEqual([answer.accept, answer.exitCode, answer.stdout], ['W', 0, 'ok']);
+    const again = await exchange(inst.socket, encodeRequest({ ...insert, args: ['insertsession', '57', SRV, sid('root', 7)] }));
+    assert.deepEqual([again.accept, again.exitCode, again.stdout], ['W', 0, 'ok']);
+    assert.equal((await service.stats()).requests, before + 2);
+    for (const id of [sid('root', 8), sid('root', 7)]) assert.equal(inst.x2godb(['rmsessionsroot', id]).code, 0);
   });
 
   test('bad arguments get the same answer through the service as from the CLI', async () => {

@@ -24,9 +24,11 @@
  * clear error and exit 4, never a local run: a local run would hold the SQLite lock in a
  * process of the caller's, which the caller can stop (issue 9). A request too large for the
  * service is refused here with exit 2, as the service would. A command runs at most once: the
- * service starts it only on our go-ahead, sent after its accept; if the connection breaks
- * after that, a command that only reads is run again here, and a command that writes ends
- * with a clear error (it may or may not have been done).
+ * go-ahead goes with the request (one exchange per call, not two), the service writes its
+ * accept before it starts the command and refuses a request it reads more than 4 s after we
+ * sent it (we give up waiting for the accept at 5 s, so an exit 4 for that means nothing was
+ * done). If the connection breaks after the accept, a command that only reads is run again
+ * here, and a command that writes ends with a clear error (it may or may not have been done).
  *
  * Build: cc -DX2GODB_NODE='"/usr/bin/node"' -DX2GODB_ENTRY='"/usr/lib/x2go-sessiondb/x2godb.cjs"'
  *           -DX2GODB_CONFIG_DIR='"/etc/x2go"' [-DX2GODB_SOCKET='"/run/x2go-sessiondb/sessiond.sock"']
@@ -96,7 +98,8 @@ static int write_out(int fd, const char *p, size_t len)
 
 #ifdef X2GODB_SOCKET
 
-#define MAGIC "X2DB1"
+/* X2DB2: the go-ahead comes with the request, which says when it was sent (src/service/protocol.ts). */
+#define MAGIC "X2DB2"
 #define MAX_REQUEST (64 * 1024)
 /* Far above a listing of 10,000 sessions (about 2 MB). */
 #define MAX_RESPONSE (256u * 1024 * 1024)
@@ -244,39 +247,29 @@ static int service_error(const char *what, int code)
  */
 static int via_service(const char *name, const char *first, int argc, char **argv, struct captured *keep)
 {
-	static char frame[4 + MAX_REQUEST];
+	/* The request, then its go-ahead byte. */
+	static char frame[4 + MAX_REQUEST + 1];
 	struct sockaddr_un addr;
 	/* Bounds connect() (a hung service's full backlog) and sending the request. */
 	const struct timeval send_timeout = { ACCEPT_TIMEOUT_MS / 1000, (ACCEPT_TIMEOUT_MS % 1000) * 1000 };
-	char uid[16];
+	char uid[16], sent[24];
 	size_t len = 0, need;
 	unsigned char accept_byte;
-	const unsigned char go = 'G';
 	int fd, i, code, got;
 
 	if (sizeof(X2GODB_SOCKET) > sizeof(addr.sun_path))
 		return FALL_BACK;
 	snprintf(uid, sizeof(uid), "%lu", (unsigned long)getuid());
+	/* For its length: the time sent is taken once connected, just before sending. */
+	snprintf(sent, sizeof(sent), "%lld", now_ms());
 	/* Refused here, as the service would refuse it: never a local run, which would hold the lock. */
-	need = strlen(MAGIC) + 1 + strlen(uid) + 1 + strlen(name) + (first != NULL ? 1 + strlen(first) : 0);
+	need = strlen(MAGIC) + 1 + strlen(uid) + 1 + strlen(sent) + 1 + strlen(name) + (first != NULL ? 1 + strlen(first) : 0);
 	for (i = 1; i < argc; i++)
 		need += 1 + strlen(argv[i]);
 	if (need > MAX_REQUEST) {
 		fprintf(stderr, "x2godb-launcher: request of %zu bytes, more than %d\n", need, MAX_REQUEST);
 		return EXIT_USAGE;
 	}
-	if (append(frame, &len, MAGIC, 1) || append(frame, &len, uid, 0) || append(frame, &len, name, 0))
-		return EXIT_USAGE;
-	if (first != NULL && append(frame, &len, first, 0))
-		return EXIT_USAGE;
-	for (i = 1; i < argc; i++)
-		if (append(frame, &len, argv[i], 0))
-			return EXIT_USAGE;
-	frame[0] = (char)(len >> 24);
-	frame[1] = (char)(len >> 16);
-	frame[2] = (char)(len >> 8);
-	frame[3] = (char)len;
-
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return service_error("cannot be asked: no socket", EXIT_UNAVAILABLE);
@@ -298,7 +291,24 @@ static int via_service(const char *name, const char *first, int argc, char **arg
 		fprintf(stderr, "x2godb-launcher: cannot connect to the session service at %s: %s\n", X2GODB_SOCKET, strerror(err));
 		return EXIT_UNAVAILABLE;
 	}
-	if (send_full(fd, frame, 4 + len) != 0) {
+	/* Built now: the time it holds is when it is sent, on the clock the service reads too. */
+	snprintf(sent, sizeof(sent), "%lld", now_ms());
+	if (append(frame, &len, MAGIC, 1) || append(frame, &len, uid, 0) || append(frame, &len, sent, 0) ||
+	    append(frame, &len, name, 0) || (first != NULL && append(frame, &len, first, 0))) {
+		close(fd);
+		return EXIT_USAGE;
+	}
+	for (i = 1; i < argc; i++)
+		if (append(frame, &len, argv[i], 0)) {
+			close(fd);
+			return EXIT_USAGE;
+		}
+	frame[0] = (char)(len >> 24);
+	frame[1] = (char)(len >> 16);
+	frame[2] = (char)(len >> 8);
+	frame[3] = (char)len;
+	frame[4 + len] = 'G';
+	if (send_full(fd, frame, 4 + len + 1) != 0) {
 		int err = errno;
 		close(fd);
 		/* Closed before anything was accepted: the service is stopping; nothing has run. */
@@ -323,11 +333,6 @@ static int via_service(const char *name, const char *first, int argc, char **arg
 	if (accept_byte != 'R' && accept_byte != 'W') {
 		close(fd);
 		return service_error("answered something unexpected", EXIT_UNAVAILABLE);
-	}
-	if (send_full(fd, &go, 1) != 0) {
-		/* Closed after its accept but before our go-ahead: stopping; nothing has run. */
-		close(fd);
-		return FALL_BACK;
 	}
 	got = relay_response(fd, &code, keep);
 	close(fd);

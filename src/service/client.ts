@@ -2,7 +2,17 @@
 // with it, and tests and benchmarks use it to speak to the socket as the launcher does.
 
 import { connect } from 'node:net';
-import { ACCEPT_READ, ACCEPT_WRITE, decodeResponse, encodeRequest, GO, REJECTED, STATUS_PROGRAM, type ServiceRequest } from './protocol.js';
+import {
+  ACCEPT_READ,
+  ACCEPT_WRITE,
+  decodeResponse,
+  encodeRequest,
+  GO,
+  monotonicMs,
+  REJECTED,
+  STATUS_PROGRAM,
+  type ServiceRequest,
+} from './protocol.js';
 import type { ServiceStats } from './server.js';
 
 export interface ServiceAnswer {
@@ -13,8 +23,11 @@ export interface ServiceAnswer {
   stderr: string;
 }
 
-/** Sends raw bytes (a request frame, or anything) and runs the exchange to its end. */
-export function exchange(socketPath: string, frame: Buffer, timeoutMs = 10_000): Promise<ServiceAnswer> {
+/**
+ * Sends raw bytes (a request frame, or anything) and runs the exchange to its end: the go-ahead
+ * after the accept, unless `goAheadSent` (an X2DB2 frame that carries it).
+ */
+export function exchange(socketPath: string, frame: Buffer, timeoutMs = 10_000, goAheadSent = false): Promise<ServiceAnswer> {
   return new Promise((resolve, reject) => {
     const socket = connect(socketPath);
     let received = Buffer.alloc(0);
@@ -29,8 +42,9 @@ export function exchange(socketPath: string, frame: Buffer, timeoutMs = 10_000):
       if (accept === undefined) {
         accept = received[0];
         received = received.subarray(1);
-        if (accept === ACCEPT_READ || accept === ACCEPT_WRITE) socket.write(Buffer.of(GO));
-        else if (accept !== REJECTED) socket.destroy(new Error(`unexpected byte ${String(accept)} from ${socketPath}`));
+        if (accept === ACCEPT_READ || accept === ACCEPT_WRITE) {
+          if (!goAheadSent) socket.write(Buffer.of(GO));
+        } else if (accept !== REJECTED) socket.destroy(new Error(`unexpected byte ${String(accept)} from ${socketPath}`));
       }
       if (received.length >= 4 && received.length >= 4 + received.readUInt32BE(0)) {
         clearTimeout(timer);
@@ -49,8 +63,10 @@ export function exchange(socketPath: string, frame: Buffer, timeoutMs = 10_000):
   });
 }
 
+/** Asks as the launcher does: an X2DB2 request with its go-ahead, one exchange. */
 export function ask(socketPath: string, request: ServiceRequest, timeoutMs?: number): Promise<ServiceAnswer> {
-  return exchange(socketPath, encodeRequest(request), timeoutMs);
+  const frame = encodeRequest({ ...request, sentAtMs: monotonicMs() });
+  return exchange(socketPath, Buffer.concat([frame, Buffer.of(GO)]), timeoutMs, true);
 }
 
 export async function serviceStats(socketPath: string, timeoutMs = 2_000): Promise<ServiceStats> {

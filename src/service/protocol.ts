@@ -2,19 +2,31 @@
 // Unix socket. The launcher's side is C (src/launcher/x2godb-launcher.c); keep both in step.
 //
 //   request   u32 length (big-endian), then NUL-separated fields:
-//             "X2DB1", the caller's real uid, the program name, then its arguments
+//             "X2DB2", the caller's real uid, when it was sent (milliseconds of the host's
+//             CLOCK_MONOTONIC, which the service reads too), the program name, then its arguments
+//   go        one byte 'G', written with the request: the service may run the command as soon
+//             as it has accepted it
 //   accept    one byte as soon as the request is read: 'R' (the command only reads) or 'W'
-//   go        one byte 'G' from the launcher: only now does the service run the command. A
-//             launcher that waited too long for the accept closes instead and runs the command
-//             itself, so a command never runs twice.
 //   response  u32 length, then: u8 exit code, u32 stdout length, stdout, stderr
 //
-// A malformed or oversized request gets 'E' instead of the accept, then a response with exit
-// code 2 and one line on stderr.
+// A command runs at most once, and only while its launcher still waits: the launcher waits 5 s
+// for the accept and then gives up with an error (it never runs the command itself after
+// sending it), so the service refuses a request sent more than STALE_AFTER_MS before it read it,
+// and writes its accept before it starts the command.
+//
+// X2DB1, the first version, has no time, and its go-ahead comes only after the accept: a second
+// exchange on every call. It is still answered, for a launcher built before X2DB2 until the
+// installer replaces it.
+//
+// A malformed, oversized or stale request gets 'E' instead of the accept, then a response with
+// exit code 2 and one line on stderr.
 
 /** Where the service listens and the launcher asks, unless both are told otherwise. */
 export const DEFAULT_SOCKET = '/run/x2go-sessiondb/sessiond.sock';
 export const MAGIC = 'X2DB1';
+export const MAGIC_EARLY_GO = 'X2DB2';
+/** A request read later than this after it was sent is refused: its launcher gives up at 5 s. */
+export const STALE_AFTER_MS = 4_000;
 /** Far above any command's arguments (createsession: 9 short ones), far below what hurts. */
 export const MAX_REQUEST = 64 * 1024;
 export const MAX_FIELDS = 40;
@@ -29,12 +41,21 @@ export interface ServiceRequest {
   uid: number;
   program: string;
   args: string[];
+  /** X2DB2: when the launcher sent it (CLOCK_MONOTONIC, ms); its go-ahead follows it at once. */
+  sentAtMs?: number;
+}
+
+/** This host's CLOCK_MONOTONIC in milliseconds, the launcher's clock (libuv reads the same). */
+export function monotonicMs(): number {
+  return Number(process.hrtime.bigint() / 1_000_000n);
 }
 
 export class ProtocolError extends Error {}
 
+/** An X2DB1 request, or X2DB2 when it has a sending time (its go-ahead is the caller's to write). */
 export function encodeRequest(req: ServiceRequest): Buffer {
-  const payload = Buffer.from([MAGIC, String(req.uid), req.program, ...req.args].join('\0'), 'utf8');
+  const head = req.sentAtMs === undefined ? [MAGIC, String(req.uid)] : [MAGIC_EARLY_GO, String(req.uid), String(req.sentAtMs)];
+  const payload = Buffer.from([...head, req.program, ...req.args].join('\0'), 'utf8');
   const frame = Buffer.alloc(4 + payload.length);
   frame.writeUInt32BE(payload.length, 0);
   payload.copy(frame, 4);
@@ -44,12 +65,16 @@ export function encodeRequest(req: ServiceRequest): Buffer {
 /** Parses a request payload (without its length); throws ProtocolError with a reason. */
 export function decodeRequest(payload: Buffer): ServiceRequest {
   const fields = payload.toString('utf8').split('\0');
-  if (fields.length > MAX_FIELDS) throw new ProtocolError(`more than ${MAX_FIELDS} fields`);
-  const [magic, uid, program, ...args] = fields;
-  if (magic !== MAGIC) throw new ProtocolError('not an x2godb request');
+  const early = fields[0] === MAGIC_EARLY_GO;
+  if (fields.length > MAX_FIELDS + (early ? 1 : 0)) throw new ProtocolError(`more than ${MAX_FIELDS} fields`);
+  const [magic, uid, ...rest] = fields;
+  if (magic !== MAGIC && !early) throw new ProtocolError('not an x2godb request');
   if (uid === undefined || !/^\d{1,10}$/.test(uid) || Number(uid) > 0xfffffffe) throw new ProtocolError('malformed uid');
+  const sent = early ? rest.shift() : undefined;
+  if (early && (sent === undefined || !/^\d{1,15}$/.test(sent))) throw new ProtocolError('malformed sending time');
+  const [program, ...args] = rest;
   if (!program || program.length > 64) throw new ProtocolError('malformed program name');
-  return { uid: Number(uid), program, args };
+  return { uid: Number(uid), program, args, ...(sent === undefined ? {} : { sentAtMs: Number(sent) }) };
 }
 
 export function encodeResponse(exitCode: number, stdout: string, stderr: string): Buffer {

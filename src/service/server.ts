@@ -26,8 +26,10 @@ import {
   encodeResponse,
   GO,
   MAX_REQUEST,
+  monotonicMs,
   ProtocolError,
   REJECTED,
+  STALE_AFTER_MS,
   STATUS_PROGRAM,
   type ServiceRequest,
 } from './protocol.js';
@@ -173,17 +175,22 @@ export class SessionService {
     );
     socket.on('close', () => clearTimeout(timer));
 
+    const go = (): void => {
+      socket.off('data', onData);
+      clearTimeout(timer);
+      started = true;
+      if (request) void this.#run(socket, request, peer);
+    };
     const onData = (chunk: Buffer): void => {
       if (request) {
         // Waiting for the go-ahead: one byte, nothing else.
-        socket.off('data', onData);
-        clearTimeout(timer);
         if (chunk.length !== 1 || chunk[0] !== GO) {
+          socket.off('data', onData);
+          clearTimeout(timer);
           this.#reject(socket, 'expected the go-ahead byte');
           return;
         }
-        started = true;
-        void this.#run(socket, request, peer);
+        go();
         return;
       }
       buffered = Buffer.concat([buffered, chunk]);
@@ -193,31 +200,50 @@ export class SessionService {
         this.#reject(socket, `request of ${length} bytes, more than ${MAX_REQUEST}`);
         return;
       }
-      if (buffered.length < 4 + length) return;
-      if (buffered.length > 4 + length) {
-        this.#reject(socket, 'bytes after the request before its accept');
-        return;
-      }
+      const end = 4 + length;
+      if (buffered.length < end) return;
+      let parsed: ServiceRequest;
       try {
-        request = decodeRequest(buffered.subarray(4));
+        parsed = decodeRequest(buffered.subarray(4, end));
       } catch (err) {
         this.#reject(socket, err instanceof ProtocolError ? err.message : String(err));
         return;
       }
-      if (request.uid !== peer.uid) {
-        // Someone who reached the socket (egid x2gouser) without our launcher, claiming another uid.
-        this.#reject(socket, `uid ${request.uid} claimed by a caller whose uid is ${peer.uid} (pid ${peer.pid})`);
-        request = undefined;
+      // Before the accept, only an X2DB2 request's go-ahead may follow it.
+      const early = parsed.sentAtMs !== undefined;
+      const after = buffered.subarray(end);
+      if (after.length > (early ? 1 : 0) || (after.length === 1 && after[0] !== GO)) {
+        this.#reject(socket, early ? 'bytes after the request and its go-ahead' : 'bytes after the request before its accept');
         return;
       }
+      if (parsed.uid !== peer.uid) {
+        // Someone who reached the socket (egid x2gouser) without our launcher, claiming another uid.
+        this.#reject(socket, `uid ${parsed.uid} claimed by a caller whose uid is ${peer.uid} (pid ${peer.pid})`);
+        return;
+      }
+      if (early) {
+        // Its launcher gives up 5 s after sending it, and must not be answered by a run it gave up on.
+        const age = monotonicMs() - (parsed.sentAtMs ?? 0);
+        if (age > STALE_AFTER_MS) {
+          this.#reject(socket, `request read ${age} ms after it was sent (its launcher gives up at 5 s); not run`);
+          return;
+        }
+        if (age < -1_000) {
+          this.#reject(socket, `request dated ${-age} ms ahead of this host's clock; not run`);
+          return;
+        }
+      }
+      request = parsed;
       buffered = Buffer.alloc(0);
       this.#busy.add(socket);
       const status = request.program === STATUS_PROGRAM;
+      // The accept goes out before the command starts (an X2DB2 request's at once, below).
       socket.write(
         Buffer.of(
           status || readsOnly({ program: request.program, args: request.args, mayChooseConfig: false }) ? ACCEPT_READ : ACCEPT_WRITE,
         ),
       );
+      if (after.length === 1) go();
     };
     socket.on('data', onData);
   }
