@@ -29,6 +29,9 @@
  * sent it (we give up waiting for the accept at 5 s, so an exit 4 for that means nothing was
  * done). If the connection breaks after the accept, a command that only reads is run again
  * here, and a command that writes ends with a clear error (it may or may not have been done).
+ * A service started before this protocol (X2DB2; an upgrade replaced this launcher but has not
+ * restarted the service yet) rejects it as not a request, having run nothing: that one answer
+ * is asked again in X2DB1, whose go-ahead follows the accept.
  *
  * Build: cc -DX2GODB_NODE='"/usr/bin/node"' -DX2GODB_ENTRY='"/usr/lib/x2go-sessiondb/x2godb.cjs"'
  *           -DX2GODB_CONFIG_DIR='"/etc/x2go"' [-DX2GODB_SOCKET='"/run/x2go-sessiondb/sessiond.sock"']
@@ -100,6 +103,12 @@ static int write_out(int fd, const char *p, size_t len)
 
 /* X2DB2: the go-ahead comes with the request, which says when it was sent (src/service/protocol.ts). */
 #define MAGIC "X2DB2"
+/* The first version, for a service started before X2DB2 (until an upgrade restarts it). */
+#define MAGIC_V1 "X2DB1"
+/* What such a service answers to X2DB2, the one rejection that is asked again in X2DB1. */
+#define OLDER_SERVICE_SAYS "x2gosessiond: not an x2godb request\n"
+/* via_service's answer for it. */
+#define OLDER_SERVICE (-3)
 #define MAX_REQUEST (64 * 1024)
 /* Far above a listing of 10,000 sessions (about 2 MB). */
 #define MAX_RESPONSE (256u * 1024 * 1024)
@@ -193,9 +202,10 @@ static int append(char *frame, size_t *len, const char *field, int first)
 /*
  * Reads the response (u32 length; u8 exit code, u32 stdout length, stdout, stderr) and relays
  * it (stdout into `keep` instead, when given); 0 on success, else CLOSED (also for a malformed
- * response) or TIMED_OUT.
+ * response) or TIMED_OUT. A response that is exactly `unless` on stderr (when given) is not
+ * relayed: OLDER_SERVICE.
  */
-static int relay_response(int fd, int *exit_code, struct captured *keep)
+static int relay_response(int fd, int *exit_code, struct captured *keep, const char *unless)
 {
 	unsigned char header[4 + 1 + 4];
 	uint32_t len, out_len;
@@ -220,6 +230,10 @@ static int relay_response(int fd, int *exit_code, struct captured *keep)
 		free(payload);
 		return got;
 	}
+	if (unless != NULL && out_len == 0 && len - 5 == strlen(unless) && memcmp(payload, unless, len - 5) == 0) {
+		free(payload);
+		return OLDER_SERVICE;
+	}
 	(void)write_out(2, payload + out_len, len - 5 - out_len);
 	if (keep != NULL) {
 		free(keep->data);
@@ -242,10 +256,11 @@ static int service_error(const char *what, int code)
 }
 
 /*
- * The exit code of the command as the service ran it (or refused it), or FALL_BACK to run it here.
- * `first`, when given, goes before the caller's arguments; `keep`, when given, receives stdout.
+ * The exit code of the command as the service ran it (or refused it), FALL_BACK to run it here,
+ * or OLDER_SERVICE (X2DB2 only: ask again in X2DB1). `first`, when given, goes before the
+ * caller's arguments; `keep`, when given, receives stdout.
  */
-static int via_service(const char *name, const char *first, int argc, char **argv, struct captured *keep)
+static int via_service_in(int v1, const char *name, const char *first, int argc, char **argv, struct captured *keep)
 {
 	/* The request, then its go-ahead byte. */
 	static char frame[4 + MAX_REQUEST + 1];
@@ -263,7 +278,7 @@ static int via_service(const char *name, const char *first, int argc, char **arg
 	/* For its length: the time sent is taken once connected, just before sending. */
 	snprintf(sent, sizeof(sent), "%lld", now_ms());
 	/* Refused here, as the service would refuse it: never a local run, which would hold the lock. */
-	need = strlen(MAGIC) + 1 + strlen(uid) + 1 + strlen(sent) + 1 + strlen(name) + (first != NULL ? 1 + strlen(first) : 0);
+	need = strlen(MAGIC) + 1 + strlen(uid) + (v1 ? 0 : 1 + strlen(sent)) + 1 + strlen(name) + (first != NULL ? 1 + strlen(first) : 0);
 	for (i = 1; i < argc; i++)
 		need += 1 + strlen(argv[i]);
 	if (need > MAX_REQUEST) {
@@ -293,7 +308,7 @@ static int via_service(const char *name, const char *first, int argc, char **arg
 	}
 	/* Built now: the time it holds is when it is sent, on the clock the service reads too. */
 	snprintf(sent, sizeof(sent), "%lld", now_ms());
-	if (append(frame, &len, MAGIC, 1) || append(frame, &len, uid, 0) || append(frame, &len, sent, 0) ||
+	if (append(frame, &len, v1 ? MAGIC_V1 : MAGIC, 1) || append(frame, &len, uid, 0) || (!v1 && append(frame, &len, sent, 0)) ||
 	    append(frame, &len, name, 0) || (first != NULL && append(frame, &len, first, 0))) {
 		close(fd);
 		return EXIT_USAGE;
@@ -308,7 +323,7 @@ static int via_service(const char *name, const char *first, int argc, char **arg
 	frame[2] = (char)(len >> 8);
 	frame[3] = (char)len;
 	frame[4 + len] = 'G';
-	if (send_full(fd, frame, 4 + len + 1) != 0) {
+	if (send_full(fd, frame, 4 + len + (v1 ? 0 : 1)) != 0) {
 		int err = errno;
 		close(fd);
 		/* Closed before anything was accepted: the service is stopping; nothing has run. */
@@ -325,16 +340,22 @@ static int via_service(const char *name, const char *first, int argc, char **arg
 	}
 	if (accept_byte == 'E') {
 		/* Rejected (malformed, or not the caller's uid): the service's one line says why. */
-		if (relay_response(fd, &code, keep) != 0)
-			code = service_error("rejected the request", EXIT_USAGE);
+		got = relay_response(fd, &code, keep, v1 ? NULL : OLDER_SERVICE_SAYS);
 		close(fd);
-		return code;
+		if (got == OLDER_SERVICE)
+			return OLDER_SERVICE;
+		return got == 0 ? code : service_error("rejected the request", EXIT_USAGE);
 	}
 	if (accept_byte != 'R' && accept_byte != 'W') {
 		close(fd);
 		return service_error("answered something unexpected", EXIT_UNAVAILABLE);
 	}
-	got = relay_response(fd, &code, keep);
+	if (v1 && send_full(fd, "G", 1) != 0) {
+		/* Closed after its accept but before our go-ahead: stopping; nothing has run. */
+		close(fd);
+		return FALL_BACK;
+	}
+	got = relay_response(fd, &code, keep, NULL);
 	close(fd);
 	if (got == 0)
 		return code;
@@ -349,6 +370,13 @@ static int via_service(const char *name, const char *first, int argc, char **arg
 	      "been made, check before repeating it\n",
 	      stderr);
 	return 1;
+}
+
+/* Asks in X2DB2, and again in X2DB1 when the service predates X2DB2 (it ran nothing). */
+static int via_service(const char *name, const char *first, int argc, char **argv, struct captured *keep)
+{
+	int code = via_service_in(0, name, first, argc, argv, keep);
+	return code == OLDER_SERVICE ? via_service_in(1, name, first, argc, argv, keep) : code;
 }
 
 #endif

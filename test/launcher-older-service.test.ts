@@ -1,0 +1,115 @@
+// The launcher speaks X2DB2 (the go-ahead with the request); a service started before X2DB2
+// (an upgrade has replaced the launcher but not yet restarted the service) rejects that as not a
+// request, having run nothing, and the launcher asks again in X2DB1 instead of failing the call.
+// Any other rejection is the caller's answer. A stand-in service on the launcher's socket plays
+// the older one, as root in this process; the launcher runs as alice.
+
+import assert from 'node:assert/strict';
+import { chmodSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { encodeResponse } from '../src/service/protocol.js';
+import { lookupGroupId, type Account } from '../src/system/accounts.js';
+import { installPrefix } from './support/launcher.js';
+import { hasCompiler, isRoot, requires } from './support/requirements.js';
+import { createSandbox, type Sandbox } from './support/sandbox.js';
+import { scratchDir } from './support/scratch.js';
+import { ensureUser, runAsync } from './support/system.js';
+
+const needs = requires(
+  [isRoot, 'root'],
+  [hasCompiler, '/usr/bin/cc'],
+  [lookupGroupId('x2gouser') !== undefined, 'group x2gouser (x2goserver)'],
+);
+const SRV = 'x2go-test';
+
+/** What the stand-in answers an X2DB2 request with: a rejection line (as an older service) or null (accept it). */
+type V2Answer = string | null;
+
+/** A service that speaks X2DB1 as the real one does; records each request's magic. */
+function standIn(socket: string, v2: () => V2Answer, seen: string[]): Promise<Server> {
+  const server = createServer((s) => {
+    let buffered = Buffer.alloc(0);
+    let accepted = false;
+    s.on('data', (chunk: Buffer) => {
+      if (accepted) {
+        // X2DB1's go-ahead, after the accept.
+        if (chunk.toString() === 'G') s.end(encodeResponse(0, 'answered in X2DB1\n', ''));
+        return;
+      }
+      buffered = Buffer.concat([buffered, chunk]);
+      if (buffered.length < 4 || buffered.length < 4 + buffered.readUInt32BE(0)) return;
+      const magic = buffered.subarray(4, 9).toString();
+      seen.push(magic);
+      if (magic === 'X2DB1') {
+        accepted = true;
+        s.write('R');
+        return;
+      }
+      const rejection = v2();
+      if (rejection === null) s.end(Buffer.concat([Buffer.from('R'), encodeResponse(0, 'answered in X2DB2\n', '')]));
+      else s.end(Buffer.concat([Buffer.from('E'), encodeResponse(2, '', rejection)]));
+    });
+    s.on('error', () => s.destroy());
+  });
+  return new Promise((resolve) =>
+    server.listen(socket, () => {
+      chmodSync(socket, 0o666);
+      resolve(server);
+    }),
+  );
+}
+
+describe('the launcher and a service older than X2DB2', needs.options, () => {
+  let box: Sandbox;
+  let prefix: string;
+  let socket: string;
+  let alice: Account;
+  let server: Server;
+  let answer: () => V2Answer;
+  const seen: string[] = [];
+
+  before(async () => {
+    needs.check();
+    alice = ensureUser('alice');
+    box = createSandbox();
+    const dir = scratchDir('x2godb-older-');
+    chmodSync(dir, 0o755);
+    socket = join(dir, 'sessiond.sock');
+    prefix = join(box.dir, 'prefix');
+    installPrefix(prefix, box.configDir, socket);
+    server = await standIn(socket, () => answer(), seen);
+  });
+  after(() => {
+    server?.close();
+    box?.remove();
+  });
+
+  const call = () => runAsync(join(prefix, 'helpers', 'x2gogetdisplays'), [SRV], { as: alice });
+
+  test('a service that answers X2DB2 is asked once', async () => {
+    seen.length = 0;
+    answer = () => null;
+    const r = await call();
+    assert.deepEqual([r.code, r.stdout, r.stderr], [0, 'answered in X2DB2\n', '']);
+    assert.deepEqual(seen, ['X2DB2']);
+  });
+
+  test('an older service rejects X2DB2 as not a request: asked again in X2DB1, answered', async () => {
+    seen.length = 0;
+    answer = () => 'x2gosessiond: not an x2godb request\n';
+    const r = await call();
+    assert.deepEqual([r.code, r.stdout, r.stderr], [0, 'answered in X2DB1\n', '']);
+    assert.deepEqual(seen, ['X2DB2', 'X2DB1']);
+  });
+
+  test('any other rejection of X2DB2 is the answer, not asked again', async () => {
+    seen.length = 0;
+    const line = 'x2gosessiond: request read 4500 ms after it was sent (its launcher gives up at 5 s); not run\n';
+    answer = () => line;
+    const r = await call();
+    assert.deepEqual([r.code, r.stdout, r.stderr], [2, '', line]);
+    assert.deepEqual(seen, ['X2DB2']);
+  });
+});
