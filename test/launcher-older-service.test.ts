@@ -24,8 +24,12 @@ const needs = requires(
 );
 const SRV = 'x2go-test';
 
-/** What the stand-in answers an X2DB2 request with: a rejection line (as an older service) or null (accept it). */
-type V2Answer = string | null;
+/**
+ * How the stand-in takes an X2DB2 request: as the service before X2DB2 did ('older': bytes after
+ * the request are refused first, then a magic it does not know), accepted (null), or refused
+ * with a given line.
+ */
+type V2Answer = 'older' | string | null;
 
 /** A service that speaks X2DB1 as the real one does; records each request's magic. */
 function standIn(socket: string, v2: () => V2Answer, seen: string[]): Promise<Server> {
@@ -39,17 +43,23 @@ function standIn(socket: string, v2: () => V2Answer, seen: string[]): Promise<Se
         return;
       }
       buffered = Buffer.concat([buffered, chunk]);
-      if (buffered.length < 4 || buffered.length < 4 + buffered.readUInt32BE(0)) return;
+      const end = 4 + (buffered.length >= 4 ? buffered.readUInt32BE(0) : 0);
+      if (buffered.length < 4 || buffered.length < end) return;
       const magic = buffered.subarray(4, 9).toString();
       seen.push(magic);
+      const refuse = (line: string) => s.end(Buffer.concat([Buffer.from('E'), encodeResponse(2, '', line)]));
       if (magic === 'X2DB1') {
         accepted = true;
         s.write('R');
         return;
       }
-      const rejection = v2();
-      if (rejection === null) s.end(Buffer.concat([Buffer.from('R'), encodeResponse(0, 'answered in X2DB2\n', '')]));
-      else s.end(Buffer.concat([Buffer.from('E'), encodeResponse(2, '', rejection)]));
+      const answer = v2();
+      if (answer === null) s.end(Buffer.concat([Buffer.from('R'), encodeResponse(0, 'answered in X2DB2\n', '')]));
+      else if (answer !== 'older') refuse(answer);
+      // The order of the service before X2DB2 (server.ts at 2d86da2): the go-ahead that X2DB2
+      // writes with the request is refused before the request is even decoded.
+      else if (buffered.length > end) refuse('x2gosessiond: bytes after the request before its accept\n');
+      else refuse('x2gosessiond: not an x2godb request\n');
     });
     s.on('error', () => s.destroy());
   });
@@ -96,7 +106,15 @@ describe('the launcher and a service older than X2DB2', needs.options, () => {
     assert.deepEqual(seen, ['X2DB2']);
   });
 
-  test('an older service rejects X2DB2 as not a request: asked again in X2DB1, answered', async () => {
+  test('an older service refuses X2DB2 (its go-ahead, written with it): asked again in X2DB1, answered', async () => {
+    seen.length = 0;
+    answer = () => 'older';
+    const r = await call();
+    assert.deepEqual([r.code, r.stdout, r.stderr], [0, 'answered in X2DB1\n', '']);
+    assert.deepEqual(seen, ['X2DB2', 'X2DB1']);
+  });
+
+  test('an older service that reads X2DB2 without its go-ahead refuses it as not a request: asked again in X2DB1', async () => {
     seen.length = 0;
     answer = () => 'x2gosessiond: not an x2godb request\n';
     const r = await call();

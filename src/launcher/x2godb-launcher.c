@@ -105,8 +105,16 @@ static int write_out(int fd, const char *p, size_t len)
 #define MAGIC "X2DB2"
 /* The first version, for a service started before X2DB2 (until an upgrade restarts it). */
 #define MAGIC_V1 "X2DB1"
-/* What such a service answers to X2DB2, the one rejection that is asked again in X2DB1. */
-#define OLDER_SERVICE_SAYS "x2gosessiond: not an x2godb request\n"
+/*
+ * What such a service answers to X2DB2, having run nothing: the go-ahead that follows the
+ * request in the same write, or the magic it does not know. Only these are asked again in X2DB1;
+ * a service that knows X2DB2 says neither of them to it.
+ */
+static const char *const older_service_says[] = {
+	"x2gosessiond: bytes after the request before its accept\n",
+	"x2gosessiond: not an x2godb request\n",
+	NULL,
+};
 /* via_service's answer for it. */
 #define OLDER_SERVICE (-3)
 #define MAX_REQUEST (64 * 1024)
@@ -125,9 +133,10 @@ static int write_out(int fd, const char *p, size_t len)
 #define ANSWER_TIMEOUT_MS 20000
 #define EXIT_USAGE 2
 #define EXIT_UNAVAILABLE 4
-/* read_full's results besides 0: the peer closed (or failed), or the deadline passed. */
+/* read_full's results besides 0: the peer closed (or reset), the deadline passed, or reading failed here. */
 #define CLOSED (-1)
 #define TIMED_OUT (-2)
+#define FAILED (-4)
 
 static long long now_ms(void)
 {
@@ -136,7 +145,12 @@ static long long now_ms(void)
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* Reads exactly len bytes before the deadline; 0 on success, else CLOSED or TIMED_OUT. */
+/*
+ * Reads exactly len bytes before the deadline; 0 on success, else CLOSED (only when the service
+ * closed or reset the connection: the caller may run the command itself), TIMED_OUT or FAILED.
+ * Past the deadline it still looks once, without waiting: a launcher stopped for a while (^Z)
+ * must not call a service hung whose answer is waiting.
+ */
 static int read_full(int fd, void *buffer, size_t len, long long deadline)
 {
 	char *p = buffer;
@@ -145,20 +159,20 @@ static int read_full(int fd, void *buffer, size_t len, long long deadline)
 		long long left = deadline - now_ms();
 		ssize_t got;
 		int ready;
-		if (left <= 0)
-			return TIMED_OUT;
-		ready = poll(&pfd, 1, (int)left);
+		ready = poll(&pfd, 1, left > 0 ? (int)left : 0);
 		if (ready < 0 && errno == EINTR)
 			continue;
 		if (ready < 0)
-			return CLOSED;
+			return FAILED;
 		if (ready == 0)
 			return TIMED_OUT;
 		got = read(fd, p, len);
 		if (got < 0 && errno == EINTR)
 			continue;
-		if (got <= 0)
+		if (got == 0 || (got < 0 && errno == ECONNRESET))
 			return CLOSED;
+		if (got < 0)
+			return FAILED;
 		p += got;
 		len -= (size_t)got;
 	}
@@ -202,10 +216,10 @@ static int append(char *frame, size_t *len, const char *field, int first)
 /*
  * Reads the response (u32 length; u8 exit code, u32 stdout length, stdout, stderr) and relays
  * it (stdout into `keep` instead, when given); 0 on success, else CLOSED (also for a malformed
- * response) or TIMED_OUT. A response that is exactly `unless` on stderr (when given) is not
- * relayed: OLDER_SERVICE.
+ * response), TIMED_OUT or FAILED. A response whose stderr is one of `unless` (when given), with
+ * nothing on stdout, is not relayed: OLDER_SERVICE.
  */
-static int relay_response(int fd, int *exit_code, struct captured *keep, const char *unless)
+static int relay_response(int fd, int *exit_code, struct captured *keep, const char *const *unless)
 {
 	unsigned char header[4 + 1 + 4];
 	uint32_t len, out_len;
@@ -230,10 +244,11 @@ static int relay_response(int fd, int *exit_code, struct captured *keep, const c
 		free(payload);
 		return got;
 	}
-	if (unless != NULL && out_len == 0 && len - 5 == strlen(unless) && memcmp(payload, unless, len - 5) == 0) {
-		free(payload);
-		return OLDER_SERVICE;
-	}
+	for (; unless != NULL && *unless != NULL && out_len == 0; unless++)
+		if (len - 5 == strlen(*unless) && memcmp(payload, *unless, len - 5) == 0) {
+			free(payload);
+			return OLDER_SERVICE;
+		}
 	(void)write_out(2, payload + out_len, len - 5 - out_len);
 	if (keep != NULL) {
 		free(keep->data);
@@ -308,14 +323,17 @@ static int via_service_in(int v1, const char *name, const char *first, int argc,
 	}
 	/* Built now: the time it holds is when it is sent, on the clock the service reads too. */
 	snprintf(sent, sizeof(sent), "%lld", now_ms());
+	/* Fails only if the time grew a digit since `need` was counted, at the very limit. */
 	if (append(frame, &len, v1 ? MAGIC_V1 : MAGIC, 1) || append(frame, &len, uid, 0) || (!v1 && append(frame, &len, sent, 0)) ||
 	    append(frame, &len, name, 0) || (first != NULL && append(frame, &len, first, 0))) {
 		close(fd);
+		fprintf(stderr, "x2godb-launcher: request of more than %d bytes\n", MAX_REQUEST);
 		return EXIT_USAGE;
 	}
 	for (i = 1; i < argc; i++)
 		if (append(frame, &len, argv[i], 0)) {
 			close(fd);
+			fprintf(stderr, "x2godb-launcher: request of more than %d bytes\n", MAX_REQUEST);
 			return EXIT_USAGE;
 		}
 	frame[0] = (char)(len >> 24);
@@ -334,13 +352,17 @@ static int via_service_in(int v1, const char *name, const char *first, int argc,
 	got = read_full(fd, &accept_byte, 1, now_ms() + ACCEPT_TIMEOUT_MS);
 	if (got != 0) {
 		close(fd);
+		/* Closed by the service before its accept: it is stopping, and ran nothing. */
 		if (got == CLOSED)
 			return FALL_BACK;
+		/* Not a local run: the go-ahead went with the request, so the command may be running. */
+		if (got == FAILED)
+			return service_error("could not be read from; the change, if any, may or may not have been made", EXIT_UNAVAILABLE);
 		return service_error("did not accept the request within 5 s; is it hung?", EXIT_UNAVAILABLE);
 	}
 	if (accept_byte == 'E') {
 		/* Rejected (malformed, or not the caller's uid): the service's one line says why. */
-		got = relay_response(fd, &code, keep, v1 ? NULL : OLDER_SERVICE_SAYS);
+		got = relay_response(fd, &code, keep, v1 ? NULL : older_service_says);
 		close(fd);
 		if (got == OLDER_SERVICE)
 			return OLDER_SERVICE;
