@@ -202,7 +202,8 @@ function checkAnswer(outcome: Outcome, plan: Plan): void {
   if (outcome.kind !== 'answered') return;
   const line = /^[^\n]+\n$/;
   if (outcome.accept === 'E' || outcome.rejectedAfterAccept) {
-    assert.equal(outcome.exitCode, 2);
+    // 4 for an X2DB2 request read too late (the service's slowness), 2 for everything else.
+    assert.equal(outcome.exitCode, /ms after it was sent/.test(outcome.stderr) ? 4 : 2);
     assert.equal(outcome.stdout, '');
     assert.match(outcome.stderr, /^x2gosessiond: [^\n]+\n$/);
     return;

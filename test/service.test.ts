@@ -91,7 +91,7 @@ describe('x2gosessiond on SQLite: socket, protocol, load, signals', needs.option
     const insert = `insertsession\x0059\x00${SRV}\x00${sid('root', 9)}`;
     const early = (offsetMs: number) => `X2DB2\x000\x00${monotonicMs() + offsetMs}\x00x2godb\x00${insert}`;
     const go = Buffer.from('G');
-    const cases: [string, Buffer, RegExp][] = [
+    const cases: [string, Buffer, RegExp, number?][] = [
       ['wrong magic', frame(`NOPE\x000\x00x2godb\x00insertsession\x0051\x00${SRV}\x00${sid('root', 9)}`), /not an x2godb request/],
       ['uid not a number', frame(`X2DB1\x00zero\x00x2godb\x00listsessions_all`), /malformed uid/],
       ['no program', frame('X2DB1\x000'), /malformed program name/],
@@ -100,7 +100,8 @@ describe('x2gosessiond on SQLite: socket, protocol, load, signals', needs.option
       ['trailing bytes', Buffer.concat([frame('X2DB1\x000\x00x2godb\x00listsessions_all'), Buffer.from('G')]), /bytes after the request/],
       // X2DB2 carries its sending time and its go-ahead: a write it would make is not made.
       ['X2DB2 without a sending time', Buffer.concat([frame(`X2DB2\x000\x00x2godb\x00${insert}`), go]), /malformed sending time/],
-      ['X2DB2 read after its launcher gave up', Buffer.concat([frame(early(-4_500)), go]), /read \d+ ms after it was sent .*; not run/],
+      // Not the caller's fault: the service was too slow, exit 4 as the launcher's own timeout.
+      ['X2DB2 read after its launcher gave up', Buffer.concat([frame(early(-4_500)), go]), /read \d+ ms after it was sent .*; not run/, 4],
       ['X2DB2 dated ahead', Buffer.concat([frame(early(5_000)), go]), /ahead of this host's clock; not run/],
       [
         'X2DB2 with bytes after its go-ahead',
@@ -108,10 +109,10 @@ describe('x2gosessiond on SQLite: socket, protocol, load, signals', needs.option
         /bytes after the request and its go-ahead/,
       ],
     ];
-    for (const [what, bytes, reason] of cases) {
+    for (const [what, bytes, reason, exitCode = 2] of cases) {
       const answer = await exchange(inst.socket, bytes);
       assert.equal(answer.accept, 'E', what);
-      assert.equal(answer.exitCode, 2, what);
+      assert.equal(answer.exitCode, exitCode, what);
       assert.equal(answer.stdout, '', what);
       assert.match(answer.stderr, reason, what);
       assert.equal(answer.stderr.trim().split('\n').length, 1, what);
@@ -162,7 +163,7 @@ describe('x2gosessiond on SQLite: socket, protocol, load, signals', needs.option
     }
   });
 
-  test('a slow caller does not hold up the others, and is dropped after 5 s', async () => {
+  test('a slow caller does not hold up the others, and is dropped after 5 s; a go-ahead after that runs nothing', async () => {
     const stalled = connect(inst.socket);
     await new Promise((r) => stalled.on('connect', r));
     stalled.write(Buffer.from([0, 0, 0, 100, 0x58])); // promises 100 bytes, sends 1
@@ -172,12 +173,30 @@ describe('x2gosessiond on SQLite: socket, protocol, load, signals', needs.option
       stalled.on('error', () => {});
       stalled.resume(); // read what the service says, so that its close is seen
     });
+    // Another has its write accepted (X2DB1) and sends the go-ahead only once it is refused for
+    // being late: the command must not run.
+    const late = connect(inst.socket);
+    await new Promise((r) => late.on('connect', r));
+    late.write(encodeRequest({ uid: 0, program: 'x2godb', args: ['insertsession', '56', SRV, sid('root', 6)] }));
+    const lateAnswer = new Promise<string>((resolve) => {
+      let got = Buffer.alloc(0);
+      late.on('data', (d: Buffer) => {
+        const first = got.length < 2;
+        got = Buffer.concat([got, d]);
+        if (first && got.length >= 2) late.write('G');
+      });
+      late.on('close', () => resolve(got.subarray(0, 2).toString()));
+      late.on('error', () => {});
+    });
     const t0 = Date.now();
     const results = await Promise.all(Array.from({ length: 20 }, () => inst.helperAsync('x2gogetdisplays', [SRV], alice)));
     assert.ok(results.every((r) => r.code === 0 && r.stdout.includes('|50|')));
     assert.ok(Date.now() - t0 < 4000, `20 calls took ${Date.now() - t0} ms beside a stalled caller`);
     const stalledFor = await closed;
     assert.ok(stalledFor >= 4900 && stalledFor < 8000, `the stalled caller was dropped after ${stalledFor} ms`);
+    assert.equal(await lateAnswer, 'WE', 'accepted, then refused for its late go-ahead');
+    await new Promise((r) => setTimeout(r, 300));
+    assert.ok(!box.dump().includes(sid('root', 6)), 'the late go-ahead ran the command');
   });
 
   test('200 callers at once are all answered correctly', async () => {

@@ -69,7 +69,12 @@ export function ask(socketPath: string, request: ServiceRequest, timeoutMs?: num
   return exchange(socketPath, Buffer.concat([frame, Buffer.of(GO)]), timeoutMs, true);
 }
 
+/**
+ * The service's counters. Asked in X2DB1, which every version answers: x2go-sessiondb status,
+ * stop and uninstall must see a service an upgrade has not restarted yet.
+ */
 export async function serviceStats(socketPath: string, timeoutMs = 2_000): Promise<ServiceStats> {
-  const answer = await ask(socketPath, { uid: process.getuid?.() ?? 0, program: STATUS_PROGRAM, args: [] }, timeoutMs);
+  const request = encodeRequest({ uid: process.getuid?.() ?? 0, program: STATUS_PROGRAM, args: [] });
+  const answer = await exchange(socketPath, request, timeoutMs);
   return JSON.parse(answer.stdout) as ServiceStats;
 }

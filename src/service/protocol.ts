@@ -10,16 +10,19 @@
 //   response  u32 length, then: u8 exit code, u32 stdout length, stdout, stderr
 //
 // A command runs at most once, and only while its launcher still waits: the launcher waits 5 s
-// for the accept and then gives up with an error (it never runs the command itself after
-// sending it), so the service refuses a request sent more than STALE_AFTER_MS before it read it,
-// and writes its accept before it starts the command.
+// for the accept and then gives up with an error (it runs the command itself only if the
+// connection was closed before any accept: the service ran nothing), so the service refuses a
+// request sent more than STALE_AFTER_MS before it read it, writes its accept before it starts
+// the command, and runs nothing after a refusal.
 //
 // X2DB1, the first version, has no time, and its go-ahead comes only after the accept: a second
 // exchange on every call. It is still answered, for a launcher built before X2DB2 until the
-// installer replaces it.
+// installer replaces it, and x2go-sessiondb status asks in it (client.ts), so that it sees a
+// service started before X2DB2 too.
 //
-// A malformed, oversized or stale request gets 'E' instead of the accept, then a response with
-// exit code 2 and one line on stderr.
+// A malformed or oversized request gets 'E' instead of the accept, then a response with exit
+// code 2 and one line on stderr; a stale one the same with exit code 4 (the service's slowness,
+// not the caller's fault).
 
 /** Where the service listens and the launcher asks, unless both are told otherwise. */
 export const DEFAULT_SOCKET = '/run/x2go-sessiondb/sessiond.sock';

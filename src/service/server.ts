@@ -164,7 +164,11 @@ export class SessionService {
     });
     socket.on('error', () => socket.destroy());
 
-    let buffered = Buffer.alloc(0);
+    // The request's bytes as they come, joined once it is whole: joining on every piece would
+    // copy a 64 KiB request sent a byte at a time some 2 GB.
+    const pieces: Buffer[] = [];
+    let received = 0;
+    let length: number | undefined;
     let request: ServiceRequest | undefined;
     let started = false;
     // Timers run before the poll phase reads sockets: after the event loop was busy for a while
@@ -178,6 +182,8 @@ export class SessionService {
     const go = (): void => {
       socket.off('data', onData);
       clearTimeout(timer);
+      // Rejected meanwhile (the go-ahead came after the time allowed): never run.
+      if (socket.writableEnded || socket.destroyed) return;
       started = true;
       if (request) void this.#run(socket, request, peer);
     };
@@ -193,15 +199,19 @@ export class SessionService {
         go();
         return;
       }
-      buffered = Buffer.concat([buffered, chunk]);
-      if (buffered.length < 4) return;
-      const length = buffered.readUInt32BE(0);
-      if (length > MAX_REQUEST) {
-        this.#reject(socket, `request of ${length} bytes, more than ${MAX_REQUEST}`);
-        return;
+      pieces.push(chunk);
+      received += chunk.length;
+      if (received < 4) return;
+      if (length === undefined) {
+        length = Buffer.concat(pieces, received).readUInt32BE(0);
+        if (length > MAX_REQUEST) {
+          this.#reject(socket, `request of ${length} bytes, more than ${MAX_REQUEST}`);
+          return;
+        }
       }
       const end = 4 + length;
-      if (buffered.length < end) return;
+      if (received < end) return;
+      const buffered = Buffer.concat(pieces, received);
       let parsed: ServiceRequest;
       try {
         parsed = decodeRequest(buffered.subarray(4, end));
@@ -225,7 +235,8 @@ export class SessionService {
         // Its launcher gives up 5 s after sending it, and must not be answered by a run it gave up on.
         const age = monotonicMs() - (parsed.sentAtMs ?? 0);
         if (age > STALE_AFTER_MS) {
-          this.#reject(socket, `request read ${age} ms after it was sent (its launcher gives up at 5 s); not run`);
+          // The service was too slow, not the caller wrong: unavailable, as the launcher's own 5 s.
+          this.#reject(socket, `request read ${age} ms after it was sent (its launcher gives up at 5 s); not run`, EXIT_CODES.unavailable);
           return;
         }
         if (age < -1_000) {
@@ -234,7 +245,6 @@ export class SessionService {
         }
       }
       request = parsed;
-      buffered = Buffer.alloc(0);
       this.#busy.add(socket);
       const status = request.program === STATUS_PROGRAM;
       // The accept goes out before the command starts (an X2DB2 request's at once, below).
@@ -248,12 +258,13 @@ export class SessionService {
     socket.on('data', onData);
   }
 
-  #reject(socket: Socket, reason: string): void {
+  /** Answers 'E' and one line, exit 2 (a bad request) unless told otherwise; nothing runs after it. */
+  #reject(socket: Socket, reason: string, exitCode: number = EXIT_CODES.invalid): void {
     if (socket.destroyed) return;
     this.#counts.rejected++;
     this.observer?.rejected();
     this.#log.log('warning', `rejected a request: ${reason}`);
-    socket.end(Buffer.concat([Buffer.of(REJECTED), encodeResponse(2, '', `x2gosessiond: ${reason}\n`)]));
+    socket.end(Buffer.concat([Buffer.of(REJECTED), encodeResponse(exitCode, '', `x2gosessiond: ${reason}\n`)]));
   }
 
   async #run(socket: Socket, request: ServiceRequest, peer: PeerCredentials): Promise<void> {
