@@ -1,14 +1,16 @@
 // The launcher speaks X2DB2 (the go-ahead with the request); a service started before X2DB2
-// (an upgrade has replaced the launcher but not yet restarted the service) rejects that as not a
-// request, having run nothing, and the launcher asks again in X2DB1 instead of failing the call.
-// Any other rejection is the caller's answer. A stand-in service on the launcher's socket plays
-// the older one, as root in this process; the launcher runs as alice.
+// (an upgrade has replaced the launcher but not yet restarted the service) refuses it, having
+// run nothing, and the launcher asks again in X2DB1 instead of failing the call. Any other
+// refusal is the caller's answer; x2go-sessiondb status asks in X2DB1 from the start. A
+// stand-in service on the launcher's socket plays the older one, as root in this process; the
+// launcher runs as alice.
 
 import assert from 'node:assert/strict';
 import { chmodSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { serviceStats } from '../src/service/client.js';
 import { encodeResponse } from '../src/service/protocol.js';
 import { lookupGroupId, type Account } from '../src/system/accounts.js';
 import { installPrefix } from './support/launcher.js';
@@ -120,6 +122,14 @@ describe('the launcher and a service older than X2DB2', needs.options, () => {
     const r = await call();
     assert.deepEqual([r.code, r.stdout, r.stderr], [0, 'answered in X2DB1\n', '']);
     assert.deepEqual(seen, ['X2DB2', 'X2DB1']);
+  });
+
+  test('x2go-sessiondb status asks in X2DB1, which a service older than X2DB2 answers too', async () => {
+    seen.length = 0;
+    answer = () => 'older';
+    // The stand-in answers no counters; what matters is the version it was asked in.
+    await serviceStats(socket).catch(() => undefined);
+    assert.deepEqual(seen, ['X2DB1']);
   });
 
   test('any other rejection of X2DB2 is the answer, not asked again', async () => {
