@@ -108,21 +108,18 @@ describe('the launcher and a service older than X2DB2', needs.options, () => {
     assert.deepEqual(seen, ['X2DB2']);
   });
 
-  test('an older service refuses X2DB2 (its go-ahead, written with it): asked again in X2DB1, answered', async () => {
-    seen.length = 0;
-    answer = () => 'older';
-    const r = await call();
-    assert.deepEqual([r.code, r.stdout, r.stderr], [0, 'answered in X2DB1\n', '']);
-    assert.deepEqual(seen, ['X2DB2', 'X2DB1']);
-  });
-
-  test('an older service that reads X2DB2 without its go-ahead refuses it as not a request: asked again in X2DB1', async () => {
-    seen.length = 0;
-    answer = () => 'x2gosessiond: not an x2godb request\n';
-    const r = await call();
-    assert.deepEqual([r.code, r.stdout, r.stderr], [0, 'answered in X2DB1\n', '']);
-    assert.deepEqual(seen, ['X2DB2', 'X2DB1']);
-  });
+  for (const [how, older] of [
+    ['for its go-ahead, written with it', 'older'],
+    ['as not a request (read without its go-ahead)', 'x2gosessiond: not an x2godb request\n'],
+  ] as const) {
+    test(`an older service refuses X2DB2 ${how}: asked again in X2DB1, answered`, async () => {
+      seen.length = 0;
+      answer = () => older;
+      const r = await call();
+      assert.deepEqual([r.code, r.stdout, r.stderr], [0, 'answered in X2DB1\n', '']);
+      assert.deepEqual(seen, ['X2DB2', 'X2DB1']);
+    });
+  }
 
   test('x2go-sessiondb status asks in X2DB1, which a service older than X2DB2 answers too', async () => {
     seen.length = 0;
