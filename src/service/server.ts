@@ -182,8 +182,8 @@ export class SessionService {
     const go = (): void => {
       socket.off('data', onData);
       clearTimeout(timer);
-      // Rejected meanwhile (the go-ahead came after the time allowed): never run.
-      if (socket.writableEnded || socket.destroyed) return;
+      // Once; and never after a refusal (a go-ahead that came after the time allowed).
+      if (started || socket.writableEnded || socket.destroyed) return;
       started = true;
       if (request) void this.#run(socket, request, peer);
     };
@@ -247,13 +247,13 @@ export class SessionService {
       request = parsed;
       this.#busy.add(socket);
       const status = request.program === STATUS_PROGRAM;
-      // The accept goes out before the command starts (an X2DB2 request's at once, below).
-      socket.write(
-        Buffer.of(
-          status || readsOnly({ program: request.program, args: request.args, mayChooseConfig: false }) ? ACCEPT_READ : ACCEPT_WRITE,
-        ),
-      );
-      if (after.length === 1) go();
+      const accept =
+        status || readsOnly({ program: request.program, args: request.args, mayChooseConfig: false }) ? ACCEPT_READ : ACCEPT_WRITE;
+      // An X2DB2 request's command starts once its accept has been handed to the kernel, so the
+      // launcher sees it whatever happens to the service after that.
+      socket.write(Buffer.of(accept), (err) => {
+        if (!err && after.length === 1) go();
+      });
     };
     socket.on('data', onData);
   }
