@@ -584,12 +584,8 @@ async function measureDropin(backend: Backend, rows: string[][]): Promise<void> 
       sessiondb(['uninstall']);
     }
   } finally {
+    // Drops x2go_sessions from the test cluster too.
     restore();
-    if (backend === 'postgres') {
-      const su = superuser();
-      await su.unsafe('DROP DATABASE IF EXISTS x2go_sessions WITH (FORCE)');
-      await su.end();
-    }
   }
 }
 

@@ -21,10 +21,10 @@ import { fileURLToPath } from 'node:url';
 import type { Account } from '../src/system/accounts.js';
 import { type BackendUnderTest, POSTGRES, SQLITE } from '../test/support/backends.js';
 import { installLauncher } from '../test/support/launcher.js';
-import { hasPostgres, PG_ADMIN_PASSWORD, shareServiceLogin, superuser } from '../test/support/postgres.js';
+import { dropDatabase, hasPostgres, PG_ADMIN_PASSWORD, shareServiceLogin } from '../test/support/postgres.js';
 import { startService } from '../test/support/service.js';
 import { DEFAULT_SOCKET } from '../src/service/protocol.js';
-import { freshReferenceDb, runReference, useReferencePostgres } from '../test/support/reference.js';
+import { freshReferenceDb, REFERENCE_PG_DB, runReference, useReferencePostgres } from '../test/support/reference.js';
 import { hasCompiler, hasReference, isRoot } from '../test/support/requirements.js';
 import { LOAD_TEST_QUOTA, setQuota } from '../test/support/sandbox.js';
 import { ensureUser, run, timeWith, type Result } from '../test/support/system.js';
@@ -85,10 +85,13 @@ async function referenceDb(kind: 'sqlite' | 'postgres'): Promise<() => void> {
   } catch (err) {
     if (kind !== 'postgres') throw err;
     console.error(`the reference's x2godbadmin --createdb failed; making x2go_sessions with ours: ${String(err).split('\n')[0]}`);
-    const restore = useReferencePostgres(PG_ADMIN_PASSWORD);
-    const su = superuser();
-    await su.unsafe('DROP DATABASE IF EXISTS x2go_sessions WITH (FORCE)');
-    await su.end();
+    const restoreConfig = useReferencePostgres(PG_ADMIN_PASSWORD);
+    dropDatabase(REFERENCE_PG_DB);
+    // As freshReferenceDb's own restore: the database goes with the configuration.
+    const restore = () => {
+      restoreConfig();
+      dropDatabase(REFERENCE_PG_DB);
+    };
     const dist = join(dirname(fileURLToPath(import.meta.url)), '..', 'dist');
     for (const args of [
       ['--createdb', '--force'],
@@ -218,12 +221,8 @@ async function consumers(backend: BackendUnderTest, alice: Account, rows: string
       sessiondb(['uninstall']);
     }
   } finally {
+    // Drops x2go_sessions from the test cluster too.
     restore();
-    if (backend.kind === 'postgres') {
-      const su = superuser();
-      await su.unsafe('DROP DATABASE IF EXISTS x2go_sessions WITH (FORCE)');
-      await su.end();
-    }
   }
 }
 
