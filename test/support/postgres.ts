@@ -56,6 +56,10 @@ function makeCluster(): void {
   execFileSync('/usr/bin/pg_createcluster', [version, TEST_CLUSTER, '--port', String(freePort())], { stdio: 'ignore', cwd: '/' });
 }
 
+function dropCluster(c: Cluster): void {
+  execFileSync('/usr/bin/pg_dropcluster', ['--stop', c.version, c.name], { stdio: 'ignore' });
+}
+
 function psqlAsPostgres(port: number, statement: string): ReturnType<typeof spawnSync> {
   return spawnSync('/usr/sbin/runuser', ['-u', 'postgres', '--', 'psql', '-p', String(port), '-qAtc', statement], {
     encoding: 'utf8',
@@ -71,7 +75,7 @@ let ready: Cluster | undefined;
  */
 export function recreateCluster(): void {
   const c = testCluster();
-  if (c) execFileSync('/usr/bin/pg_dropcluster', ['--stop', c.version, c.name], { stdio: 'ignore' });
+  if (c) dropCluster(c);
   ready = undefined;
   ensurePostgres();
 }
@@ -91,7 +95,7 @@ export function ensurePostgres(): void {
   if (!testCluster()) makeCluster();
   let c = testCluster();
   if (c && !c.online && spawnSync('/usr/bin/pg_ctlcluster', [c.version, c.name, 'start'], { stdio: 'ignore' }).status !== 0) {
-    spawnSync('/usr/bin/pg_dropcluster', ['--stop', c.version, c.name], { stdio: 'ignore' });
+    dropCluster(c);
     makeCluster();
     c = testCluster();
     if (c) execFileSync('/usr/bin/pg_ctlcluster', [c.version, c.name, 'start']);
