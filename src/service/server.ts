@@ -188,6 +188,8 @@ export class SessionService {
       if (request) void this.#run(socket, request, peer);
     };
     const onData = (chunk: Buffer): void => {
+      // Refused already: what the caller still sends is neither kept nor answered again.
+      if (socket.writableEnded) return;
       if (request) {
         // Waiting for the go-ahead: one byte, nothing else.
         if (chunk.length !== 1 || chunk[0] !== GO) {
