@@ -30,8 +30,8 @@
  * done). If the connection breaks after the accept, a command that only reads is run again
  * here, and a command that writes ends with a clear error (it may or may not have been done).
  * A service started before this protocol (X2DB2; an upgrade replaced this launcher but has not
- * restarted the service yet) rejects it as not a request, having run nothing: that one answer
- * is asked again in X2DB1, whose go-ahead follows the accept.
+ * restarted the service yet) refuses it, having run nothing: those answers are asked again in
+ * X2DB1, whose go-ahead follows the accept.
  *
  * Build: cc -DX2GODB_NODE='"/usr/bin/node"' -DX2GODB_ENTRY='"/usr/lib/x2go-sessiondb/x2godb.cjs"'
  *           -DX2GODB_CONFIG_DIR='"/etc/x2go"' [-DX2GODB_SOCKET='"/run/x2go-sessiondb/sessiond.sock"']
@@ -285,7 +285,7 @@ static int via_service_in(int v1, const char *name, const char *first, int argc,
 	char uid[16], sent[24];
 	size_t len = 0, need;
 	unsigned char accept_byte;
-	int fd, i, code, got;
+	int fd, i, code, got, fits;
 
 	if (sizeof(X2GODB_SOCKET) > sizeof(addr.sun_path))
 		return FALL_BACK;
@@ -323,19 +323,16 @@ static int via_service_in(int v1, const char *name, const char *first, int argc,
 	}
 	/* Built now: the time it holds is when it is sent, on the clock the service reads too. */
 	snprintf(sent, sizeof(sent), "%lld", now_ms());
-	/* Fails only if the time grew a digit since `need` was counted, at the very limit. */
-	if (append(frame, &len, v1 ? MAGIC_V1 : MAGIC, 1) || append(frame, &len, uid, 0) || (!v1 && append(frame, &len, sent, 0)) ||
-	    append(frame, &len, name, 0) || (first != NULL && append(frame, &len, first, 0))) {
+	fits = !append(frame, &len, v1 ? MAGIC_V1 : MAGIC, 1) && !append(frame, &len, uid, 0) && (v1 || !append(frame, &len, sent, 0)) &&
+	       !append(frame, &len, name, 0) && (first == NULL || !append(frame, &len, first, 0));
+	for (i = 1; fits && i < argc; i++)
+		fits = !append(frame, &len, argv[i], 0);
+	/* Only if the time grew a digit since `need` was counted, at the very limit. */
+	if (!fits) {
 		close(fd);
 		fprintf(stderr, "x2godb-launcher: request of more than %d bytes\n", MAX_REQUEST);
 		return EXIT_USAGE;
 	}
-	for (i = 1; i < argc; i++)
-		if (append(frame, &len, argv[i], 0)) {
-			close(fd);
-			fprintf(stderr, "x2godb-launcher: request of more than %d bytes\n", MAX_REQUEST);
-			return EXIT_USAGE;
-		}
 	frame[0] = (char)(len >> 24);
 	frame[1] = (char)(len >> 16);
 	frame[2] = (char)(len >> 8);
