@@ -18,6 +18,8 @@ import type { FarmMonitor, FarmSnapshot } from '../../model/monitor.js';
 export const SNAPSHOT_TTL_MS = 4_000;
 
 const HELPERS = new Set<string>(HELPER_NAMES);
+/** How often the event loop's lag is sampled (nodejs_eventloop_lag_*): each sample wakes the service. */
+const EVENT_LOOP_SAMPLE_MS = 1_000;
 
 /** The command a request ran, from a closed list: a helper's name, or the wrapper's command. */
 export function commandOf(program: string, args: readonly string[]): string {
@@ -65,7 +67,9 @@ export class ServiceMetrics {
   constructor(monitor: () => Promise<FarmMonitor>, inFlight: () => number) {
     this.#monitor = monitor;
     const registers = [this.registry];
-    collectDefaultMetrics({ register: this.registry });
+    // The event loop's lag is sampled on a timer: at prom-client's default 10 ms an idle service
+    // would wake 100 times a second, and a caller would find it busy or its CPU asleep.
+    collectDefaultMetrics({ register: this.registry, eventLoopMonitoringPrecision: EVENT_LOOP_SAMPLE_MS });
     // Gauges that prom-client names with _total, which Prometheus reserves for counters (promtool
     // check metrics fails on them); the handles they count say little about this service.
     for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) {
