@@ -57,15 +57,20 @@ for (const c of SESSION_COLUMNS) {
  * string (PostgreSQL's int8); it is a number in the model.
  */
 export function sessionRowOf(values: readonly unknown[]): SessionRow {
+  // Plain loops over lists made once: a poll of x2golistsessions maps every row of the listing.
   const row: Record<string, unknown> = {};
-  SESSION_COLUMNS.forEach((c, i) => {
+  for (let i = 0; i < FIELDS.length; i++) {
     const value = values[i] ?? null;
-    row[c.field] = c.kind === 'age' && value !== null ? Number(value) : value;
-  });
+    row[FIELDS[i] as string] = IS_AGE[i] && value !== null ? Number(value) : value;
+  }
   return row as unknown as SessionRow;
 }
 
+const FIELDS = SESSION_COLUMNS.map((c) => c.field);
+const IS_AGE = SESSION_COLUMNS.map((c) => c.kind === 'age');
+const LEGACY_FIELDS = FIELDS.filter((_, i) => !SESSION_COLUMNS[i]?.telekinesis);
+
 /** The fields of a row in the reference's listing order; the telekinesis ports only when asked. */
 export function legacyFields(row: SessionRow, withTelekinesis: boolean): SessionRow[keyof SessionRow][] {
-  return SESSION_COLUMNS.filter((c) => withTelekinesis || !c.telekinesis).map((c) => row[c.field]);
+  return (withTelekinesis ? FIELDS : LEGACY_FIELDS).map((f) => row[f]);
 }
