@@ -1,6 +1,7 @@
-// The launcher speaks X2DB2 (the go-ahead with the request); a service started before X2DB2
-// (an upgrade has replaced the launcher but not yet restarted the service) refuses it, having
-// run nothing, and the launcher asks again in X2DB1 instead of failing the call. Any other
+// The launcher speaks X2DB2 (the go-ahead with the request), and X2DB3 for the listings (their
+// report after it); a service started before that version (an upgrade has replaced the launcher
+// but not yet restarted the service) refuses it, having run nothing, and the launcher asks again
+// in X2DB1 instead of failing the call. Any other
 // refusal is the caller's answer; x2go-sessiondb status asks in X2DB1 from the start. A
 // stand-in service on the launcher's socket plays the older one, as root in this process; the
 // launcher runs as alice.
@@ -33,12 +34,14 @@ const SRV = 'x2go-test';
  */
 type V2Answer = 'older' | string | null;
 
-/** A service that speaks X2DB1 as the real one does; records each request's magic. */
-function standIn(socket: string, v2: () => V2Answer, seen: string[]): Promise<Server> {
+/** A service that speaks X2DB1 as the real one does; records each request's magic and first argument. */
+function standIn(socket: string, v2: () => V2Answer, seen: string[], firsts: string[]): Promise<Server> {
   const server = createServer((s) => {
     let buffered = Buffer.alloc(0);
     let accepted = false;
     s.on('data', (chunk: Buffer) => {
+      // Refused already: what still comes (an X2DB3 request's trailer) is not another request, as in the service.
+      if (s.writableEnded && !accepted) return;
       if (accepted) {
         // X2DB1's go-ahead, after the accept.
         if (chunk.toString() === 'G') s.end(encodeResponse(0, 'answered in X2DB1\n', ''));
@@ -49,6 +52,8 @@ function standIn(socket: string, v2: () => V2Answer, seen: string[]): Promise<Se
       if (buffered.length < 4 || buffered.length < end) return;
       const magic = buffered.subarray(4, 9).toString();
       seen.push(magic);
+      const fields = buffered.subarray(4, end).toString().split('\0');
+      firsts.push(fields[magic === 'X2DB1' ? 3 : 4] ?? '');
       const refuse = (line: string) => s.end(Buffer.concat([Buffer.from('E'), encodeResponse(2, '', line)]));
       if (magic === 'X2DB1') {
         accepted = true;
@@ -81,6 +86,7 @@ describe('the launcher and a service older than X2DB2', needs.options, () => {
   let server: Server;
   let answer: () => V2Answer;
   const seen: string[] = [];
+  const firsts: string[] = [];
 
   before(async () => {
     needs.check();
@@ -91,7 +97,7 @@ describe('the launcher and a service older than X2DB2', needs.options, () => {
     socket = join(dir, 'sessiond.sock');
     prefix = join(box.dir, 'prefix');
     installPrefix(prefix, box.configDir, socket);
-    server = await standIn(socket, () => answer(), seen);
+    server = await standIn(socket, () => answer(), seen, firsts);
   });
   after(() => {
     server?.close();
@@ -120,6 +126,18 @@ describe('the launcher and a service older than X2DB2', needs.options, () => {
       assert.deepEqual(seen, ['X2DB2', 'X2DB1']);
     });
   }
+
+  test('a listing asks in X2DB3, its report to follow; a service older than X2DB3 refuses it: asked again in X2DB1, the report in the request', async () => {
+    seen.length = 0;
+    firsts.length = 0;
+    // What a service that knows X2DB2 but not X2DB3 says to it.
+    answer = () => 'x2gosessiond: not an x2godb request\n';
+    const r = await runAsync(join(prefix, 'helpers', 'x2golistsessions'), [], { as: alice });
+    assert.deepEqual([r.code, r.stdout, r.stderr], [0, 'answered in X2DB1\n', '']);
+    assert.deepEqual(seen, ['X2DB3', 'X2DB1']);
+    assert.match(firsts[0] ?? '', /^X2LS1 1 follows \S+$/);
+    assert.match(firsts[1] ?? '', /^X2LS1 1 (complete|partial) \S+/);
+  });
 
   test('x2go-sessiondb status asks in X2DB1, which a service older than X2DB2 answers too', async () => {
     seen.length = 0;

@@ -146,6 +146,87 @@ describe('x2gosessiond on SQLite: socket, protocol, load, signals', needs.option
     for (const id of [sid('root', 8), sid('root', 7)]) assert.equal(inst.x2godb(['rmsessionsroot', id]).code, 0);
   });
 
+  test("X2DB3: the listing's report follows the request; the sessions are listed meanwhile, and nothing changes before it has come", async () => {
+    const id = sid('root', 6);
+    assert.equal(inst.x2godb(['insertsession', '56', SRV, id]).code, 0);
+    const status = () =>
+      inst
+        .x2godb(['listsessions', SRV])
+        .stdout.split('\n')
+        .find((line) => line.includes(`|${id}|`))
+        ?.split('|')[4];
+    const announced = (round = 1, host = SRV) => `X2LS1 ${round} follows ${host}`;
+    const frame = (text: string) => {
+      const body = Buffer.from(text);
+      const head = Buffer.alloc(4);
+      head.writeUInt32BE(body.length);
+      return Buffer.concat([head, body]);
+    };
+    const request = (program: string, first: string) =>
+      Buffer.concat([encodeRequest({ uid: 0, program, args: [first], sentAtMs: monotonicMs(), trailer: true }), Buffer.from('G')]);
+    const agentSays = (state: string) => `X2LS1 1 complete ${SRV}\n${state} root ${id}`;
+
+    // The trailer sent a while after the request: the command waits for it, and only then changes the status.
+    const answer = await new Promise<{ stdout: string; statusMeanwhile: string | undefined }>((resolve, reject) => {
+      let received = Buffer.alloc(0);
+      let statusMeanwhile: string | undefined;
+      const s = connect(inst.socket, () => s.write(request('x2golistsessions', announced())));
+      setTimeout(() => {
+        statusMeanwhile = status();
+        s.write(frame(agentSays('S')));
+      }, 300);
+      s.on('data', (d: Buffer) => {
+        received = Buffer.concat([received, d]);
+      });
+      s.on('error', reject);
+      s.on('close', () => resolve({ stdout: received.subarray(1 + 4 + 5).toString(), statusMeanwhile }));
+    });
+    assert.equal(answer.statusMeanwhile, 'R');
+    assert.match(answer.stdout, new RegExp(`^U ${id}\nF ${id}\n\0[^\n]*\\|${id}\\|56\\|${SRV}\\|S\\|`));
+    assert.equal(status(), 'S');
+
+    // A caller that goes away before its trailer: the sessions were listed, nothing was changed.
+    assert.equal(inst.x2godb(['changestatus', 'R', id]).code, 0);
+    await new Promise<void>((resolve) => {
+      const s = connect(inst.socket, () => s.write(request('x2golistsessions', announced())));
+      s.once('data', () => setTimeout(() => s.destroy(), 100));
+      s.on('close', () => resolve());
+    });
+    assert.equal(status(), 'R');
+
+    const cases: [string, Buffer, string, RegExp][] = [
+      [
+        'a trailer that does not match its announcement',
+        request('x2golistsessions', announced(1, 'elsewhere')),
+        agentSays('S'),
+        /does not match its announcement/,
+      ],
+      [
+        'a trailer after a request that held the report',
+        request('x2golistsessions', agentSays('R')),
+        agentSays('S'),
+        /followed a request that held one/,
+      ],
+      ['an oversized trailer', request('x2golistshadowsessions', announced()), '', /trailer of 2147483647 bytes, more than 65536/],
+    ];
+    for (const [what, bytes, trailer, reason] of cases) {
+      const tail = trailer === '' ? Buffer.from([0x7f, 0xff, 0xff, 0xff, 0x41]) : frame(trailer);
+      const got = await exchange(inst.socket, Buffer.concat([bytes, tail]), 10_000, true);
+      assert.deepEqual([got.accept, got.exitCode, got.stdout], ['W', 2, ''], what);
+      assert.match(got.stderr, reason, what);
+    }
+    // Only the listings take a trailer; the others are refused before anything runs.
+    const refused = await exchange(inst.socket, Buffer.concat([request('x2godb', 'listsessions_all'), frame('x')]), 10_000, true);
+    assert.deepEqual([refused.accept, refused.exitCode], ['E', 2]);
+    assert.match(refused.stderr, /x2godb takes no trailer/);
+    // A trailer that never comes fails the command after 5 s, and changes nothing.
+    const waited = await exchange(inst.socket, request('x2golistsessions', announced()), 10_000, true);
+    assert.deepEqual([waited.exitCode, waited.stdout], [2, '']);
+    assert.match(waited.stderr, /no agent state report: the trailer did not come within 5 s/);
+    assert.equal(status(), 'R');
+    assert.equal(inst.x2godb(['rmsessionsroot', id]).code, 0);
+  });
+
   test('bad arguments get the same answer through the service as from the CLI', async () => {
     for (const args of [
       ['insertsession', '-1', SRV, sid('alice', 1)],

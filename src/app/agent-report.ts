@@ -14,6 +14,9 @@
 //            SUSPENDED), O (there, another state or unreadable), - (not there; round 2 only).
 //            Round 1 holds what the caller's own directory holds ("partial": not all of it);
 //            round 2 adds the files the command side asked for by name.
+//            Or only "X2LS1 <round> follows <host name>": the report itself follows the request
+//            (the service's X2DB3, protocol.ts), so that the service lists the sessions while the
+//            launcher reads the state files; it must name the same round and host.
 //   actions  the start of stdout, up to a NUL: "L<0-7> <message>" (a syslog line), "U <id>"
 //            (x2goumount-session <id>), "F <id>" (x2gormforward <id>), or, instead of everything
 //            else, "N <user> <id>" (read that state file and ask again, with round 2).
@@ -44,17 +47,57 @@ export function stateKey(user: string, sessionId: string): string {
   return `${user} ${sessionId}`;
 }
 
+/**
+ * Where a listing's report comes from: its first argument, or (that argument only announcing it)
+ * `later`, what followed the request. The round and host are known at once: the sessions can be
+ * listed before the report has come.
+ */
+export interface ReportSource {
+  round: 1 | 2;
+  host: string;
+  report(): Promise<AgentReport>;
+}
+
+const FOLLOWS = /^X2LS1 ([12]) follows ([\x21-\x7e]{1,64})$/;
+
+export function reportSource(first: string | undefined, later: Promise<string> | undefined): ReportSource {
+  const announced = FOLLOWS.exec(first ?? '');
+  if (!announced) {
+    if (later) throw invalid('an agent state report followed a request that held one');
+    const report = parseReport(first);
+    return { round: report.round, host: report.host, report: () => Promise.resolve(report) };
+  }
+  if (!later) throw invalid('the agent state report was announced and did not follow');
+  const round = announced[1] === '2' ? 2 : 1;
+  const host = announced[2] ?? '';
+  return {
+    round,
+    host,
+    report: async () => {
+      const text = await later.catch((err: unknown) => {
+        throw invalid(`no agent state report: ${err instanceof Error ? err.message : String(err)}`);
+      });
+      const report = parseReport(text);
+      if (report.round !== round || report.host !== host) throw invalid('the agent state report does not match its announcement');
+      return report;
+    },
+  };
+}
+
 export function parseReport(text: string | undefined): AgentReport {
   const [header = '', ...lines] = (text ?? '').split('\n');
   const h = /^X2LS1 ([12]) (complete|partial) ([\x21-\x7e]{1,64})$/.exec(header);
   if (!h) throw invalid('malformed agent state report');
   const states = new Map<string, StateClass>();
   for (const line of lines) {
-    if (line === '') continue;
-    const m = /^([RSO-]) (\S+) (\S+)$/.exec(line);
-    // A directory entry that cannot name a session is skipped: it can match no row.
-    if (!m || !PATH_NAME.test(m[2] ?? '') || !PATH_NAME.test(m[3] ?? '')) continue;
-    states.set(stateKey(m[2] ?? '', m[3] ?? ''), m[1] as StateClass);
+    // "<class> <user> <session id>"; a line that cannot name a session is skipped: it can match no row.
+    const cls = line[0];
+    const space = line.indexOf(' ', 2);
+    if (line[1] !== ' ' || space < 0 || (cls !== 'R' && cls !== 'S' && cls !== 'O' && cls !== '-')) continue;
+    const user = line.slice(2, space);
+    const sessionId = line.slice(space + 1);
+    if (!PATH_NAME.test(user) || !PATH_NAME.test(sessionId)) continue;
+    states.set(stateKey(user, sessionId), cls);
   }
   return { round: h[1] === '2' ? 2 : 1, complete: h[2] === 'complete', host: h[3] ?? '', states };
 }

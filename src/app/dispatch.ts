@@ -17,9 +17,9 @@ import { arity, COMMANDS, type CommandSpec } from './commands.js';
 import { failure } from './failure.js';
 import { jsonText, legacyLines, legacyText, notesOf, type Output } from './format.js';
 import { HELPERS, type HelperPrint } from './helpers.js';
-import { encodeActions, parseReport } from './agent-report.js';
+import { encodeActions, reportSource } from './agent-report.js';
 import { isListingProgram, type ListingProgram, OUR_HELPERS } from './helper-names.js';
-import { runListing } from './listing-programs.js';
+import { runListing, type WithDb } from './listing-programs.js';
 
 export const MULTICALL = 'x2godb';
 
@@ -32,6 +32,11 @@ export interface Request {
   configDir: string;
   /** False through the setgid launcher: then --config is refused. */
   mayChooseConfig: boolean;
+  /**
+   * What the caller sends after its request (the service's X2DB3): a listing's agent state report,
+   * which its first argument announces. Only the listings take one (takesTrailer).
+   */
+  trailer?: Promise<string>;
 }
 
 export interface Response {
@@ -200,19 +205,26 @@ export function readsOnly(req: Pick<Request, 'program' | 'args' | 'mayChooseConf
   return 'spec' in p ? (p.spec.readOnly ?? false) : true;
 }
 
+/** Whether a program takes what its caller sends after the request (Request.trailer). */
+export function takesTrailer(program: string): boolean {
+  return isListingProgram(program);
+}
+
 /**
  * x2golistsessions, x2golistshadowsessions: the first argument is the caller's side's report of the
- * agent state files; stdout starts with the actions for the caller's side (agent-report.ts).
+ * agent state files, or announces it as the trailer; stdout starts with the actions for the
+ * caller's side (agent-report.ts).
  */
 async function executeListing(req: Request, program: ListingProgram, env: Environment): Promise<Response> {
-  const report = parseReport(req.args[0]);
+  const source = reportSource(req.args[0], req.trailer);
   const settings = env.settings(req.configDir);
   const traits = (await loadBackend(settings.backend.name)).legacyTraits(settings);
-  return env.withStore(settings, req.caller, async (store) => {
-    const db = new SessionDb(store, req.caller, userExists, { quota: { limits: settings.quota, file: settings.sqlFile } });
-    const r = await runListing(program, req.args.slice(1), report, db, req.caller.name, traits, settings.logLevel);
-    return { stdout: encodeActions(r.actions, r.stdout), stderr: r.stderr, exitCode: r.exitCode };
-  });
+  const withDb: WithDb = (work) =>
+    env.withStore(settings, req.caller, (store) =>
+      work(new SessionDb(store, req.caller, userExists, { quota: { limits: settings.quota, file: settings.sqlFile } })),
+    );
+  const r = await runListing(program, req.args.slice(1), source, withDb, req.caller.name, traits, settings.logLevel);
+  return { stdout: encodeActions(r.actions, r.stdout), stderr: r.stderr, exitCode: r.exitCode };
 }
 
 export async function dispatch(req: Request, env: Environment = processEnvironment): Promise<Response> {

@@ -4,12 +4,14 @@
 // what its agent's state file says (R to S when suspended, then x2goumount-session and
 // x2gormforward; S to R when running again), and print each line with its newline. The state
 // files are read by the caller's side with the caller's rights (agent-report.ts); here they are
-// only looked up, and the programs to run are answered as actions, never run.
+// only looked up, and the programs to run are answered as actions, never run. The sessions are
+// listed before the report is awaited (the service lists them while the launcher reads the state
+// files) and in a store use of their own: no store is held while a caller's report is on its way.
 
 import type { LegacyTraits } from '../model/backend.js';
 import type { SessionDb } from '../model/session-db.js';
 import { parseServer } from '../model/validate.js';
-import { type Action, type AgentReport, stateKey, type StateClass } from './agent-report.js';
+import { type Action, type ReportSource, stateKey, type StateClass } from './agent-report.js';
 import { legacyLines, type Listing } from './format.js';
 import type { ListingProgram } from './helper-names.js';
 
@@ -32,6 +34,13 @@ export interface ListingResult {
   actions: Action[];
 }
 
+/** What the Perl programs print of a DB.pm line: blanks dropped, '*' turned into a blank. */
+function perlLine(line: string): string {
+  // Tested first: a poll prints every line, and almost none holds either.
+  const unblanked = line.includes(' ') ? line.replace(/ /g, '') : line;
+  return unblanked.includes('*') ? unblanked.replace(/\*/g, ' ') : unblanked;
+}
+
 /** X2Go::Server::Agent::NX's get_agent_state_file: whose /tmp/.x2go-<user> holds the state. */
 export function stateUser(sessionId: string, uname: string): string {
   // The includes() first: the pattern's leading .* makes a miss cost a scan per start position.
@@ -47,16 +56,19 @@ function shadowUser(sessionId: string): string {
 const SUSPENDED: StateClass = 'S';
 const RUNNING: StateClass = 'R';
 
+/** Runs `work` on the caller's database, in a store use of its own (committed when it returns). */
+export type WithDb = <T>(work: (db: SessionDb) => Promise<T>) => Promise<T>;
+
 /**
- * Runs one of the two programs. `args` are the user's; `report` the caller's side's. When the
- * report lacks a state file this needs (another user's directory, or a partial first round), the
- * answer is only the list of files to read, and nothing is changed.
+ * Runs one of the two programs. `args` are the user's; `source` gives the caller's side's report.
+ * When the report lacks a state file this needs (another user's directory, or a partial first
+ * round), the answer is only the list of files to read, and nothing is changed.
  */
 export async function runListing(
   program: ListingProgram,
   args: readonly string[],
-  report: AgentReport,
-  db: SessionDb,
+  source: ReportSource,
+  withDb: WithDb,
   caller: string,
   traits: LegacyTraits,
   loglevel: string,
@@ -70,57 +82,82 @@ export async function runListing(
   else log(DEBUG, `${program} has been called with no option`);
 
   const shadow = program === 'x2golistshadowsessions';
-  if (!shadow && (report.host === '(none)' || report.host === 'localhost')) {
+  if (!shadow && (source.host === '(none)' || source.host === 'localhost')) {
     const stderr =
       'Hostname of X2Go Server is not set-up correctly, check /etc/hostname. Exiting... at /usr/bin/x2golistsessions line 44.\n';
     return { stdout: '', stderr, exitCode: 255, actions };
   }
   // Perl's `if (! $serv)`: no argument, '' and '0' mean this host.
   const first = args[0];
-  const server = first === undefined || first === '' || first === '0' ? report.host : first;
+  const server = first === undefined || first === '' || first === '0' ? source.host : first;
   const all = server === '--all-servers';
   const listing: Listing = shadow ? 'shadow' : 'sessions';
-  const rows = all
-    ? shadow
-      ? await db.listshadowsessions_all()
-      : await db.listsessions_all()
-    : shadow
-      ? await db.listshadowsessions(parseServer(server))
-      : await db.listsessions(parseServer(server));
+  const rows = await withDb((db) =>
+    all
+      ? shadow
+        ? db.listshadowsessions_all()
+        : db.listsessions_all()
+      : shadow
+        ? db.listshadowsessions(parseServer(server))
+        : db.listsessions(parseServer(server)),
+  );
   // The Perl programs take DB.pm's lines, drop blanks and turn '*' into blanks.
-  const lines = legacyLines({ kind: 'sessions', listing, rows }, traits).map((l) => l.replace(/ /g, '').replace(/\*/g, ' '));
+  const lines = legacyLines({ kind: 'sessions', listing, rows }, traits).map(perlLine);
 
   // Which state each line needs: x2golistsessions for R and S (if the file is there), the shadow
-  // listing for R. A state the report cannot tell is asked for by name, before anything changes.
-  const needs: Action[] = [];
-  const lookups = lines.map((line) => {
+  // listing for R. Known before the report has come (a launcher is still reading the files).
+  const wanted = lines.map((line) => {
     const f = line.split('|');
     const status = f[4];
     if (status === 'F' || !(status === 'R' || (!shadow && status === 'S'))) return undefined;
     const sessionId = f[1] ?? '';
     const user = shadow ? shadowUser(sessionId) : stateUser(sessionId, f[11] ?? '');
-    const found = report.states.get(stateKey(user, sessionId));
-    if (found === undefined && report.round === 1 && (user !== caller || !report.complete)) {
-      needs.push({ kind: 'need', user, sessionId });
-    }
-    return { sessionId, user, status, state: found ?? '-' };
+    return { sessionId, user, status, key: stateKey(user, sessionId) };
   });
+
+  const report = await source.report();
+  // A state the report cannot tell is asked for by name, before anything changes.
+  const needs: Action[] = [];
+  const states: StateClass[] = [];
+  for (const w of wanted) {
+    const found = w === undefined ? undefined : report.states.get(w.key);
+    if (w !== undefined && found === undefined && report.round === 1 && (w.user !== caller || !report.complete)) {
+      needs.push({ kind: 'need', user: w.user, sessionId: w.sessionId });
+    }
+    states.push(found ?? '-');
+  }
   if (needs.length > 0) return { stdout: '', stderr: '', exitCode: 0, actions: needs };
 
+  // The status each line's agent asks for: R to S when suspended, S to R (not desktop sharing) when running.
+  const asked = wanted.map((w, i): 'R' | 'S' | undefined => {
+    if (w?.status === 'R' && states[i] === SUSPENDED) return 'S';
+    return !shadow && w?.status === 'S' && states[i] === RUNNING ? 'R' : undefined;
+  });
+  // Whether each was made: the common poll changes nothing and uses the store no further.
+  const changed = asked.some((a) => a !== undefined)
+    ? await withDb(async (db) => {
+        const done: boolean[] = [];
+        for (const [i, status] of asked.entries()) {
+          const sessionId = wanted[i]?.sessionId;
+          done.push(status !== undefined && sessionId !== undefined && (await changeStatus(db, status, sessionId)));
+        }
+        return done;
+      })
+    : [];
   const out: string[] = [];
   for (const [i, line] of lines.entries()) {
-    const l = lookups[i];
+    const w = wanted[i];
     let printed = line;
-    if (l && l.status === 'R' && l.state === SUSPENDED && (await changeStatus(db, 'S', l.sessionId))) {
+    if (w && changed[i] && asked[i] === 'S') {
       printed = line.replace('|R|', '|S|');
-      actions.push({ kind: 'umount', sessionId: l.sessionId });
-      if (!shadow) actions.push({ kind: 'rmforward', sessionId: l.sessionId });
-    } else if (l && !shadow && l.status === 'S' && l.state === RUNNING && (await changeStatus(db, 'R', l.sessionId))) {
+      actions.push({ kind: 'umount', sessionId: w.sessionId });
+      if (!shadow) actions.push({ kind: 'rmforward', sessionId: w.sessionId });
+    } else if (w && changed[i]) {
       printed = line.replace('|S|', '|R|');
-    } else if (l && shadow && l.state === '-') {
+    } else if (w && shadow && states[i] === '-') {
       // get_agent_state's warning; the Perl x2golistsessions asks has_agent_state_file first.
-      const path = `/tmp/.x2go-${l.user}/C-${l.sessionId}/state`;
-      log(WARNING, `${l.sessionId}: state file for this session does not exist: ${path} (this can be ignored during session startups)`);
+      const path = `/tmp/.x2go-${w.user}/C-${w.sessionId}/state`;
+      log(WARNING, `${w.sessionId}: state file for this session does not exist: ${path} (this can be ignored during session startups)`);
     }
     out.push(`${printed}\n`);
   }

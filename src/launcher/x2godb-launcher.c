@@ -103,6 +103,8 @@ static int write_out(int fd, const char *p, size_t len)
 
 /* X2DB2: the go-ahead comes with the request, which says when it was sent (src/service/protocol.ts). */
 #define MAGIC "X2DB2"
+/* X2DB3: X2DB2, then a trailer frame (x2golistsessions' agent state report, x2godb-listing.c). */
+#define MAGIC_TRAILER "X2DB3"
 /* The first version, for a service started before X2DB2 (until an upgrade restarts it). */
 #define MAGIC_V1 "X2DB1"
 /*
@@ -271,11 +273,22 @@ static int service_error(const char *what, int code)
 }
 
 /*
- * The exit code of the command as the service ran it (or refused it), FALL_BACK to run it here,
- * or OLDER_SERVICE (X2DB2 only: ask again in X2DB1). `first`, when given, goes before the
- * caller's arguments; `keep`, when given, receives stdout.
+ * What an X2DB3 request sends after its go-ahead: made by `make` once the request is on its way
+ * (the service starts the command meanwhile), NULL when it cannot be made.
  */
-static int via_service_in(int v1, const char *name, const char *first, int argc, char **argv, struct captured *keep)
+struct trailer {
+	const char *(*make)(void *context, size_t *len);
+	void *context;
+};
+
+/*
+ * The exit code of the command as the service ran it (or refused it), FALL_BACK to run it here,
+ * or OLDER_SERVICE (X2DB2 and X2DB3 only: ask again in X2DB1). `first`, when given, goes before
+ * the caller's arguments; `keep`, when given, receives stdout; `later`, when given, makes the
+ * request X2DB3 with that trailer.
+ */
+static int via_service_in(int v1, const char *name, const char *first, int argc, char **argv, struct captured *keep,
+			  const struct trailer *later)
 {
 	/* The request, then its go-ahead byte. */
 	static char frame[4 + MAX_REQUEST + 1];
@@ -284,6 +297,7 @@ static int via_service_in(int v1, const char *name, const char *first, int argc,
 	const struct timeval send_timeout = { ACCEPT_TIMEOUT_MS / 1000, (ACCEPT_TIMEOUT_MS % 1000) * 1000 };
 	char uid[16], sent[24];
 	size_t len = 0, need;
+	long long sent_ms;
 	unsigned char accept_byte;
 	int fd, i, code, got, fits;
 
@@ -322,8 +336,9 @@ static int via_service_in(int v1, const char *name, const char *first, int argc,
 		return EXIT_UNAVAILABLE;
 	}
 	/* Built now: the time it holds is when it is sent, on the clock the service reads too. */
-	snprintf(sent, sizeof(sent), "%lld", now_ms());
-	fits = !append(frame, &len, v1 ? MAGIC_V1 : MAGIC, 1) && !append(frame, &len, uid, 0) && (v1 || !append(frame, &len, sent, 0)) &&
+	sent_ms = now_ms();
+	snprintf(sent, sizeof(sent), "%lld", sent_ms);
+	fits = !append(frame, &len, v1 ? MAGIC_V1 : later != NULL ? MAGIC_TRAILER : MAGIC, 1) && !append(frame, &len, uid, 0) && (v1 || !append(frame, &len, sent, 0)) &&
 	       !append(frame, &len, name, 0) && (first == NULL || !append(frame, &len, first, 0));
 	for (i = 1; fits && i < argc; i++)
 		fits = !append(frame, &len, argv[i], 0);
@@ -346,7 +361,25 @@ static int via_service_in(int v1, const char *name, const char *first, int argc,
 			return FALL_BACK;
 		return service_error("did not take the request within 5 s; is it hung?", EXIT_UNAVAILABLE);
 	}
-	got = read_full(fd, &accept_byte, 1, now_ms() + ACCEPT_TIMEOUT_MS);
+	if (later != NULL && !v1) {
+		size_t trailer_len;
+		const char *trailer = later->make(later->context, &trailer_len);
+		unsigned char head[4];
+		if (trailer == NULL) {
+			/* The service runs nothing that changes the database before its trailer has come. */
+			close(fd);
+			return EXIT_UNAVAILABLE;
+		}
+		head[0] = (unsigned char)(trailer_len >> 24);
+		head[1] = (unsigned char)(trailer_len >> 16);
+		head[2] = (unsigned char)(trailer_len >> 8);
+		head[3] = (unsigned char)trailer_len;
+		/* Not sent when the service has refused the request and closed: its refusal is read below. */
+		if (send_full(fd, head, 4) == 0)
+			(void)send_full(fd, trailer, trailer_len);
+	}
+	/* From the sending: the service refuses what it reads more than 4 s after it. */
+	got = read_full(fd, &accept_byte, 1, sent_ms + ACCEPT_TIMEOUT_MS);
 	if (got != 0) {
 		close(fd);
 		/* Closed by the service before its accept: it is stopping, and ran nothing. */
@@ -394,8 +427,8 @@ static int via_service_in(int v1, const char *name, const char *first, int argc,
 /* Asks in X2DB2, and again in X2DB1 when the service predates X2DB2 (it ran nothing). */
 static int via_service(const char *name, const char *first, int argc, char **argv, struct captured *keep)
 {
-	int code = via_service_in(0, name, first, argc, argv, keep);
-	return code == OLDER_SERVICE ? via_service_in(1, name, first, argc, argv, keep) : code;
+	int code = via_service_in(0, name, first, argc, argv, keep, NULL);
+	return code == OLDER_SERVICE ? via_service_in(1, name, first, argc, argv, keep, NULL) : code;
 }
 
 #endif
@@ -424,26 +457,59 @@ static void node_args(char **args, const char *name, const char *first, int argc
 	args[n] = NULL;
 }
 
+/* A round's report, made once: while the service lists the sessions (X2DB3), or before Node runs. */
+struct round_report {
+	char text[LISTING_MAX_REPORT];
+	int round, built;
+	const struct need *needs;
+	int n_needs;
+};
+
+static const char *made_report(void *context, size_t *len)
+{
+	struct round_report *r = context;
+	if (!r->built) {
+		if (build_report(r->text, r->round, r->needs, r->n_needs) != 0) {
+			fputs("x2godb-launcher: cannot set the group for reading the agent state\n", stderr);
+			return NULL;
+		}
+		r->built = 1;
+	}
+	*len = strlen(r->text);
+	return r->text;
+}
+
 /* x2golistsessions, x2golistshadowsessions: see x2godb-listing.c. */
 static int listing(const char *name, int argc, char **argv)
 {
-	static char report[LISTING_MAX_REPORT];
+	static struct round_report report;
 	static struct need needs[LISTING_MAX_NEEDS];
 	char *args[MAX_ARGS + 7];
 	struct captured out = { NULL, 0 };
+	size_t len;
 	int round, n_needs = 0, code = 0;
 
 	for (round = 1; round <= 2; round++) {
-		if (build_report(report, round, needs, n_needs) != 0) {
-			fputs("x2godb-launcher: cannot set the group for reading the agent state\n", stderr);
-			return 4;
-		}
+		report.round = round;
+		report.built = 0;
+		report.needs = needs;
+		report.n_needs = n_needs;
 #ifdef X2GODB_SOCKET
-		code = via_service(name, report, argc, argv, &out);
+		{
+			char announcement[96];
+			const struct trailer later = { made_report, &report };
+			report_announcement(announcement, sizeof(announcement), round);
+			code = via_service_in(0, name, announcement, argc, argv, &out, &later);
+			/* A service older than X2DB3 ran nothing: asked again with the report in the request. */
+			if (code == OLDER_SERVICE)
+				code = made_report(&report, &len) == NULL ? 4 : via_service_in(1, name, report.text, argc, argv, &out, NULL);
+		}
 		if (code == FALL_BACK)
 #endif
 		{
-			node_args(args, name, report, argc, argv);
+			if (made_report(&report, &len) == NULL)
+				return 4;
+			node_args(args, name, report.text, argc, argv);
 			code = via_node_captured(args, environment, &out);
 		}
 		n_needs = needs_of(&out, needs);

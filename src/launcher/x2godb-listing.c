@@ -8,9 +8,10 @@
  *   1. read the state files with the caller's own rights (effective group set back to the real
  *      one for the while), following no link at any step, every step owned by the user whose
  *      directory it is, at most LISTING_MAX_ENTRIES entries and STATE_BYTES bytes of each;
- *   2. send what was found as the program's first argument (the report) to the service, or to
- *      Node when there is no service; the answer may name state files of other users' directories
- *      (desktop sharing) to read, once (round 2, at most LISTING_MAX_NEEDS);
+ *   2. send what was found as the program's first argument (the report) to Node when there is
+ *      no service; to the service, after the request that announces it (X2DB3: the service lists
+ *      the sessions while the files are read); the answer may name state files of other users'
+ *      directories (desktop sharing) to read, once (round 2, at most LISTING_MAX_NEEDS);
  *   3. drop the group for good (real, effective and saved), write the syslog lines, run the
  *      programs the answer names (only these two, with a session id that names no path), then
  *      print the listing.
@@ -206,6 +207,23 @@ static char read_named_state(const char *user, const char *sid)
 	return cls;
 }
 
+/* The report's host: this host's name as x2golistsessions takes it, "(none)" if it has none we can send. */
+static void report_host(struct utsname *host)
+{
+	if (uname(host) != 0 || !path_name(host->nodename, strlen(host->nodename)) || strlen(host->nodename) > 64)
+		strcpy(host->nodename, "(none)");
+}
+
+#ifdef X2GODB_SOCKET
+/* What the request says instead of the report when the report follows it (X2DB3). */
+static void report_announcement(char *text, size_t size, int round)
+{
+	struct utsname host;
+	report_host(&host);
+	snprintf(text, size, "X2LS1 %d follows %s", round, host.nodename);
+}
+#endif
+
 /*
  * The report of a round, read with the caller's rights: the effective group is the real one
  * while the files are read, then x2gouser again (the saved one) for the database.
@@ -218,8 +236,7 @@ static int build_report(char *report, int round, const struct need *needs, int n
 	size_t len;
 	int complete, i;
 
-	if (uname(&host) != 0 || !path_name(host.nodename, strlen(host.nodename)) || strlen(host.nodename) > 64)
-		strcpy(host.nodename, "(none)");
+	report_host(&host);
 	len = (size_t)snprintf(report, LISTING_MAX_REPORT, "X2LS1 %d complete %s", round, host.nodename);
 	pw = getpwuid(getuid());
 	if (setresgid((gid_t)-1, getgid(), (gid_t)-1) != 0)

@@ -54,7 +54,8 @@ export class DispatchHost {
     if (old) setTimeout(() => void old.then((s) => s.close()).catch(() => undefined), RETIRE_AFTER_MS).unref();
   }
 
-  async run(settings: Settings, uid: number, program: string, args: string[]): Promise<Response> {
+  /** `trailer`: what the caller sends after an X2DB3 request (dispatch.ts, Request.trailer). */
+  async run(settings: Settings, uid: number, program: string, args: string[], trailer?: Promise<string>): Promise<Response> {
     try {
       const account = lookupUid(uid);
       if (!account) {
@@ -68,7 +69,14 @@ export class DispatchHost {
         node: this.#node,
       };
       const response = await dispatch(
-        { caller: { uid, name: account.name }, program, args, configDir: settings.configDir, mayChooseConfig: false },
+        {
+          caller: { uid, name: account.name },
+          program,
+          args,
+          configDir: settings.configDir,
+          mayChooseConfig: false,
+          ...(trailer ? { trailer } : {}),
+        },
         environment,
       );
       if (response.exitCode === EXIT_CODES.unavailable || response.stderr.includes('internal error')) {

@@ -9,6 +9,13 @@
 //   accept    one byte as soon as the request is read: 'R' (the command only reads) or 'W'
 //   response  u32 length, then: u8 exit code, u32 stdout length, stdout, stderr
 //
+// X2DB3 is X2DB2 with a trailer: after its go-ahead the caller sends one more frame (u32 length,
+// then at most MAX_REQUEST bytes), which the command receives once it comes (dispatch.ts,
+// Request.trailer). The launcher sends x2golistsessions' agent state report so (agent-report.ts):
+// the service lists the sessions while the launcher reads the state files. Only the programs that
+// take a trailer may be asked in X2DB3; nothing a command changes may depend on a trailer that
+// has not come, and a trailer not whole within 5 s of the go-ahead fails the command.
+//
 // A command runs at most once, and only while its launcher still waits: the launcher waits 5 s
 // for the accept and then gives up with an error (it runs the command itself only if the
 // connection was closed before any accept: the service ran nothing), so the service refuses a
@@ -28,6 +35,7 @@
 export const DEFAULT_SOCKET = '/run/x2go-sessiondb/sessiond.sock';
 export const MAGIC = 'X2DB1';
 export const MAGIC_EARLY_GO = 'X2DB2';
+export const MAGIC_TRAILER = 'X2DB3';
 /** A request read later than this after it was sent is refused: its launcher gives up at 5 s. */
 export const STALE_AFTER_MS = 4_000;
 /** Far above any command's arguments (createsession: 9 short ones), far below what hurts. */
@@ -46,6 +54,8 @@ export interface ServiceRequest {
   args: string[];
   /** X2DB2: when the launcher sent it (CLOCK_MONOTONIC, ms); its go-ahead follows it at once. */
   sentAtMs?: number;
+  /** X2DB3: a trailer follows the go-ahead. */
+  trailer?: true;
 }
 
 /** This host's CLOCK_MONOTONIC in milliseconds, the launcher's clock (libuv reads the same). */
@@ -55,9 +65,15 @@ export function monotonicMs(): number {
 
 export class ProtocolError extends Error {}
 
-/** An X2DB1 request, or X2DB2 when it has a sending time (its go-ahead is the caller's to write). */
+/**
+ * An X2DB1 request, or X2DB2 when it has a sending time, X2DB3 when it also has a trailer (the
+ * go-ahead and the trailer are the caller's to write).
+ */
 export function encodeRequest(req: ServiceRequest): Buffer {
-  const head = req.sentAtMs === undefined ? [MAGIC, String(req.uid)] : [MAGIC_EARLY_GO, String(req.uid), String(req.sentAtMs)];
+  const head =
+    req.sentAtMs === undefined
+      ? [MAGIC, String(req.uid)]
+      : [req.trailer ? MAGIC_TRAILER : MAGIC_EARLY_GO, String(req.uid), String(req.sentAtMs)];
   const payload = Buffer.from([...head, req.program, ...req.args].join('\0'), 'utf8');
   const frame = Buffer.alloc(4 + payload.length);
   frame.writeUInt32BE(payload.length, 0);
@@ -68,7 +84,8 @@ export function encodeRequest(req: ServiceRequest): Buffer {
 /** Parses a request payload (without its length); throws ProtocolError with a reason. */
 export function decodeRequest(payload: Buffer): ServiceRequest {
   const fields = payload.toString('utf8').split('\0');
-  const early = fields[0] === MAGIC_EARLY_GO;
+  const trailer = fields[0] === MAGIC_TRAILER;
+  const early = fields[0] === MAGIC_EARLY_GO || trailer;
   if (fields.length > MAX_FIELDS + (early ? 1 : 0)) throw new ProtocolError(`more than ${MAX_FIELDS} fields`);
   const [magic, uid, ...rest] = fields;
   if (magic !== MAGIC && !early) throw new ProtocolError('not an x2godb request');
@@ -77,7 +94,13 @@ export function decodeRequest(payload: Buffer): ServiceRequest {
   if (early && (sent === undefined || !/^\d{1,15}$/.test(sent))) throw new ProtocolError('malformed sending time');
   const [program, ...args] = rest;
   if (!program || program.length > 64) throw new ProtocolError('malformed program name');
-  return { uid: Number(uid), program, args, ...(sent === undefined ? {} : { sentAtMs: Number(sent) }) };
+  return {
+    uid: Number(uid),
+    program,
+    args,
+    ...(sent === undefined ? {} : { sentAtMs: Number(sent) }),
+    ...(trailer ? { trailer: true as const } : {}),
+  };
 }
 
 export function encodeResponse(exitCode: number, stdout: string, stderr: string): Buffer {

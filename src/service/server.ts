@@ -14,7 +14,7 @@
 
 import { createServer, type Server, type Socket } from 'node:net';
 import type { Settings } from '../config/config.js';
-import { readsOnly, type Response } from '../app/dispatch.js';
+import { readsOnly, type Response, takesTrailer } from '../app/dispatch.js';
 import { EXIT_CODES } from '../model/errors.js';
 import { DispatchHost } from './dispatch-host.js';
 import type { Level, Logger } from './log.js';
@@ -34,6 +34,7 @@ import {
   type ServiceRequest,
 } from './protocol.js';
 import { SettingsWatch } from './settings-watch.js';
+import { TrailerFrame } from './trailer.js';
 
 /** A caller has this long to send its request, and then its go-ahead. */
 const READ_TIMEOUT_MS = 5_000;
@@ -170,6 +171,9 @@ export class SessionService {
     let received = 0;
     let length: number | undefined;
     let request: ServiceRequest | undefined;
+    // X2DB3: what follows the go-ahead, from the request's read until it is whole.
+    let trailer: TrailerFrame | undefined;
+    let goSeen = false;
     let started = false;
     // Timers run before the poll phase reads sockets: after the event loop was busy for a while
     // a request may be waiting unread. The check waits for setImmediate, which runs after it.
@@ -177,28 +181,38 @@ export class SessionService {
       () => setImmediate(() => !started && !socket.writableEnded && this.#reject(socket, 'request or go-ahead not in time')),
       READ_TIMEOUT_MS,
     );
-    socket.on('close', () => clearTimeout(timer));
+    socket.on('close', () => {
+      clearTimeout(timer);
+      trailer?.fail('the caller went away before its trailer');
+    });
 
     const go = (): void => {
-      socket.off('data', onData);
+      if (!trailer) socket.off('data', onData);
       clearTimeout(timer);
       // Once; and never after a refusal (a go-ahead that came after the time allowed).
       if (started || socket.writableEnded || socket.destroyed) return;
       started = true;
-      if (request) void this.#run(socket, request, peer);
+      if (request) void this.#run(socket, request, peer, trailer?.text);
     };
     const onData = (chunk: Buffer): void => {
       // Refused already: what the caller still sends is neither kept nor answered again.
       if (socket.writableEnded) return;
       if (request) {
-        // Waiting for the go-ahead: one byte, nothing else.
-        if (chunk.length !== 1 || chunk[0] !== GO) {
+        if (trailer && goSeen) {
+          trailer.push(chunk);
+          return;
+        }
+        // Waiting for the go-ahead: one byte, nothing else (X2DB3: its trailer may follow it).
+        if (chunk[0] !== GO || (chunk.length !== 1 && !trailer)) {
           socket.off('data', onData);
           clearTimeout(timer);
+          trailer?.fail('expected the go-ahead byte');
           this.#reject(socket, 'expected the go-ahead byte');
           return;
         }
+        goSeen = true;
         go();
+        trailer?.push(chunk.subarray(1));
         return;
       }
       pieces.push(chunk);
@@ -221,11 +235,15 @@ export class SessionService {
         this.#reject(socket, err instanceof ProtocolError ? err.message : String(err));
         return;
       }
-      // Before the accept, only an X2DB2 request's go-ahead may follow it.
+      // Before the accept, only an X2DB2 request's go-ahead may follow it (X2DB3: and its trailer).
       const early = parsed.sentAtMs !== undefined;
       const after = buffered.subarray(end);
-      if (after.length > (early ? 1 : 0) || (after.length === 1 && after[0] !== GO)) {
+      if ((after.length > (early ? 1 : 0) && !parsed.trailer) || (after.length >= 1 && after[0] !== GO)) {
         this.#reject(socket, early ? 'bytes after the request and its go-ahead' : 'bytes after the request before its accept');
+        return;
+      }
+      if (parsed.trailer && !takesTrailer(parsed.program)) {
+        this.#reject(socket, `${parsed.program} takes no trailer`);
         return;
       }
       if (parsed.uid !== peer.uid) {
@@ -247,6 +265,12 @@ export class SessionService {
         }
       }
       request = parsed;
+      if (parsed.trailer) {
+        // Whole or failed, nothing more is read: a caller cannot make the service keep its bytes.
+        trailer = new TrailerFrame(MAX_REQUEST, READ_TIMEOUT_MS, () => socket.off('data', onData));
+        goSeen = after.length >= 1;
+        trailer.push(after.subarray(1));
+      }
       this.#busy.add(socket);
       const status = request.program === STATUS_PROGRAM;
       const accept =
@@ -254,7 +278,7 @@ export class SessionService {
       // An X2DB2 request's command starts once its accept has been handed to the kernel, so the
       // launcher sees it whatever happens to the service after that.
       socket.write(Buffer.of(accept), (err) => {
-        if (!err && after.length === 1) go();
+        if (!err && after.length >= 1) go();
       });
     };
     socket.on('data', onData);
@@ -269,7 +293,7 @@ export class SessionService {
     socket.end(Buffer.concat([Buffer.of(REJECTED), encodeResponse(exitCode, '', `x2gosessiond: ${reason}\n`)]));
   }
 
-  async #run(socket: Socket, request: ServiceRequest, peer: PeerCredentials): Promise<void> {
+  async #run(socket: Socket, request: ServiceRequest, peer: PeerCredentials, trailer?: Promise<string>): Promise<void> {
     if (request.program === STATUS_PROGRAM) {
       // Its pid and counters are the administrator's business (x2go-sessiondb status).
       const answer =
@@ -285,7 +309,7 @@ export class SessionService {
     try {
       const settings = this.#watch.current();
       // Authorized by the kernel's uid (equal to the request's, checked above).
-      response = await this.#host.run(settings, peer.uid, request.program, request.args);
+      response = await this.#host.run(settings, peer.uid, request.program, request.args, trailer);
     } catch (err) {
       // The host answers every error itself; this is a bug, and must not end the service.
       this.#log.log('err', `internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
