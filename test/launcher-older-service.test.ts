@@ -35,7 +35,7 @@ const SRV = 'x2go-test';
 type V2Answer = 'older' | string | null;
 
 /** A service that speaks X2DB1 as the real one does; records each request's magic and first argument. */
-function standIn(socket: string, v2: () => V2Answer, seen: string[], firsts: string[]): Promise<Server> {
+function standIn(socket: string, v2: (magic: string) => V2Answer, seen: string[], firsts: string[]): Promise<Server> {
   const server = createServer((s) => {
     let buffered = Buffer.alloc(0);
     let accepted = false;
@@ -60,7 +60,7 @@ function standIn(socket: string, v2: () => V2Answer, seen: string[], firsts: str
         s.write('R');
         return;
       }
-      const answer = v2();
+      const answer = v2(magic);
       if (answer === null) s.end(Buffer.concat([Buffer.from('R'), encodeResponse(0, 'answered in X2DB2\n', '')]));
       else if (answer !== 'older') refuse(answer);
       // The order of the service before X2DB2 (server.ts at 2d86da2): the go-ahead that X2DB2
@@ -84,7 +84,7 @@ describe('the launcher and a service older than X2DB2', needs.options, () => {
   let socket: string;
   let alice: Account;
   let server: Server;
-  let answer: () => V2Answer;
+  let answer: (magic: string) => V2Answer;
   const seen: string[] = [];
   const firsts: string[] = [];
 
@@ -97,7 +97,7 @@ describe('the launcher and a service older than X2DB2', needs.options, () => {
     socket = join(dir, 'sessiond.sock');
     prefix = join(box.dir, 'prefix');
     installPrefix(prefix, box.configDir, socket);
-    server = await standIn(socket, () => answer(), seen, firsts);
+    server = await standIn(socket, (magic) => answer(magic), seen, firsts);
   });
   after(() => {
     server?.close();
@@ -127,16 +127,22 @@ describe('the launcher and a service older than X2DB2', needs.options, () => {
     });
   }
 
-  test('a listing asks in X2DB3, its report to follow; a service older than X2DB3 refuses it: asked again in X2DB1, the report in the request', async () => {
-    seen.length = 0;
-    firsts.length = 0;
-    // What a service that knows X2DB2 but not X2DB3 says to it.
-    answer = () => 'x2gosessiond: not an x2godb request\n';
-    const r = await runAsync(join(prefix, 'helpers', 'x2golistsessions'), [], { as: alice });
-    assert.deepEqual([r.code, r.stdout, r.stderr], [0, 'answered in X2DB1\n', '']);
-    assert.deepEqual(seen, ['X2DB3', 'X2DB1']);
-    assert.match(firsts[0] ?? '', /^X2LS1 1 follows \S+$/);
-    assert.match(firsts[1] ?? '', /^X2LS1 1 (complete|partial) \S+/);
+  test('a listing asks in X2DB3, its report to follow; a service older than X2DB3 is asked again with the report in the request', async () => {
+    const listing = () => runAsync(join(prefix, 'helpers', 'x2golistsessions'), [], { as: alice });
+    // A service that knows X2DB2 but not X2DB3, then one older than both.
+    for (const [older, versions, answered] of [
+      [(magic: string) => (magic === 'X2DB3' ? 'x2gosessiond: not an x2godb request\n' : null), ['X2DB3', 'X2DB2'], 'X2DB2'],
+      [() => 'x2gosessiond: not an x2godb request\n', ['X2DB3', 'X2DB2', 'X2DB1'], 'X2DB1'],
+    ] as const) {
+      seen.length = 0;
+      firsts.length = 0;
+      answer = older;
+      const r = await listing();
+      assert.deepEqual([r.code, r.stdout, r.stderr], [0, `answered in ${answered}\n`, '']);
+      assert.deepEqual(seen, versions);
+      assert.match(firsts[0] ?? '', /^X2LS1 1 follows \S+$/);
+      for (const first of firsts.slice(1)) assert.match(first, /^X2LS1 1 (complete|partial) \S+/);
+    }
   });
 
   test('x2go-sessiondb status asks in X2DB1, which a service older than X2DB2 answers too', async () => {

@@ -149,12 +149,7 @@ describe('x2gosessiond on SQLite: socket, protocol, load, signals', needs.option
   test("X2DB3: the listing's report follows the request; the sessions are listed meanwhile, and nothing changes before it has come", async () => {
     const id = sid('root', 6);
     assert.equal(inst.x2godb(['insertsession', '56', SRV, id]).code, 0);
-    const status = () =>
-      inst
-        .x2godb(['listsessions', SRV])
-        .stdout.split('\n')
-        .find((line) => line.includes(`|${id}|`))
-        ?.split('|')[4];
+    const status = () => inst.x2godb(['getstatus', id]).stdout.trim();
     const announced = (round = 1, host = SRV) => `X2LS1 ${round} follows ${host}`;
     const frame = (text: string) => {
       const body = Buffer.from(text);
@@ -166,24 +161,37 @@ describe('x2gosessiond on SQLite: socket, protocol, load, signals', needs.option
       Buffer.concat([encodeRequest({ uid: 0, program, args: [first], sentAtMs: monotonicMs(), trailer: true }), Buffer.from('G')]);
     const agentSays = (state: string) => `X2LS1 1 complete ${SRV}\n${state} root ${id}`;
 
-    // The trailer sent a while after the request: the command waits for it, and only then changes the status.
-    const answer = await new Promise<{ stdout: string; statusMeanwhile: string | undefined }>((resolve, reject) => {
-      let received = Buffer.alloc(0);
-      let statusMeanwhile: string | undefined;
-      const s = connect(inst.socket, () => s.write(request('x2golistsessions', announced())));
-      setTimeout(() => {
-        statusMeanwhile = status();
-        s.write(frame(agentSays('S')));
-      }, 300);
-      s.on('data', (d: Buffer) => {
-        received = Buffer.concat([received, d]);
+    /** The trailer sent 300 ms after the request, once `meanwhile` has run; the answer's stdout. */
+    const lateTrailer = (trailer: string, meanwhile: () => void) =>
+      new Promise<string>((resolve, reject) => {
+        let received = Buffer.alloc(0);
+        const s = connect(inst.socket, () => s.write(request('x2golistsessions', announced())));
+        setTimeout(() => {
+          meanwhile();
+          s.write(frame(trailer));
+        }, 300);
+        s.on('data', (d: Buffer) => {
+          received = Buffer.concat([received, d]);
+        });
+        s.on('error', reject);
+        s.on('close', () => resolve(received.subarray(1 + 4 + 5).toString()));
       });
-      s.on('error', reject);
-      s.on('close', () => resolve({ stdout: received.subarray(1 + 4 + 5).toString(), statusMeanwhile }));
+
+    // The command waits for its trailer, and only then changes the status.
+    let statusMeanwhile: string | undefined;
+    const suspended = await lateTrailer(agentSays('S'), () => {
+      statusMeanwhile = status();
     });
-    assert.equal(answer.statusMeanwhile, 'R');
-    assert.match(answer.stdout, new RegExp(`^U ${id}\nF ${id}\n\0[^\n]*\\|${id}\\|56\\|${SRV}\\|S\\|`));
+    assert.equal(statusMeanwhile, 'R');
+    assert.match(suspended, new RegExp(`^U ${id}\nF ${id}\n\0[^\n]*\\|${id}\\|56\\|${SRV}\\|S\\|`));
     assert.equal(status(), 'S');
+
+    // A status changed while the report was on its way is not overwritten: a session finished
+    // meanwhile stays finished, its line is printed as listed, and nothing is run for it.
+    assert.equal(inst.x2godb(['changestatus', 'R', id]).code, 0);
+    const raced = await lateTrailer(agentSays('S'), () => assert.equal(inst.x2godb(['changestatus', 'F', id]).code, 0));
+    assert.match(raced, new RegExp(`^\0[^\n]*\\|${id}\\|56\\|${SRV}\\|R\\|`));
+    assert.equal(status(), 'F');
 
     // A caller that goes away before its trailer: the sessions were listed, nothing was changed.
     assert.equal(inst.x2godb(['changestatus', 'R', id]).code, 0);

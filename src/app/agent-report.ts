@@ -1,6 +1,6 @@
 // What the caller's side (the setgid launcher, or x2godb run by the user) and the command side
 // (the resident service, or Node behind the launcher) say to each other for x2golistsessions and
-// x2golistshadowsessions. The C side is src/launcher/listing.c; keep both in step.
+// x2golistshadowsessions. The C side is src/launcher/x2godb-listing.c; keep both in step.
 //
 // The agent's state files are the user's own files under /tmp, which root must not read along a
 // path the user controls: the caller's side reads them with the caller's own rights and reports

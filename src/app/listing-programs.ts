@@ -108,8 +108,8 @@ export async function runListing(
   // listing for R. Known before the report has come (a launcher is still reading the files).
   const wanted = lines.map((line) => {
     const f = line.split('|');
-    const status = f[4];
-    if (status === 'F' || !(status === 'R' || (!shadow && status === 'S'))) return undefined;
+    const status: 'R' | 'S' | undefined = f[4] === 'R' ? 'R' : !shadow && f[4] === 'S' ? 'S' : undefined;
+    if (status === undefined) return undefined;
     const sessionId = f[1] ?? '';
     const user = shadow ? shadowUser(sessionId) : stateUser(sessionId, f[11] ?? '');
     return { sessionId, user, status, key: stateKey(user, sessionId) };
@@ -133,13 +133,15 @@ export async function runListing(
     if (w?.status === 'R' && states[i] === SUSPENDED) return 'S';
     return !shadow && w?.status === 'S' && states[i] === RUNNING ? 'R' : undefined;
   });
-  // Whether each was made: the common poll changes nothing and uses the store no further.
+  // Whether each was made: the common poll changes nothing and uses the store no further. Only
+  // while the row's status is the one listed: the report may have come seconds after the listing,
+  // and a session finished meanwhile must stay finished.
   const changed = asked.some((a) => a !== undefined)
     ? await withDb(async (db) => {
         const done: boolean[] = [];
         for (const [i, status] of asked.entries()) {
-          const sessionId = wanted[i]?.sessionId;
-          done.push(status !== undefined && sessionId !== undefined && (await changeStatus(db, status, sessionId)));
+          const w = wanted[i];
+          done.push(status !== undefined && w !== undefined && (await changeStatus(db, status, w.sessionId, w.status)));
         }
         return done;
       })
@@ -165,14 +167,14 @@ export async function runListing(
 }
 
 /**
- * Whether the status was changed. A row the caller may not change (on PostgreSQL, a desktop-sharing
- * row its viewer lists but its creator owns; an id the reference stored malformed) is printed as
- * it is and nothing is run: the reference's SQLite wrapper swallowed the error and printed the
- * change it had not made.
+ * Whether the status was changed from `listed`. A row the caller may not change (on PostgreSQL, a
+ * desktop-sharing row its viewer lists but its creator owns; an id the reference stored
+ * malformed), or whose status is no longer the one listed, is printed as it is and nothing is
+ * run: the reference's SQLite wrapper swallowed the error and printed the change it had not made.
  */
-async function changeStatus(db: SessionDb, status: 'R' | 'S', sessionId: string): Promise<boolean> {
+async function changeStatus(db: SessionDb, status: 'R' | 'S', sessionId: string, listed: 'R' | 'S'): Promise<boolean> {
   try {
-    await db.changestatus(status, sessionId);
+    await db.changestatus(status, sessionId, listed);
     return true;
   } catch {
     return false;

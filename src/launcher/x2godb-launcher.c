@@ -31,7 +31,9 @@
  * here, and a command that writes ends with a clear error (it may or may not have been done).
  * A service started before this protocol (X2DB2; an upgrade replaced this launcher but has not
  * restarted the service yet) refuses it, having run nothing: those answers are asked again in
- * X2DB1, whose go-ahead follows the accept.
+ * X2DB1, whose go-ahead follows the accept. x2golistsessions and x2golistshadowsessions ask in
+ * X2DB3 (x2godb-listing.c): their report follows the go-ahead; a service before X2DB3 refuses it
+ * the same way, and is asked again in X2DB2, then X2DB1, with the report in the request.
  *
  * Build: cc -DX2GODB_NODE='"/usr/bin/node"' -DX2GODB_ENTRY='"/usr/lib/x2go-sessiondb/x2godb.cjs"'
  *           -DX2GODB_CONFIG_DIR='"/etc/x2go"' [-DX2GODB_SOCKET='"/run/x2go-sessiondb/sessiond.sock"']
@@ -108,9 +110,9 @@ static int write_out(int fd, const char *p, size_t len)
 /* The first version, for a service started before X2DB2 (until an upgrade restarts it). */
 #define MAGIC_V1 "X2DB1"
 /*
- * What such a service answers to X2DB2, having run nothing: the go-ahead that follows the
- * request in the same write, or the magic it does not know. Only these are asked again in X2DB1;
- * a service that knows X2DB2 says neither of them to it.
+ * What such a service answers to X2DB2 (or X2DB3), having run nothing: the go-ahead that follows
+ * the request in the same write, or the magic it does not know. Only these are asked again in an
+ * older version; a service that knows the version asked says neither of them to it.
  */
 static const char *const older_service_says[] = {
 	"x2gosessiond: bytes after the request before its accept\n",
@@ -457,10 +459,14 @@ static void node_args(char **args, const char *name, const char *first, int argc
 	args[n] = NULL;
 }
 
-/* A round's report, made once: while the service lists the sessions (X2DB3), or before Node runs. */
+/*
+ * A round's report, made once: while the service lists the sessions (X2DB3), or before Node
+ * runs. `failed`: it could not be made (said on stderr); the call ends with exit 4.
+ */
 struct round_report {
 	char text[LISTING_MAX_REPORT];
-	int round, built;
+	int round, built, failed;
+	const char *host;
 	const struct need *needs;
 	int n_needs;
 };
@@ -468,15 +474,15 @@ struct round_report {
 static const char *made_report(void *context, size_t *len)
 {
 	struct round_report *r = context;
-	if (!r->built) {
-		if (build_report(r->text, r->round, r->needs, r->n_needs) != 0) {
+	if (!r->built && !r->failed) {
+		if (build_report(r->text, r->round, r->host, r->needs, r->n_needs) != 0) {
 			fputs("x2godb-launcher: cannot set the group for reading the agent state\n", stderr);
-			return NULL;
-		}
-		r->built = 1;
+			r->failed = 1;
+		} else
+			r->built = 1;
 	}
-	*len = strlen(r->text);
-	return r->text;
+	*len = r->built ? strlen(r->text) : 0;
+	return r->built ? r->text : NULL;
 }
 
 /* x2golistsessions, x2golistshadowsessions: see x2godb-listing.c. */
@@ -486,31 +492,39 @@ static int listing(const char *name, int argc, char **argv)
 	static struct need needs[LISTING_MAX_NEEDS];
 	char *args[MAX_ARGS + 7];
 	struct captured out = { NULL, 0 };
+	struct utsname host;
 	size_t len;
 	int round, n_needs = 0, code = 0;
 
+	/* Once: the announcement and the report must name the same host. */
+	report_host(&host);
 	for (round = 1; round <= 2; round++) {
 		report.round = round;
-		report.built = 0;
+		report.built = report.failed = 0;
+		report.host = host.nodename;
 		report.needs = needs;
 		report.n_needs = n_needs;
 #ifdef X2GODB_SOCKET
 		{
 			char announcement[96];
 			const struct trailer later = { made_report, &report };
-			report_announcement(announcement, sizeof(announcement), round);
+			report_announcement(announcement, sizeof(announcement), round, host.nodename);
 			code = via_service_in(0, name, announcement, argc, argv, &out, &later);
 			/* A service older than X2DB3 ran nothing: asked again with the report in the request. */
-			if (code == OLDER_SERVICE)
-				code = made_report(&report, &len) == NULL ? 4 : via_service_in(1, name, report.text, argc, argv, &out, NULL);
+			if (code == OLDER_SERVICE && made_report(&report, &len) != NULL)
+				code = via_service(name, report.text, argc, argv, &out);
 		}
-		if (code == FALL_BACK)
+		if (code == FALL_BACK && !report.failed)
 #endif
 		{
 			if (made_report(&report, &len) == NULL)
 				return 4;
 			node_args(args, name, report.text, argc, argv);
 			code = via_node_captured(args, environment, &out);
+		}
+		if (report.failed) {
+			free(out.data);
+			return 4;
 		}
 		n_needs = needs_of(&out, needs);
 		if (n_needs == 0)

@@ -216,11 +216,9 @@ static void report_host(struct utsname *host)
 
 #ifdef X2GODB_SOCKET
 /* What the request says instead of the report when the report follows it (X2DB3). */
-static void report_announcement(char *text, size_t size, int round)
+static void report_announcement(char *text, size_t size, int round, const char *host)
 {
-	struct utsname host;
-	report_host(&host);
-	snprintf(text, size, "X2LS1 %d follows %s", round, host.nodename);
+	snprintf(text, size, "X2LS1 %d follows %s", round, host);
 }
 #endif
 
@@ -228,16 +226,14 @@ static void report_announcement(char *text, size_t size, int round)
  * The report of a round, read with the caller's rights: the effective group is the real one
  * while the files are read, then x2gouser again (the saved one) for the database.
  */
-static int build_report(char *report, int round, const struct need *needs, int n_needs)
+static int build_report(char *report, int round, const char *host, const struct need *needs, int n_needs)
 {
-	struct utsname host;
 	struct passwd *pw;
 	gid_t egid = getegid();
 	size_t len;
 	int complete, i;
 
-	report_host(&host);
-	len = (size_t)snprintf(report, LISTING_MAX_REPORT, "X2LS1 %d complete %s", round, host.nodename);
+	len = (size_t)snprintf(report, LISTING_MAX_REPORT, "X2LS1 %d complete %s", round, host);
 	pw = getpwuid(getuid());
 	if (setresgid((gid_t)-1, getgid(), (gid_t)-1) != 0)
 		return -1;

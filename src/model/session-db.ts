@@ -209,11 +209,12 @@ export class SessionDb {
   /**
    * Both a user's own sessions and desktop-sharing sessions of the caller's desktop (stored in
    * the viewer's name) change status, so the row is matched by the user the id is named after.
+   * With `from`, only while the status is still `from`; else as a row that is not there.
    */
-  async changestatus(status: SessionStatus, sessionId: string): Promise<void> {
+  async changestatus(status: SessionStatus, sessionId: string, from?: SessionStatus): Promise<void> {
     assertMayActOn(this.#caller, sessionId);
     const named = sessionIdUser(sessionId) ?? this.#uname;
-    this.#assertChanged(await this.#store.setStatus(sessionId, named, status, this.#by), sessionId);
+    this.#assertChanged(await this.#store.setStatus(sessionId, named, status, this.#by, from), sessionId);
   }
 
   async getstatus(sessionId: string): Promise<string | undefined> {

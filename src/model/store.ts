@@ -97,8 +97,11 @@ export interface SessionStore {
   markStarted(sessionId: string, uname: string, start: AgentStart, by?: EventActor): Promise<number>;
   /** A client reconnects: status R, its client and ports. Returns the number of rows changed. Event: resumed. */
   markResumed(sessionId: string, uname: string, endpoint: SessionEndpoint, by?: EventActor): Promise<number>;
-  /** Event: as statusEvent() (history.ts) names it. */
-  setStatus(sessionId: string, uname: string, status: SessionStatus, by?: EventActor): Promise<number>;
+  /**
+   * Event: as statusEvent() (history.ts) names it. With `from`, only while the status is still
+   * `from` (a change decided on a status read earlier).
+   */
+  setStatus(sessionId: string, uname: string, status: SessionStatus, by?: EventActor, from?: SessionStatus): Promise<number>;
   /** Removes the session, its mounts and its ports. Returns false when there was no such session. Event: purged. */
   deleteSession(sessionId: string, by?: EventActor): Promise<boolean>;
 

@@ -62,10 +62,16 @@ export class DispatchHost {
         this.#log('warning', `request from uid ${uid}, which has no account`);
         return { stdout: '', stderr: `x2godb: uid ${uid} has no user account\n`, exitCode: 1 };
       }
+      // The stores of its first store use serve all of a request's uses (a listing has two, its
+      // report awaited in between): settings read again meanwhile do not split a request.
+      let stores: Promise<SharedStores> | undefined;
       const environment: Environment = {
         // The service's configuration, whatever directory a request names (requests name none).
         settings: () => settings,
-        withStore: async (_settings, caller, work) => (await this.#stores(settings)).withStore(caller, work),
+        withStore: async (_settings, caller, work) => {
+          stores ??= this.#stores(settings);
+          return (await stores).withStore(caller, work);
+        },
         node: this.#node,
       };
       const response = await dispatch(

@@ -14,7 +14,7 @@
 // Request.trailer). The launcher sends x2golistsessions' agent state report so (agent-report.ts):
 // the service lists the sessions while the launcher reads the state files. Only the programs that
 // take a trailer may be asked in X2DB3; nothing a command changes may depend on a trailer that
-// has not come, and a trailer not whole within 5 s of the go-ahead fails the command.
+// has not come, and a trailer not whole within 5 s of the request's reading fails the command.
 //
 // A command runs at most once, and only while its launcher still waits: the launcher waits 5 s
 // for the accept and then gives up with an error (it runs the command itself only if the

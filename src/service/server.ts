@@ -242,13 +242,13 @@ export class SessionService {
         this.#reject(socket, early ? 'bytes after the request and its go-ahead' : 'bytes after the request before its accept');
         return;
       }
-      if (parsed.trailer && !takesTrailer(parsed.program)) {
-        this.#reject(socket, `${parsed.program} takes no trailer`);
-        return;
-      }
       if (parsed.uid !== peer.uid) {
         // Someone who reached the socket (egid x2gouser) without our launcher, claiming another uid.
         this.#reject(socket, `uid ${parsed.uid} claimed by a caller whose uid is ${peer.uid} (pid ${peer.pid})`);
+        return;
+      }
+      if (parsed.trailer && !takesTrailer(parsed.program)) {
+        this.#reject(socket, `${parsed.program} takes no trailer`);
         return;
       }
       if (early) {

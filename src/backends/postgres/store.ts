@@ -189,12 +189,13 @@ export class PostgresStore implements SessionStore {
     });
   }
 
-  setStatus(sessionId: string, uname: string, status: SessionStatus, by?: EventActor): Promise<number> {
+  setStatus(sessionId: string, uname: string, status: SessionStatus, by?: EventActor, from?: SessionStatus): Promise<number> {
     const sql = this.#sql;
     const { event, detail } = statusEvent(status);
+    const still = from === undefined ? sql`` : sql`and status = ${from}`;
     return this.#run('change status', async () => {
       const r = await sql`with changed as (update sessions set last_time = now(), status = ${status}
-          where session_id = ${sessionId} and uname = ${uname} returning session_id, uname, server)
+          where session_id = ${sessionId} and uname = ${uname} ${still} returning session_id, uname, server)
         insert into session_events (${this.#eventColumns()})
         select session_id, uname, server, ${eventValues(sql, event, by, null, detail)} from changed`;
       return r.count;

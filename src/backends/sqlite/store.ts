@@ -232,11 +232,14 @@ export class SqliteStore implements SessionStore {
     });
   }
 
-  setStatus(sessionId: string, uname: string, status: SessionStatus, by?: EventActor): Promise<number> {
+  setStatus(sessionId: string, uname: string, status: SessionStatus, by?: EventActor, from?: SessionStatus): Promise<number> {
     return this.#write('change status', () => {
-      const changes = this.#db
-        .prepare(`update sessions set last_time = ${NOW}, status = ? where session_id = ? and uname = ?`)
-        .run(status, sessionId, uname).changes;
+      const update = `update sessions set last_time = ${NOW}, status = ? where session_id = ? and uname = ?`;
+      const changes = (
+        from === undefined
+          ? this.#db.prepare(update).run(status, sessionId, uname)
+          : this.#db.prepare(`${update} and status = ?`).run(status, sessionId, uname, from)
+      ).changes;
       if (changes > 0) {
         const { event, detail } = statusEvent(status);
         recordRowEvent(this.#db, sessionId, event, by, { detail });
