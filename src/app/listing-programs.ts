@@ -34,6 +34,19 @@ export interface ListingResult {
   actions: Action[];
 }
 
+/** Perl's split(/\|/, $line) up to field `last`: the rest of a line (16 fields) is not cut up. */
+function pipeFields(line: string, last: number): string[] {
+  const fields: string[] = [];
+  let start = 0;
+  while (fields.length <= last) {
+    const end = line.indexOf('|', start);
+    fields.push(end < 0 ? line.slice(start) : line.slice(start, end));
+    if (end < 0) break;
+    start = end + 1;
+  }
+  return fields;
+}
+
 /** What the Perl programs print of a DB.pm line: blanks dropped, '*' turned into a blank. */
 function perlLine(line: string): string {
   // Tested first: a poll prints every line, and almost none holds either.
@@ -107,7 +120,7 @@ export async function runListing(
   // Which state each line needs: x2golistsessions for R and S (if the file is there), the shadow
   // listing for R. Known before the report has come (a launcher is still reading the files).
   const wanted = lines.map((line) => {
-    const f = line.split('|');
+    const f = pipeFields(line, 11);
     const status: 'R' | 'S' | undefined = f[4] === 'R' ? 'R' : !shadow && f[4] === 'S' ? 'S' : undefined;
     if (status === undefined) return undefined;
     const sessionId = f[1] ?? '';

@@ -20,10 +20,12 @@
  */
 
 #include <dirent.h>
+#include <linux/openat2.h>
 #include <fcntl.h>
 #include <pwd.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
 #include <syslog.h>
@@ -105,6 +107,34 @@ static int open_state_base(const char *user, uid_t uid)
 	return fd;
 }
 
+/*
+ * base/entry/state in one call, no link followed at any step (openat2 with RESOLVE_NO_SYMLINKS,
+ * Linux 5.6): two system calls fewer per session than a step at a time, for a listing of many.
+ * -2 when the kernel (or a seccomp filter) does not offer it.
+ */
+static int open_state_beneath(int base, const char *entry)
+{
+#ifdef SYS_openat2
+	static int unavailable;
+	struct open_how how = {
+		.flags = O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC,
+		.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
+	};
+	char path[LISTING_NAME + 8];
+	long fd;
+	if (!unavailable && (size_t)snprintf(path, sizeof(path), "%s/state", entry) < sizeof(path)) {
+		fd = syscall(SYS_openat2, base, path, &how, sizeof(how));
+		if (fd >= 0 || (errno != ENOSYS && errno != EPERM && errno != EINVAL && errno != E2BIG))
+			return fd >= 0 ? (int)fd : -1;
+		unavailable = 1;
+	}
+#else
+	(void)base;
+	(void)entry;
+#endif
+	return -2;
+}
+
 /* 'R' (starting, resuming, running), 'S' (suspending, suspended), 'O' (another) or '-' (none). */
 static char read_state(int base, const char *entry, uid_t uid)
 {
@@ -114,11 +144,17 @@ static char read_state(int base, const char *entry, uid_t uid)
 	char *nl;
 	int dir, fd;
 
-	dir = open_owned_dir(base, entry, uid);
-	if (dir < 0)
+	/* The session's directory: not a link, the user's. */
+	if (fstatat(base, entry, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISDIR(st.st_mode) || st.st_uid != uid)
 		return '-';
-	fd = openat(dir, "state", O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-	close(dir);
+	fd = open_state_beneath(base, entry);
+	if (fd == -2) {
+		dir = open_owned_dir(base, entry, uid);
+		if (dir < 0)
+			return '-';
+		fd = openat(dir, "state", O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+		close(dir);
+	}
 	if (fd < 0)
 		return '-';
 	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_uid != uid) {
