@@ -147,8 +147,9 @@ describe('x2gosessiond on SQLite: socket, protocol, load, signals', needs.option
   });
 
   test("X2DB3: the listing's report follows the request; the sessions are listed meanwhile, and nothing changes before it has come", async () => {
-    const id = sid('root', 6);
-    assert.equal(inst.x2godb(['insertsession', '56', SRV, id]).code, 0);
+    // Its own id and display: the history keeps the events of a session removed at the end.
+    const id = sid('root', 12);
+    assert.equal(inst.x2godb(['insertsession', '62', SRV, id]).code, 0);
     const status = () => inst.x2godb(['getstatus', id]).stdout.trim();
     const announced = (round = 1, host = SRV) => `X2LS1 ${round} follows ${host}`;
     const frame = (text: string) => {
@@ -183,14 +184,14 @@ describe('x2gosessiond on SQLite: socket, protocol, load, signals', needs.option
       statusMeanwhile = status();
     });
     assert.equal(statusMeanwhile, 'R');
-    assert.match(suspended, new RegExp(`^U ${id}\nF ${id}\n\0[^\n]*\\|${id}\\|56\\|${SRV}\\|S\\|`));
+    assert.match(suspended, new RegExp(`^U ${id}\nF ${id}\n\0[^\n]*\\|${id}\\|62\\|${SRV}\\|S\\|`));
     assert.equal(status(), 'S');
 
     // A status changed while the report was on its way is not overwritten: a session finished
     // meanwhile stays finished, its line is printed as listed, and nothing is run for it.
     assert.equal(inst.x2godb(['changestatus', 'R', id]).code, 0);
     const raced = await lateTrailer(agentSays('S'), () => assert.equal(inst.x2godb(['changestatus', 'F', id]).code, 0));
-    assert.match(raced, new RegExp(`^\0[^\n]*\\|${id}\\|56\\|${SRV}\\|R\\|`));
+    assert.match(raced, new RegExp(`^\0[^\n]*\\|${id}\\|62\\|${SRV}\\|R\\|`));
     assert.equal(status(), 'F');
 
     // A caller that goes away before its trailer: the sessions were listed, nothing was changed.
