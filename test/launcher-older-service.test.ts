@@ -7,7 +7,7 @@
 // launcher runs as alice.
 
 import assert from 'node:assert/strict';
-import { chmodSync } from 'node:fs';
+import { chmodSync, chownSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -127,21 +127,39 @@ describe('the launcher and a service older than X2DB2', needs.options, () => {
     });
   }
 
-  test('a listing asks in X2DB3, its report to follow; a service older than X2DB3 is asked again with the report in the request', async () => {
+  test('a listing with many sessions asks in X2DB3, its report to follow (a service older than that is asked again with the report in the request); with few, in X2DB2 with it', async () => {
     const listing = () => runAsync(join(prefix, 'helpers', 'x2golistsessions'), [], { as: alice });
-    // A service that knows X2DB2 but not X2DB3, then one older than both.
-    for (const [older, versions, answered] of [
-      [(magic: string) => (magic === 'X2DB3' ? 'x2gosessiond: not an x2godb request\n' : null), ['X2DB3', 'X2DB2'], 'X2DB2'],
-      [() => 'x2gosessiond: not an x2godb request\n', ['X2DB3', 'X2DB2', 'X2DB1'], 'X2DB1'],
-    ] as const) {
-      seen.length = 0;
-      firsts.length = 0;
-      answer = older;
-      const r = await listing();
-      assert.deepEqual([r.code, r.stdout, r.stderr], [0, `answered in ${answered}\n`, '']);
-      assert.deepEqual(seen, versions);
-      assert.match(firsts[0] ?? '', /^X2LS1 1 follows \S+$/);
-      for (const first of firsts.slice(1)) assert.match(first, /^X2LS1 1 (complete|partial) \S+/);
+    // A few sessions' directories (none): the report goes with the request.
+    seen.length = 0;
+    firsts.length = 0;
+    answer = () => null;
+    const few = await listing();
+    assert.deepEqual([few.code, few.stdout, seen], [0, 'answered in X2DB2\n', ['X2DB2']]);
+    assert.match(firsts[0] ?? '', /^X2LS1 1 complete \S+$/);
+
+    // 40 sessions' directories: the report follows the request.
+    const base = '/tmp/.x2go-alice';
+    rmSync(base, { recursive: true, force: true });
+    mkdirSync(base, { mode: 0o700 });
+    for (let i = 0; i < 40; i++) mkdirSync(join(base, `C-alice-${100 + i}-17${String(i).padStart(8, '0')}_stDxfce_dp24`));
+    for (const dir of [base, ...readdirSync(base).map((d) => join(base, d))]) chownSync(dir, alice.uid, alice.gid);
+    try {
+      // A service that knows X2DB2 but not X2DB3, then one older than both.
+      for (const [older, versions, answered] of [
+        [(magic: string) => (magic === 'X2DB3' ? 'x2gosessiond: not an x2godb request\n' : null), ['X2DB3', 'X2DB2'], 'X2DB2'],
+        [() => 'x2gosessiond: not an x2godb request\n', ['X2DB3', 'X2DB2', 'X2DB1'], 'X2DB1'],
+      ] as const) {
+        seen.length = 0;
+        firsts.length = 0;
+        answer = older;
+        const r = await listing();
+        assert.deepEqual([r.code, r.stdout, r.stderr], [0, `answered in ${answered}\n`, '']);
+        assert.deepEqual(seen, versions);
+        assert.match(firsts[0] ?? '', /^X2LS1 1 follows \S+$/);
+        for (const first of firsts.slice(1)) assert.match(first, /^X2LS1 1 (complete|partial) \S+/);
+      }
+    } finally {
+      rmSync(base, { recursive: true, force: true });
     }
   });
 

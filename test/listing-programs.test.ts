@@ -51,6 +51,8 @@ const SESSIONS: { id: string; status: 'R' | 'S' | 'F'; state?: string }[] = [
   { id: sid('alice', 59), status: 'S', state: 'RESUMING' },
   { id: sid('alice', 60), status: 'S', state: 'TERMINATED' },
 ];
+/** The statuses SESSIONS's state files change, as setupSteps sets them. */
+const STATUS_AT_SETUP: Step[] = SESSIONS.filter((s) => s.status !== 'F').map((s) => ['alice', 'x2gochangestatus', s.status, s.id]);
 /** bob viewing alice's desktop: stored in bob's name, its state in alice's directory. */
 const SHARE = 'bob-71-1700000071_stS1XSHADaliceXSHADPP51_dp24';
 const CALLS_ENV = 'X2GODB_TEST_CALLS';
@@ -194,43 +196,60 @@ for (const backend of BACKENDS) {
       }
     });
 
-    test('x2golistsessions: the same lines, status changes and programs run, for every state', () => {
-      const alice = must(users.alice);
-      writeStates(alice, withShare);
-      const ref = reference(alice, 'x2golistsessions', []);
-      const refCalls = stand.calls();
-      writeStates(alice, withShare);
-      const our = ours(alice, 'x2golistsessions', []);
-      const ourCalls = stand.calls();
-      assert.equal(norm(our), norm(ref));
-      assert.equal(our.code, 0, our.stderr);
-      // alice-51 went R -> S, alice-52 S -> R; the others stay; the finished one is not listed.
-      assert.match(our.stdout, new RegExp(`\\|${sid('alice', 51)}\\|51\\|${SRV}\\|S\\|`));
-      assert.match(our.stdout, new RegExp(`\\|${sid('alice', 52)}\\|52\\|${SRV}\\|R\\|`));
-      assert.match(our.stdout, new RegExp(`\\|${sid('alice', 58)}\\|58\\|${SRV}\\|S\\|`));
-      assert.match(our.stdout, new RegExp(`\\|${sid('alice', 59)}\\|59\\|${SRV}\\|R\\|`));
-      assert.equal(our.stdout.split('\n').filter(Boolean).length, SESSIONS.length - 1);
-      // The same programs with the same arguments, as alice, without the launcher's group.
-      assert.deepEqual(ourCalls, refCalls);
-      const gid = lookupGroupId('x2gouser');
-      assert.deepEqual(
-        ourCalls.map((c) => c.replace(/ gid=.*/, '')),
-        [51, 58].flatMap((d) => [`x2gormforward ${sid('alice', d)}`, `x2goumount-session ${sid('alice', d)}`]).sort(),
-      );
-      for (const c of ourCalls) {
-        assert.match(c, new RegExp(` gid=${alice.gid} `));
-        assert.doesNotMatch(c, new RegExp(`groups=.*\\b${gid}\\b`));
-      }
+    // With 40 more session directories (stale ones, without state files) the launcher sends its
+    // report after the request (X2DB3), the service listing meanwhile: the same answers again.
+    for (const stale of [0, 40]) {
+      test(`x2golistsessions: the same lines, status changes and programs run, for every state (${stale} stale session directories)`, (t) => {
+        const alice = must(users.alice);
+        const staleDirs = Array.from({ length: stale }, (_, i) => join('/tmp/.x2go-alice', `C-alice-${700 + i}-1700000700_stDxfce_dp24`));
+        t.after(() => {
+          for (const dir of staleDirs) rmSync(dir, { recursive: true, force: true });
+          // The statuses as setupSteps left them, in both databases, for the run with stale directories.
+          for (const step of stale === 0 ? STATUS_AT_SETUP : []) {
+            runOurs(inst, users, step);
+            REFERENCE_STEP[backend.kind](users, step);
+          }
+        });
+        writeStates(alice, withShare);
+        for (const dir of staleDirs) {
+          mkdirSync(dir);
+          chownSync(dir, alice.uid, alice.gid);
+        }
+        const ref = reference(alice, 'x2golistsessions', []);
+        const refCalls = stand.calls();
+        writeStates(alice, withShare);
+        const our = ours(alice, 'x2golistsessions', []);
+        const ourCalls = stand.calls();
+        assert.equal(norm(our), norm(ref));
+        assert.equal(our.code, 0, our.stderr);
+        // alice-51 went R -> S, alice-52 S -> R; the others stay; the finished one is not listed.
+        assert.match(our.stdout, new RegExp(`\\|${sid('alice', 51)}\\|51\\|${SRV}\\|S\\|`));
+        assert.match(our.stdout, new RegExp(`\\|${sid('alice', 52)}\\|52\\|${SRV}\\|R\\|`));
+        assert.match(our.stdout, new RegExp(`\\|${sid('alice', 58)}\\|58\\|${SRV}\\|S\\|`));
+        assert.match(our.stdout, new RegExp(`\\|${sid('alice', 59)}\\|59\\|${SRV}\\|R\\|`));
+        assert.equal(our.stdout.split('\n').filter(Boolean).length, SESSIONS.length - 1);
+        // The same programs with the same arguments, as alice, without the launcher's group.
+        assert.deepEqual(ourCalls, refCalls);
+        const gid = lookupGroupId('x2gouser');
+        assert.deepEqual(
+          ourCalls.map((c) => c.replace(/ gid=.*/, '')),
+          [51, 58].flatMap((d) => [`x2gormforward ${sid('alice', d)}`, `x2goumount-session ${sid('alice', d)}`]).sort(),
+        );
+        for (const c of ourCalls) {
+          assert.match(c, new RegExp(` gid=${alice.gid} `));
+          assert.doesNotMatch(c, new RegExp(`groups=.*\\b${gid}\\b`));
+        }
 
-      // What each database now holds: the same listing without state files (no change then), all servers and this one.
-      removeStates();
-      for (const args of [['--all-servers'], [SRV], []]) {
-        const r = reference(alice, 'x2golistsessions', args);
-        const o = ours(alice, 'x2golistsessions', args);
-        assert.equal(norm(o), norm(r), args.join(' '));
-        assert.deepEqual(stand.calls(), []);
-      }
-    });
+        // What each database now holds: the same listing without state files (no change then), all servers and this one.
+        removeStates();
+        for (const args of [['--all-servers'], [SRV], []]) {
+          const r = reference(alice, 'x2golistsessions', args);
+          const o = ours(alice, 'x2golistsessions', args);
+          assert.equal(norm(o), norm(r), args.join(' '));
+          assert.deepEqual(stand.calls(), []);
+        }
+      });
+    }
 
     test('the hostname check: (none) and localhost are refused with the reference message and exit code', () => {
       const alice = must(users.alice);

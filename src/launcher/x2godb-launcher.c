@@ -31,9 +31,10 @@
  * here, and a command that writes ends with a clear error (it may or may not have been done).
  * A service started before this protocol (X2DB2; an upgrade replaced this launcher but has not
  * restarted the service yet) refuses it, having run nothing: those answers are asked again in
- * X2DB1, whose go-ahead follows the accept. x2golistsessions and x2golistshadowsessions ask in
- * X2DB3 (x2godb-listing.c): their report follows the go-ahead; a service before X2DB3 refuses it
- * the same way, and is asked again in X2DB2, then X2DB1, with the report in the request.
+ * X2DB1, whose go-ahead follows the accept. x2golistsessions and x2golistshadowsessions of a
+ * caller with many sessions ask in X2DB3 (x2godb-listing.c): their report follows the go-ahead;
+ * a service before X2DB3 refuses it the same way, and is asked again in X2DB2, then X2DB1, with
+ * the report in the request.
  *
  * Build: cc -DX2GODB_NODE='"/usr/bin/node"' -DX2GODB_ENTRY='"/usr/lib/x2go-sessiondb/x2godb.cjs"'
  *           -DX2GODB_CONFIG_DIR='"/etc/x2go"' [-DX2GODB_SOCKET='"/run/x2go-sessiondb/sessiond.sock"']
@@ -505,7 +506,8 @@ static int listing(const char *name, int argc, char **argv)
 		report.needs = needs;
 		report.n_needs = n_needs;
 #ifdef X2GODB_SOCKET
-		{
+		if (round == 1 && many_sessions()) {
+			/* Many state files: the service lists the sessions while they are read (X2DB3). */
 			char announcement[96];
 			const struct trailer later = { made_report, &report };
 			report_announcement(announcement, sizeof(announcement), round, host.nodename);
@@ -513,7 +515,8 @@ static int listing(const char *name, int argc, char **argv)
 			/* A service older than X2DB3 ran nothing: asked again with the report in the request. */
 			if (code == OLDER_SERVICE && made_report(&report, &len) != NULL)
 				code = via_service(name, report.text, argc, argv, &out);
-		}
+		} else if (made_report(&report, &len) != NULL)
+			code = via_service(name, report.text, argc, argv, &out);
 		if (code == FALL_BACK && !report.failed)
 #endif
 		{
