@@ -146,15 +146,17 @@ export async function runListing(
     if (w?.status === 'R' && states[i] === SUSPENDED) return 'S';
     return !shadow && w?.status === 'S' && states[i] === RUNNING ? 'R' : undefined;
   });
-  // Whether each was made: the common poll changes nothing and uses the store no further. Only
-  // while the row's status is the one listed: the report may have come seconds after the listing,
-  // and a session finished meanwhile must stay finished.
-  const changed = asked.some((a) => a !== undefined)
+  // The statuses made: the common poll changes nothing and uses the store no further. Only while
+  // the row's status is the one listed: the report may have come seconds after the listing, and
+  // a session finished meanwhile must stay finished.
+  const made = asked.some((a) => a !== undefined)
     ? await withDb(async (db) => {
-        const done: boolean[] = [];
+        const done: ('R' | 'S' | undefined)[] = [];
         for (const [i, status] of asked.entries()) {
           const w = wanted[i];
-          done.push(status !== undefined && w !== undefined && (await changeStatus(db, status, w.sessionId, w.status)));
+          done.push(
+            status !== undefined && w !== undefined && (await changeStatus(db, status, w.sessionId, w.status)) ? status : undefined,
+          );
         }
         return done;
       })
@@ -163,11 +165,11 @@ export async function runListing(
   for (const [i, line] of lines.entries()) {
     const w = wanted[i];
     let printed = line;
-    if (w && changed[i] && asked[i] === 'S') {
+    if (w && made[i] === 'S') {
       printed = line.replace('|R|', '|S|');
       actions.push({ kind: 'umount', sessionId: w.sessionId });
       if (!shadow) actions.push({ kind: 'rmforward', sessionId: w.sessionId });
-    } else if (w && changed[i]) {
+    } else if (made[i] === 'R') {
       printed = line.replace('|S|', '|R|');
     } else if (w && shadow && states[i] === '-') {
       // get_agent_state's warning; the Perl x2golistsessions asks has_agent_state_file first.

@@ -519,9 +519,7 @@ static int listing(const char *name, int argc, char **argv)
 			code = via_service(name, report.text, argc, argv, &out);
 		if (code == FALL_BACK && !report.failed)
 #endif
-		{
-			if (made_report(&report, &len) == NULL)
-				return 4;
+		if (made_report(&report, &len) != NULL) {
 			node_args(args, name, report.text, argc, argv);
 			code = via_node_captured(args, environment, &out);
 		}

@@ -258,14 +258,6 @@ static void report_host(struct utsname *host)
 		strcpy(host->nodename, "(none)");
 }
 
-#ifdef X2GODB_SOCKET
-/* What the request says instead of the report when the report follows it (X2DB3). */
-static void report_announcement(char *text, size_t size, int round, const char *host)
-{
-	snprintf(text, size, "X2LS1 %d follows %s", round, host);
-}
-#endif
-
 /* The caller's user name, looked up once; NULL when it has none that may go into a path. */
 static const char *caller_name(void)
 {
@@ -281,6 +273,12 @@ static const char *caller_name(void)
 }
 
 #ifdef X2GODB_SOCKET
+/* What the request says instead of the report when the report follows it (X2DB3). */
+static void report_announcement(char *text, size_t size, int round, const char *host)
+{
+	snprintf(text, size, "X2LS1 %d follows %s", round, host);
+}
+
 /*
  * Whether the caller's state directory holds at least LISTING_OVERLAP_FROM sessions' directories,
  * by its link count (two more than its subdirectories on the filesystems /tmp is made of; a
