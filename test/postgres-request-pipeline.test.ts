@@ -1,10 +1,12 @@
-// The resident service's PostgreSQL requests in few round trips (issue 15, item 4): SET LOCAL
-// ROLE travels with the request's first statement, and statements are prepared once per
-// connection, so a request of one statement is three writes to the server (BEGIN, the statement,
-// COMMIT) where it was five, and a purge seven where it was twelve. The writes are counted on
-// the socket itself. This must change nothing else: row-level security applies to every
-// statement, a role that is not set up runs nothing, a savepoint undoes only its own statements,
-// a failed request leaves nothing, and the connection goes back to the pool clean.
+// The resident service's PostgreSQL requests in few round trips (issue 15, item 4). Nothing
+// waits for an answer it does not need (src/backends/postgres/request.ts): BEGIN, SET LOCAL ROLE
+// and the request's statements leave in one write, and statements are prepared once per
+// connection. So a read is one write to the server before its answer (its COMMIT follows the
+// answer), and a write two (its statements, then COMMIT), a quota-checked insert and a purge
+// included. The writes are counted on the socket itself. This must change nothing else:
+// row-level security applies to every statement, a role that is not set up runs nothing, a
+// savepoint undoes only its own statements, a failed request leaves nothing, and the connection
+// goes back to the pool clean.
 
 import assert from 'node:assert/strict';
 import { appendFileSync, chownSync, cpSync } from 'node:fs';
@@ -27,8 +29,11 @@ const SRV = 'x2go-pipeline';
 const id = (user: string, n: number) => `${user}-${n}-17000000${n}_stDxfce_dp24`;
 const A = id('alice', 51);
 
-/** Writes to the suites' PostgreSQL from this process, counted while `work` runs. */
-async function writesDuring(work: () => Promise<unknown>): Promise<number> {
+/**
+ * Writes to the suites' PostgreSQL from this process: those before `work` has its answer, and
+ * all of them, until the request's connection is back in the pool.
+ */
+async function writesDuring(work: () => Promise<unknown>): Promise<{ beforeAnswer: number; all: number }> {
   const original = Socket.prototype.write;
   const port = pgPort();
   let writes = 0;
@@ -38,10 +43,13 @@ async function writesDuring(work: () => Promise<unknown>): Promise<number> {
   } as typeof original;
   try {
     await work();
+    const beforeAnswer = writes;
+    // A read's COMMIT leaves after its answer; it has been answered within these 100 ms.
+    await new Promise((r) => setTimeout(r, 100));
+    return { beforeAnswer, all: writes };
   } finally {
     Socket.prototype.write = original;
   }
-  return writes;
 }
 
 /** A TCP relay to the suites' PostgreSQL whose connections can all be cut at once. */
@@ -104,27 +112,47 @@ describe('PostgreSQL through the service: a request in few round trips', { ...ne
   const count = async (where: string): Promise<number> =>
     Number((await box.query<{ n: number }>(`select count(*)::int as n from ${where}`))[0]?.n);
 
-  test('a request of one statement is three writes: BEGIN, SET LOCAL ROLE with the statement, COMMIT', async () => {
+  test('a read is one write before its answer, a write two: its statements, then COMMIT', async () => {
     await as(alice, (s) => s.insertSession({ sessionId: A, display: 51, server: SRV, uname: 'alice', quota: quota(1, 0) }));
     const start = {
       cookie: 'abc',
       agentPid: 4242,
       endpoint: { client: '10.1.2.3', grPort: 30001, soundPort: 30002, fsPort: 30003, tekictrlPort: -1, tekidataPort: -1 },
     };
+    const read = <T>(work: (store: SessionStore) => Promise<T>) => shared.withStore(alice, work, 'read');
     let mounted = 0;
-    const operations: [string, () => Promise<unknown>, number][] = [
-      ['getSession', () => as(alice, (s) => s.getSession(A)), 3],
-      ['listSessions', () => as(alice, (s) => s.listSessions({ server: SRV, uname: 'alice', kind: 'desktop', includeFinished: false })), 3],
-      ['displays', () => as(alice, (s) => s.displays(SRV)), 3],
-      ['markStarted', () => as(alice, (s) => s.markStarted(A, 'alice', start)), 3],
-      ['setStatus', () => as(alice, (s) => s.setStatus(A, 'alice', 'S')), 3],
-      // A transaction of the store: SAVEPOINT goes with SET LOCAL ROLE, then its two statements.
-      ['insertMount', () => as(alice, (s) => s.insertMount(A, `/home/alice/data${++mounted}`, '10.1.2.3')), 5],
+    let display = 52;
+    let port = 32000;
+    // [label, request, writes before the answer, writes in all]
+    const operations: [string, () => Promise<unknown>, number, number][] = [
+      ['getSession', () => read((s) => s.getSession(A)), 1, 2],
+      ['listSessions', () => read((s) => s.listSessions({ server: SRV, uname: 'alice', kind: 'desktop', includeFinished: false })), 1, 2],
+      ['displays', () => read((s) => s.displays(SRV)), 1, 2],
+      ['markStarted', () => as(alice, (s) => s.markStarted(A, 'alice', start)), 2, 2],
+      ['setStatus', () => as(alice, (s) => s.setStatus(A, 'alice', 'S')), 2, 2],
+      // A transaction of the store: its SAVEPOINT goes with its statements.
+      ['insertMount', () => as(alice, (s) => s.insertMount(A, `/home/alice/data${++mounted}`, '10.1.2.3')), 2, 2],
+      // The quota's lock and count go with the insert they guard.
+      [
+        'insertSession under the quota',
+        () =>
+          as(alice, (s) =>
+            s.insertSession({ sessionId: id('alice', ++display), display, server: SRV, uname: 'alice', quota: quota(2, 0) }),
+          ),
+        2,
+        2,
+      ],
+      ['insertPort under the quota', () => as(alice, (s) => s.insertPort(SRV, A, ++port, quota(1, 0))), 2, 2],
     ];
-    for (const [label, operation, expected] of operations) {
-      await operation(); // prepares its statements on the connection
-      assert.equal(await writesDuring(operation), expected, label);
+    for (const [label, operation, beforeAnswer, all] of operations) {
+      // Prepares its statements on the connection; when it has gone back to the pool, the
+      // next request is given the same one.
+      await writesDuring(operation);
+      assert.deepEqual(await writesDuring(operation), { beforeAnswer, all }, label);
     }
+    // Those sessions and ports were only for counting.
+    await box.query(`delete from used_ports where port > 32000`);
+    await box.query(`delete from sessions where server = '${SRV}' and display > 52`);
   });
 
   test('row-level security still decides every statement', async () => {
@@ -133,6 +161,14 @@ describe('PostgreSQL through the service: a request in few round trips', { ...ne
     assert.equal((await as(alice, (s) => s.getSession(A)))?.status, 'S');
     await assert.rejects(as(bob, (s) => s.insertSession({ sessionId: id('alice', 70), display: 70, server: SRV, uname: 'alice' })));
     assert.equal(await count(`sessions where session_id = '${id('alice', 70)}'`), 0);
+  });
+
+  test('a request that only reads cannot write: its transaction is READ ONLY', async () => {
+    await assert.rejects(
+      shared.withStore(alice, (s) => s.setStatus(A, 'alice', 'T'), 'read'),
+      (err: Error) => /accepts no writes/.test(String(err)) && /read-only transaction/.test(String(err.cause)),
+    );
+    assert.equal((await as(alice, (s) => s.getSession(A)))?.status, 'S');
   });
 
   test('a caller without a role runs nothing, and the connection goes back clean', async () => {
@@ -192,8 +228,10 @@ describe('PostgreSQL through the service: a request in few round trips', { ...ne
   test('root purges as x2godbuser, in the same few writes', async () => {
     await as(alice, (s) => s.insertSession({ sessionId: id('alice', 62), display: 62, server: SRV, uname: 'alice' }));
     await as(root, (s) => s.deleteSession(id('alice', 52)));
-    // BEGIN, SET LOCAL ROLE with SAVEPOINT, the event, mounts, ports, the row, COMMIT.
-    assert.equal(await writesDuring(() => as(root, (s) => s.deleteSession(id('alice', 62)))), 7);
+    // Its statements prepared on every connection of the pool, which serves requests in turn.
+    for (let i = 0; i < 8; i++) await as(root, (s) => s.deleteSession(id('alice', 99)));
+    // BEGIN, SET LOCAL ROLE, SAVEPOINT, the event, mounts, ports and the row in one write; COMMIT.
+    assert.deepEqual(await writesDuring(() => as(root, (s) => s.deleteSession(id('alice', 62)))), { beforeAnswer: 2, all: 2 });
     assert.equal(await count(`sessions where session_id in ('${id('alice', 52)}', '${id('alice', 62)}')`), 0);
   });
   test('connections cut while a request is between two statements: it runs again, its abandoned run writes nothing, and the whole pool serves at once afterwards', async () => {

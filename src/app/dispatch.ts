@@ -8,7 +8,7 @@ import { loadBackend } from '../backends/backend.js';
 import { loadSettings, type Settings } from '../config/config.js';
 import { invalid } from '../model/errors.js';
 import { SessionDb } from '../model/session-db.js';
-import type { LegacyTraits } from '../model/backend.js';
+import type { LegacyTraits, StoreAccess } from '../model/backend.js';
 import type { SessionStore } from '../model/store.js';
 import type { Caller } from '../model/types.js';
 import { shown } from '../model/validate.js';
@@ -49,7 +49,7 @@ export interface Response {
 export interface Environment {
   settings(configDir: string): Settings;
   /** Runs `work` on a store as `caller` sees it; what it changes is committed when it returns. */
-  withStore<T>(settings: Settings, caller: Caller, work: (store: SessionStore) => Promise<T>): Promise<T>;
+  withStore<T>(settings: Settings, caller: Caller, work: (store: SessionStore) => Promise<T>, access?: StoreAccess): Promise<T>;
   /** The node every event of a call names (x2gosessiond --hostname); this host's name when absent. */
   node?: string;
 }
@@ -171,20 +171,26 @@ async function execute(req: Request, p: Plan, env: Environment): Promise<Respons
   const settings = env.settings(p.configDir);
   // How the reference printed rows is the backend's, not the store's.
   const traits = (await loadBackend(settings.backend.name)).legacyTraits(settings);
-  return env.withStore(settings, req.caller, async (store) => {
-    const db = new SessionDb(store, req.caller, userExists, {
-      quota: { limits: settings.quota, file: settings.sqlFile },
-      // The node every event of this call names: the service's, or this host's as `hostname` prints it.
-      node: env.node ?? hostname(),
-      sessionLimits: settings.sessionLimits,
-      groupsOf: groupsOfUser,
-    });
-    const output = await work(db);
-    const stderr = notesOf(output)
-      .map((note) => `${p.name}: ${note}\n`)
-      .join('');
-    return { stdout: render(output, p.print, traits), stderr, exitCode: 0 };
-  });
+  const access: StoreAccess = p.spec.readOnly ? 'read' : 'write';
+  return env.withStore(
+    settings,
+    req.caller,
+    async (store) => {
+      const db = new SessionDb(store, req.caller, userExists, {
+        quota: { limits: settings.quota, file: settings.sqlFile },
+        // The node every event of this call names: the service's, or this host's as `hostname` prints it.
+        node: env.node ?? hostname(),
+        sessionLimits: settings.sessionLimits,
+        groupsOf: groupsOfUser,
+      });
+      const output = await work(db);
+      const stderr = notesOf(output)
+        .map((note) => `${p.name}: ${note}\n`)
+        .join('');
+      return { stdout: render(output, p.print, traits), stderr, exitCode: 0 };
+    },
+    access,
+  );
 }
 
 /**
@@ -219,9 +225,12 @@ async function executeListing(req: Request, program: ListingProgram, env: Enviro
   const source = reportSource(req.args[0], req.trailer);
   const settings = env.settings(req.configDir);
   const traits = (await loadBackend(settings.backend.name)).legacyTraits(settings);
-  const withDb: WithDb = (work) =>
-    env.withStore(settings, req.caller, (store) =>
-      work(new SessionDb(store, req.caller, userExists, { quota: { limits: settings.quota, file: settings.sqlFile } })),
+  const withDb: WithDb = (work, access) =>
+    env.withStore(
+      settings,
+      req.caller,
+      (store) => work(new SessionDb(store, req.caller, userExists, { quota: { limits: settings.quota, file: settings.sqlFile } })),
+      access,
     );
   const r = await runListing(program, req.args.slice(1), source, withDb, req.caller.name, traits, settings.logLevel);
   return { stdout: encodeActions(r.actions, r.stdout), stderr: r.stderr, exitCode: r.exitCode };

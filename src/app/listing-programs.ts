@@ -8,7 +8,7 @@
 // listed before the report is awaited (the service lists them while the launcher reads the state
 // files) and in a store use of their own: no store is held while a caller's report is on its way.
 
-import type { LegacyTraits } from '../model/backend.js';
+import type { LegacyTraits, StoreAccess } from '../model/backend.js';
 import type { SessionDb } from '../model/session-db.js';
 import { parseServer } from '../model/validate.js';
 import { type Action, type ReportSource, stateKey, type StateClass } from './agent-report.js';
@@ -70,7 +70,7 @@ const SUSPENDED: StateClass = 'S';
 const RUNNING: StateClass = 'R';
 
 /** Runs `work` on the caller's database, in a store use of its own (committed when it returns). */
-export type WithDb = <T>(work: (db: SessionDb) => Promise<T>) => Promise<T>;
+export type WithDb = <T>(work: (db: SessionDb) => Promise<T>, access: StoreAccess) => Promise<T>;
 
 /**
  * Runs one of the two programs. `args` are the user's; `source` gives the caller's side's report.
@@ -105,14 +105,16 @@ export async function runListing(
   const server = first === undefined || first === '' || first === '0' ? source.host : first;
   const all = server === '--all-servers';
   const listing: Listing = shadow ? 'shadow' : 'sessions';
-  const rows = await withDb((db) =>
-    all
-      ? shadow
-        ? db.listshadowsessions_all()
-        : db.listsessions_all()
-      : shadow
-        ? db.listshadowsessions(parseServer(server))
-        : db.listsessions(parseServer(server)),
+  const rows = await withDb(
+    (db) =>
+      all
+        ? shadow
+          ? db.listshadowsessions_all()
+          : db.listsessions_all()
+        : shadow
+          ? db.listshadowsessions(parseServer(server))
+          : db.listsessions(parseServer(server)),
+    'read',
   );
   // The Perl programs take DB.pm's lines, drop blanks and turn '*' into blanks.
   const lines = legacyLines({ kind: 'sessions', listing, rows }, traits).map(perlLine);
@@ -159,7 +161,7 @@ export async function runListing(
           );
         }
         return done;
-      })
+      }, 'write')
     : [];
   const out: string[] = [];
   for (const [i, line] of lines.entries()) {

@@ -58,10 +58,16 @@ export interface LegacyTraits {
   serverCounts: boolean;
 }
 
+/**
+ * Whether a request only reads (CommandSpec.readOnly): a backend may answer a read before its
+ * transaction has ended, and refuse a write in it.
+ */
+export type StoreAccess = 'read' | 'write';
+
 /** A backend's stores as the resident service holds them: opened once, used per request. */
 export interface SharedStores {
   /** Runs one request as `caller`; what it changes is committed when this resolves. */
-  withStore<T>(caller: Caller, work: (store: SessionStore) => Promise<T>): Promise<T>;
+  withStore<T>(caller: Caller, work: (store: SessionStore) => Promise<T>, access?: StoreAccess): Promise<T>;
   close(): Promise<void>;
 }
 

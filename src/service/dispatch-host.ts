@@ -68,9 +68,9 @@ export class DispatchHost {
       const environment: Environment = {
         // The service's configuration, whatever directory a request names (requests name none).
         settings: () => settings,
-        withStore: async (_settings, caller, work) => {
+        withStore: async (_settings, caller, work, access) => {
           stores ??= this.#stores(settings);
-          return (await stores).withStore(caller, work);
+          return (await stores).withStore(caller, work, access);
         },
         node: this.#node,
       };

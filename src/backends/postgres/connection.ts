@@ -36,7 +36,11 @@ function resolvedTargets(settings: PostgresSettings): PostgresTarget[] {
   return settings.targets.map((t) => ({ host: address(t.host), port: t.port }));
 }
 
-export type Tx = postgres.TransactionSql;
+/**
+ * A transaction's statements, and savepoints in it: postgres.js's own transaction, or the
+ * resident service's request (request.ts).
+ */
+export type Tx = Sql & { savepoint<T>(work: (sp: Tx) => Promise<T>): Promise<T> };
 
 /**
  * What the store runs its statements on: a process's own connection (connect() below), or in
@@ -109,7 +113,7 @@ export function connect(settings: PostgresSettings, login: Login, database = set
   let proven = false;
   return {
     sql,
-    transaction: <T>(work: (tx: Tx) => Promise<T>) => sql.begin(work) as Promise<T>,
+    transaction: <T>(work: (tx: Tx) => Promise<T>) => sql.begin((tx) => work(tx as unknown as Tx)) as Promise<T>,
     close: () => close(sql),
     guard: async (operation) => {
       if (proven) return operation();

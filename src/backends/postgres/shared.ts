@@ -3,12 +3,8 @@
 // row-level security decides every request exactly as for a helper that connects as the user,
 // and the service's own login may do nothing by itself (NOINHERIT).
 //
-// In few round trips: SET LOCAL ROLE is sent without waiting for its answer, so it leaves in the
-// same write as the request's first statement, and the pool's statements are prepared once per
-// connection. A request of one statement is three round trips: BEGIN, the statement, COMMIT.
-// This is as safe as waiting: statements run in the order sent, and when SET LOCAL ROLE fails,
-// PostgreSQL refuses every later statement of the block and postgres.js's transaction fails with
-// that first error and rolls back. Nothing runs, let alone commits, without the caller's role.
+// In few round trips (request.ts): a read is one, a write its statements' and COMMIT's; the
+// pool's statements are prepared once per connection.
 //
 // The service outlives its role's password: x2godbadmin --createdb (or an administrator) gives
 // x2gosessiond a new one and rewrites x2gosql/x2gosessiond.password. New connections read the file as
@@ -18,12 +14,13 @@
 import type { Settings, SharedStores } from '../../model/backend.js';
 import { SessionDbError } from '../../model/errors.js';
 import { storedUserName } from '../../model/ownership.js';
-import { connectPool, describeTarget, type PgSession, type Tx } from './connection.js';
+import { connectPool, describeTarget } from './connection.js';
 import { liveServiceLogin } from './credentials.js';
 import { mapPgError } from './errors.js';
-import { callerRole, quoteIdent } from './identifiers.js';
+import { callerRole } from './identifiers.js';
 import type { PostgresSettings } from './settings.js';
 import { SQLSTATE, sqlStateOf } from './sqlstate.js';
+import { type RequestFailure, runRequest } from './request.js';
 import { PostgresStore } from './store.js';
 
 /** Connections the service keeps; requests beyond wait for one. */
@@ -51,12 +48,6 @@ const LOST: readonly string[] = [
   SQLSTATE.adminShutdown,
   SQLSTATE.crashShutdown,
 ];
-
-/** The server refused a statement, and the connection still serves (an error below FATAL). */
-function answeredByServer(err: unknown): boolean {
-  const cause = (err instanceof SessionDbError ? err.cause : err) as { severity?: unknown } | null | undefined;
-  return typeof cause?.severity === 'string' && cause.severity !== 'FATAL' && cause.severity !== 'PANIC';
-}
 
 function lostConnection(err: unknown): boolean {
   const cause = err instanceof SessionDbError ? err.cause : err;
@@ -98,7 +89,7 @@ export async function sharedPostgres(settings: Settings<PostgresSettings>): Prom
   const pool = connectPool(pg, login, POOL_SIZE, { prepared: true });
   const target = describeTarget(pg);
   return {
-    withStore: async (caller, work) => {
+    withStore: async (caller, work, access = 'write') => {
       const role = callerRole(caller);
       // Set once the caller has been answered (timeout): a request still waiting for a
       // connection must then not run at all.
@@ -116,55 +107,29 @@ export async function sharedPostgres(settings: Settings<PostgresSettings>): Prom
         }, REQUEST_TIMEOUT_MS);
       });
       const once = async (retries = LOST_RETRIES): Promise<unknown> => {
-        let committing = false;
-        /** SET LOCAL ROLE's failure, if it failed. */
-        let roleSet: Promise<unknown> = Promise.resolve(undefined);
+        let failure: RequestFailure = { committing: false };
         try {
-          const done = await pool.begin(async (tx): Promise<unknown> => {
-            if (answered) throw new SessionDbError('unavailable', 'the request was answered already');
-            // Constant text and the role quoted by quoteIdent: a simple query, no values. Its
-            // answer is kept (a failure nobody listens to would end the process); postgres.js
-            // fails the transaction with it too.
-            const setRole = tx.unsafe(`SET LOCAL ROLE ${quoteIdent(role)}`);
-            roleSet = Promise.resolve(setRole).then(
-              () => undefined,
-              (err: unknown) => err,
-            );
-            setRole.execute();
-            const session: PgSession = {
-              // The request's transaction serves as the store's connection; a store's own
-              // transactions become savepoints in it.
-              sql: tx,
-              transaction: <R>(w: (t: Tx) => Promise<R>) => tx.savepoint(w) as Promise<R>,
-              guard: (operation) => operation(),
-              close: async () => {},
-            };
-            const result = await work(new PostgresStore(session, target, settings.telekinesis, pg.scope));
-            committing = true;
-            return result;
-          });
-          // A request that sent nothing after a failed SET LOCAL ROLE: its COMMIT ended the
-          // failed block as ROLLBACK, without an error. Nothing ran, but it did not succeed.
-          const refused = await roleSet;
-          if (refused !== undefined) throw refused;
-          return done;
+          return await runRequest(
+            pool,
+            role,
+            access,
+            // The request's transaction serves as the store's connection.
+            (session) => work(new PostgresStore(session, target, settings.telekinesis, pg.scope)),
+            { stillWanted: () => !answered, lost: lostConnection, failed: (f) => (failure = f) },
+          );
         } catch (err) {
-          // The role could not be set: every later failure of the request comes from that. (Only
-          // asked when the server answered: then it has answered SET LOCAL ROLE, sent before.)
-          if (answeredByServer(err)) {
-            const refused = await roleSet;
-            if (refused !== undefined && ROLE_NOT_SET_UP.includes(sqlStateOf(refused))) {
-              throw new SessionDbError(
-                'unavailable',
-                `${role} is not set up for the session service; run: x2godbadmin --adduser ${storedUserName(caller)}`,
-              );
-            }
+          // The role could not be set: every later failure of the request comes from that.
+          if (failure.roleRefused !== undefined && ROLE_NOT_SET_UP.includes(sqlStateOf(failure.roleRefused))) {
+            throw new SessionDbError(
+              'unavailable',
+              `${role} is not set up for the session service; run: x2godbadmin --adduser ${storedUserName(caller)}`,
+            );
           }
           // The connection was lost before COMMIT was sent (the primary died, a failover): the
           // server rolled the transaction back with it, so the request runs again, on the next
           // connection, which the pool makes to whichever server accepts writes now. Lost
           // during COMMIT, the change may or may not have been made: that is the caller's answer.
-          if (!committing && !answered && retries > 0 && lostConnection(err)) return once(retries - 1);
+          if (!failure.committing && !answered && retries > 0 && lostConnection(err)) return once(retries - 1);
           throw err;
         }
       };

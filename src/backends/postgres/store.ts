@@ -100,19 +100,40 @@ export class PostgresStore implements SessionStore {
    * caller's role created (creator_id: recorded by the database, not deduced), and let the model
    * decide. Row-level security lets a role lock only its own row, and, through the service's SET
    * LOCAL ROLE, current_user is the caller's role.
+   *
+   * `creating` is the write the quota guards, sent right after the count without waiting for
+   * it, so they share one round trip where statements are pipelined (the service's requests).
+   * The count runs before it (statements run in the order sent), in a snapshot taken after the
+   * lock; when the model refuses, the write is undone with the transaction. `checkedFirst`, a
+   * check sent before, is decided before the quota, as when each waited for the one before.
    */
-  async #checkQuota(tx: Tx, quota: QuotaGuard | undefined): Promise<void> {
-    if (!quota) return;
-    await this.#lockCaller(tx);
-    const [held] = await tx`select (select count(*) from sessions where creator_id = current_user)::int as sessions,
-      (select count(*) from used_ports where creator_id = current_user)::int as ports`;
-    quota.assertRoom({ sessions: Number(held?.sessions ?? 0), ports: Number(held?.ports ?? 0) });
+  async #withinQuota(
+    tx: Tx,
+    quota: QuotaGuard | undefined,
+    creating: () => Promise<unknown>,
+    checkedFirst: Promise<unknown> = Promise.resolve(),
+  ): Promise<void> {
+    const locked = quota && this.#lockCaller(tx);
+    const counted =
+      quota &&
+      tx`select (select count(*) from sessions where creator_id = current_user)::int as sessions,
+        (select count(*) from used_ports where creator_id = current_user)::int as ports`.execute();
+    const written = creating();
+    // Each failure counts only after the decisions before it.
+    for (const answer of [checkedFirst, locked, counted, written]) answer?.catch(() => undefined);
+    await checkedFirst;
+    if (quota) {
+      await locked;
+      const [held] = (await counted) ?? [];
+      quota.assertRoom({ sessions: Number(held?.sessions ?? 0), ports: Number(held?.ports ?? 0) });
+    }
+    await written;
   }
 
-  /** The caller's own row of x2go_quota_locks, locked until the transaction ends (see #checkQuota). */
-  async #lockCaller(tx: Tx): Promise<void> {
-    await tx`insert into x2go_quota_locks (holder) values (current_user)
-      on conflict (holder) do update set holder = excluded.holder`;
+  /** The caller's own row of x2go_quota_locks, locked until the transaction ends (see #withinQuota). */
+  #lockCaller(tx: Tx): Promise<unknown> {
+    return tx`insert into x2go_quota_locks (holder) values (current_user)
+      on conflict (holder) do update set holder = excluded.holder`.execute();
   }
 
   /**
@@ -139,14 +160,15 @@ export class PostgresStore implements SessionStore {
     return this.#run(
       'insert session',
       () =>
-        this.#session.transaction(async (tx) => {
-          await this.#checkQuota(tx, s.quota);
-          // One statement: the row and its event.
-          await tx`with created as (insert into sessions (display, server, uname, session_id)
-              values (${s.display}, ${s.server}, ${s.uname}, ${s.sessionId}) returning session_id, uname, server)
-            insert into session_events (${this.#eventColumns()})
-            select session_id, uname, server, ${eventValues(tx, 'created', s.by)} from created`;
-        }),
+        this.#session.transaction((tx) =>
+          this.#withinQuota(tx, s.quota, () =>
+            // One statement: the row and its event.
+            tx`with created as (insert into sessions (display, server, uname, session_id)
+                values (${s.display}, ${s.server}, ${s.uname}, ${s.sessionId}) returning session_id, uname, server)
+              insert into session_events (${this.#eventColumns()})
+              select session_id, uname, server, ${eventValues(tx, 'created', s.by)} from created`.execute(),
+          ),
+        ),
       {
         sessions_display_key: `display ${s.display} is already in use`,
         sessions_server_display_key: `display ${s.display} is already in use on ${s.server}`,
@@ -205,12 +227,16 @@ export class PostgresStore implements SessionStore {
   deleteSession(sessionId: string, by?: EventActor): Promise<boolean> {
     return this.#run('remove session', () =>
       this.#session.transaction(async (tx) => {
-        // The event first, while the row is there to name its user and server.
-        await tx`insert into session_events (${this.#eventColumns()})
-          select session_id, uname, server, ${eventValues(tx, 'purged', by)} from sessions where session_id = ${sessionId}`;
-        await tx`delete from mounts where session_id = ${sessionId}`;
-        await tx`delete from used_ports where session_id = ${sessionId}`;
-        return (await tx`delete from sessions where session_id = ${sessionId}`).count > 0;
+        // Sent together, run in this order: the event first, while the row is there to name its
+        // user and server.
+        const [, , , row] = await Promise.all([
+          tx`insert into session_events (${this.#eventColumns()})
+            select session_id, uname, server, ${eventValues(tx, 'purged', by)} from sessions where session_id = ${sessionId}`.execute(),
+          tx`delete from mounts where session_id = ${sessionId}`.execute(),
+          tx`delete from used_ports where session_id = ${sessionId}`.execute(),
+          tx`delete from sessions where session_id = ${sessionId}`.execute(),
+        ]);
+        return row.count > 0;
       }),
     );
   }
@@ -260,7 +286,8 @@ export class PostgresStore implements SessionStore {
   reserve(r: Reservation): Promise<Reserved> {
     return this.#run('reserve a session', () =>
       this.#session.transaction(async (tx) => {
-        await this.#checkQuota(tx, r.quota);
+        // The quota alone: the reservation's rows follow, each in a savepoint of its own.
+        await this.#withinQuota(tx, r.quota, () => Promise.resolve());
         const [node] = await tx`select state from nodes where server = ${r.server}`;
         if (node?.state === 'draining') throw drainingRefusal(r.server, r.uname);
         await this.#checkLimit(tx, r.limit, r.quota !== undefined);
@@ -324,7 +351,8 @@ export class PostgresStore implements SessionStore {
 
   /** Inside a transaction: the session must exist and be visible to the caller (row-level security). */
   async #assertSessionExists(tx: Tx, sessionId: string): Promise<void> {
-    const [found] = await tx`select 1 from sessions where session_id = ${sessionId}`;
+    // Sent now, not when awaited (a microtask later): statements sent after it must follow it.
+    const [found] = await tx`select 1 from sessions where session_id = ${sessionId}`.execute();
     if (!found) throw new SessionDbError('not-found', `no session ${sessionId} in the session database`);
   }
 
@@ -332,11 +360,14 @@ export class PostgresStore implements SessionStore {
     return this.#run(
       'reserve port',
       () =>
-        this.#session.transaction(async (tx) => {
-          await this.#assertSessionExists(tx, sessionId);
-          await this.#checkQuota(tx, quota);
-          await tx`insert into used_ports (server, session_id, port) values (${server}, ${sessionId}, ${port})`;
-        }),
+        this.#session.transaction((tx) =>
+          this.#withinQuota(
+            tx,
+            quota,
+            () => tx`insert into used_ports (server, session_id, port) values (${server}, ${sessionId}, ${port})`.execute(),
+            this.#assertSessionExists(tx, sessionId),
+          ),
+        ),
       { used_ports_pkey: `port ${port} is already in use` },
     );
   }
@@ -360,10 +391,14 @@ export class PostgresStore implements SessionStore {
     await this.#run(
       'record mount',
       () =>
-        this.#session.transaction(async (tx) => {
-          await this.#assertSessionExists(tx, sessionId);
-          await tx`insert into mounts (session_id, path, client) values (${sessionId}, ${path}, ${client})`;
-        }),
+        this.#session.transaction((tx) =>
+          this.#withinQuota(
+            tx,
+            undefined,
+            () => tx`insert into mounts (session_id, path, client) values (${sessionId}, ${path}, ${client})`.execute(),
+            this.#assertSessionExists(tx, sessionId),
+          ),
+        ),
       { mounts_pkey: 'already mounted' },
     );
   }

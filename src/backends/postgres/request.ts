@@ -1,0 +1,143 @@
+// One request of the resident service on PostgreSQL, in as few round trips as its statements
+// allow. The request gets a connection of the pool to itself (postgres.js's reserve), on which
+// nothing waits for an answer it does not need: BEGIN, SET LOCAL ROLE and the request's first
+// statement leave in one write, and so do a savepoint and the statements in it.
+//
+// - A read is one round trip: its answer is the caller's as soon as its statement has answered;
+//   its COMMIT follows, and the connection returns to the pool once that has answered too. It
+//   runs in a READ ONLY transaction, so a read that tried to write would fail, not write.
+// - A write is its statements' round trips, then COMMIT's: the caller is answered only once
+//   PostgreSQL has said COMMIT.
+//
+// This is as safe as waiting. PostgreSQL runs the statements of a connection in the order sent;
+// when one fails, it refuses every later one of the transaction block, and a COMMIT sent after
+// that ends the block as ROLLBACK (which we then report as a failure). When SET LOCAL ROLE
+// fails, nothing runs under another role: the request fails with that first error.
+//
+// A connection that was lost under the request is not given back to the pool (postgres.js has
+// already put it among its closed ones, to be made again); one that answered is given back only
+// after its transaction has ended.
+
+import type { StoreAccess } from '../../model/backend.js';
+import { SessionDbError } from '../../model/errors.js';
+import type { ConnectionSql, PgSession, Tx } from './connection.js';
+import { quoteIdent } from './identifiers.js';
+
+/** A connection of the pool, the request's own until released. */
+type Reserved = Awaited<ReturnType<ConnectionSql['reserve']>>;
+
+/** What runRequest's caller learns about a failure, besides the error itself. */
+export interface RequestFailure {
+  /** SET LOCAL ROLE's own error, when it was refused (every later failure comes from it). */
+  roleRefused?: unknown;
+  /** Whether COMMIT had been sent: after that, the change may or may not have been made. */
+  committing: boolean;
+}
+
+/** The connection to the server went away (not: the server refused a statement). */
+export type LostTest = (err: unknown) => boolean;
+
+/**
+ * Runs `work` as `role` in one transaction on a reserved connection. `stillWanted` is asked once
+ * the connection is ours: a request whose caller was already answered (a timeout) runs nothing.
+ * `failed` receives what the request knew when it failed, for the caller's message.
+ */
+export async function runRequest<T>(
+  pool: ConnectionSql,
+  role: string,
+  access: StoreAccess,
+  work: (session: PgSession) => Promise<T>,
+  { stillWanted, lost, failed }: { stillWanted: () => boolean; lost: LostTest; failed: (f: RequestFailure) => void },
+): Promise<T> {
+  const conn: Reserved = await pool.reserve();
+  if (!stillWanted()) {
+    conn.release();
+    throw new SessionDbError('unavailable', 'the request was answered already');
+  }
+  // Constant text and the role quoted by quoteIdent: simple queries, no values.
+  const begin = conn.unsafe(access === 'read' ? 'BEGIN READ ONLY' : 'BEGIN').execute();
+  const setRole = conn.unsafe(`SET LOCAL ROLE ${quoteIdent(role)}`).execute();
+  let roleRefused: unknown;
+  setRole.catch((err: unknown) => {
+    roleRefused = err;
+  });
+  let committing = false;
+  let pending: Promise<unknown> = Promise.resolve();
+  try {
+    const running = work(session(conn, lost));
+    pending = running;
+    const [, , result] = await Promise.all([begin, setRole, running]);
+    committing = true;
+    const commit = conn.unsafe('COMMIT').execute();
+    if (access === 'read') {
+      // Nothing to make durable: the answer does not wait for COMMIT's.
+      commit.then(
+        () => conn.release(),
+        (err: unknown) => {
+          if (!lost(err)) conn.release();
+        },
+      );
+      return result;
+    }
+    const ended = await commit;
+    // A COMMIT after a refused statement ends the transaction as ROLLBACK, without an error.
+    if (ended.command !== 'COMMIT') throw new SessionDbError('conflict', 'the change was rolled back; nothing was written');
+    conn.release();
+    return result;
+  } catch (err) {
+    failed({ roleRefused, committing });
+    if (!lost(err)) void endFailed(conn, pending, lost);
+    throw err;
+  }
+}
+
+/**
+ * After a failure the server answered: let the request's work settle (it may still be sending
+ * statements, which must not run after the ROLLBACK), then end the transaction and give the
+ * connection back.
+ */
+async function endFailed(conn: Reserved, pending: Promise<unknown>, lost: LostTest): Promise<void> {
+  await pending.catch(() => undefined);
+  try {
+    await conn.unsafe('ROLLBACK');
+    conn.release();
+  } catch (err) {
+    if (!lost(err)) conn.release();
+  }
+}
+
+/**
+ * The store's view of the request: its statements go to the reserved connection, and a store's
+ * own transactions become savepoints, each marked without waiting for the mark's answer.
+ */
+function session(conn: Reserved, lost: LostTest): PgSession {
+  let savepoints = 0;
+  const tx = conn as unknown as Tx;
+  const savepoint = async <R>(w: (t: Tx) => Promise<R>): Promise<R> => {
+    const name = `s${savepoints++}`;
+    // Sent before w's first statement (execute: in the order created).
+    const mark = conn.unsafe(`SAVEPOINT ${name}`).execute();
+    let running: Promise<R> | undefined;
+    try {
+      running = w(tx);
+      const [, result] = await Promise.all([mark, running]);
+      return result;
+    } catch (err) {
+      // A lost connection took the whole transaction with it. Else, once w has sent its last
+      // statement, undo to the mark; if even that is refused, the transaction stays failed and
+      // its COMMIT reports it (runRequest).
+      if (!lost(err)) {
+        await running?.catch(() => undefined);
+        await conn.unsafe(`ROLLBACK TO SAVEPOINT ${name}`).catch(() => undefined);
+      }
+      throw err;
+    }
+  };
+  (tx as { savepoint: typeof savepoint }).savepoint = savepoint;
+  return {
+    sql: tx,
+    transaction: savepoint,
+    guard: (operation) => operation(),
+    close: async () => {},
+  };
+}
