@@ -2,7 +2,8 @@
 // waits for an answer it does not need (src/backends/postgres/request.ts): BEGIN, SET LOCAL ROLE
 // and the request's statements leave in one write, and statements are prepared once per
 // connection. So a read is one write to the server before its answer (its COMMIT follows the
-// answer), and a write two (its statements, then COMMIT), a quota-checked insert and a purge
+// answer), a request that is one store call of one statement one write with its COMMIT, and
+// other writes two (their statements, then COMMIT), a quota-checked insert and a purge
 // included. The writes are counted on the socket itself. This must change nothing else:
 // row-level security applies to every statement, a role that is not set up runs nothing, a
 // savepoint undoes only its own statements, a failed request leaves nothing, and the connection
@@ -112,7 +113,7 @@ describe('PostgreSQL through the service: a request in few round trips', { ...ne
   const count = async (where: string): Promise<number> =>
     Number((await box.query<{ n: number }>(`select count(*)::int as n from ${where}`))[0]?.n);
 
-  test('a read is one write before its answer, a write two: its statements, then COMMIT', async () => {
+  test('a read is one write before its answer, a single write one with its COMMIT, other writes two', async () => {
     await as(alice, (s) => s.insertSession({ sessionId: A, display: 51, server: SRV, uname: 'alice', quota: quota(1, 0) }));
     const start = {
       cookie: 'abc',
@@ -120,6 +121,7 @@ describe('PostgreSQL through the service: a request in few round trips', { ...ne
       endpoint: { client: '10.1.2.3', grPort: 30001, soundPort: 30002, fsPort: 30003, tekictrlPort: -1, tekidataPort: -1 },
     };
     const read = <T>(work: (store: SessionStore) => Promise<T>) => shared.withStore(alice, work, 'read');
+    const single = <T>(work: (store: SessionStore) => Promise<T>) => shared.withStore(alice, work, 'single-write');
     let mounted = 0;
     let display = 52;
     let port = 32000;
@@ -128,7 +130,11 @@ describe('PostgreSQL through the service: a request in few round trips', { ...ne
       ['getSession', () => read((s) => s.getSession(A)), 1, 2],
       ['listSessions', () => read((s) => s.listSessions({ server: SRV, uname: 'alice', kind: 'desktop', includeFinished: false })), 1, 2],
       ['displays', () => read((s) => s.displays(SRV)), 1, 2],
-      ['markStarted', () => as(alice, (s) => s.markStarted(A, 'alice', start)), 2, 2],
+      // A request that is this one call: BEGIN, SET LOCAL ROLE, the statement and COMMIT at once.
+      ['markStarted, a single write', () => single((s) => s.markStarted(A, 'alice', start)), 1, 1],
+      ['setStatus, a single write', () => single((s) => s.setStatus(A, 'alice', 'S')), 1, 1],
+      ['deletePort, a single write', () => single((s) => s.deletePort(SRV, A, 39999)), 1, 1],
+      // The same in a request that may go on: COMMIT once it has returned.
       ['setStatus', () => as(alice, (s) => s.setStatus(A, 'alice', 'S')), 2, 2],
       // A transaction of the store: its SAVEPOINT goes with its statements.
       ['insertMount', () => as(alice, (s) => s.insertMount(A, `/home/alice/data${++mounted}`, '10.1.2.3')), 2, 2],
@@ -169,6 +175,31 @@ describe('PostgreSQL through the service: a request in few round trips', { ...ne
       (err: Error) => /accepts no writes/.test(String(err)) && /read-only transaction/.test(String(err.cause)),
     );
     assert.equal((await as(alice, (s) => s.getSession(A)))?.status, 'S');
+  });
+
+  test('a single write commits with its statement, refuses a statement after it, and fails whole', async () => {
+    const single = <T>(work: (store: SessionStore) => Promise<T>) => shared.withStore(alice, work, 'single-write');
+    // Committed: seen by another request at once.
+    await single((s) => s.setStatus(A, 'alice', 'R'));
+    assert.equal((await box.query<{ status: string }>(`select status from sessions where session_id = '${A}'`))[0]?.status, 'R');
+    // A second statement after the one that carried COMMIT is refused unsent: it would run outside
+    // the transaction, without the caller's role. The first one stands.
+    await assert.rejects(
+      single(async (s) => {
+        await s.setStatus(A, 'alice', 'S');
+        await s.setStatus(A, 'alice', 'T');
+      }),
+      /a statement after the request had committed/,
+    );
+    assert.equal((await as(alice, (s) => s.getSession(A)))?.status, 'S');
+    // Its statement refused by the server (a status the schema does not allow): its COMMIT ended
+    // the block as ROLLBACK, the request fails with the statement's error, nothing changed, and
+    // the connection serves the next request.
+    for (let i = 0; i < 10; i++) {
+      await assert.rejects(single((s) => s.setStatus(A, 'alice', 'X' as 'S')));
+      assert.equal((await single((s) => s.getSession(A)))?.status, 'S');
+    }
+    assert.equal(await count(`session_events where session_id = '${A}' and detail = 'status X'`), 0);
   });
 
   test('a caller without a role runs nothing, and the connection goes back clean', async () => {

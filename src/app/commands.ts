@@ -35,6 +35,8 @@ export interface CommandSpec {
   rootOnly?: boolean;
   /** Changes nothing: the resident service's launcher may safely run it again itself. */
   readOnly?: boolean;
+  /** Its work is one store call that writes: a backend may commit with that call's last statement. */
+  oneStoreCall?: boolean;
   /** Validates the arguments (throws 'invalid') and returns the work. */
   prepare(args: readonly string[]): Work;
   /** How many arguments, when the usage line's brackets do not say it (options with values). */
@@ -111,6 +113,7 @@ export const COMMANDS: Readonly<Record<string, CommandSpec>> = {
     prepare: () => (db) => db.listsessionsroot_all().then(rootSessions),
   },
   insertsession: {
+    oneStoreCall: true,
     usage: '<display> <server> <session_id>',
     prepare: (a) => {
       const [display, server, sid] = [parseDisplay(a[0]!), parseServer(a[1]!), parseSessionId(a[2]!)];
@@ -118,6 +121,7 @@ export const COMMANDS: Readonly<Record<string, CommandSpec>> = {
     },
   },
   insertshadowsession: {
+    oneStoreCall: true,
     usage: '<display> <server> <session_id> <shadreq_user>',
     prepare: (a) => {
       const [display, server, sid] = [parseDisplay(a[0]!), parseServer(a[1]!), parseSessionId(a[2]!)];
@@ -126,6 +130,7 @@ export const COMMANDS: Readonly<Record<string, CommandSpec>> = {
     },
   },
   createsession: {
+    oneStoreCall: true,
     usage: '<session_id> <cookie> <pid> <client> <gr_port> <snd_port> <fs_port> <tekictrl_port> <tekidata_port>',
     prepare: (a) => {
       const [sid, cookie, pid] = [parseSessionId(a[0]!), parseCookie(a[1]!), parsePid(a[2]!)];
@@ -134,6 +139,7 @@ export const COMMANDS: Readonly<Record<string, CommandSpec>> = {
     },
   },
   createshadowsession: {
+    oneStoreCall: true,
     usage: '<session_id> <cookie> <pid> <client> <gr_port> <snd_port> <fs_port> <shadreq_user>',
     prepare: (a) => {
       const [sid, cookie, pid] = [parseSessionId(a[0]!), parseCookie(a[1]!), parsePid(a[2]!)];
@@ -143,6 +149,7 @@ export const COMMANDS: Readonly<Record<string, CommandSpec>> = {
     },
   },
   insertport: {
+    oneStoreCall: true,
     usage: '<server> <session_id> <port>',
     prepare: (a) => {
       const [server, sid, port] = [parseServer(a[0]!), parseSessionId(a[1]!), parsePort(a[2]!)];
@@ -150,6 +157,7 @@ export const COMMANDS: Readonly<Record<string, CommandSpec>> = {
     },
   },
   rmport: {
+    oneStoreCall: true,
     usage: '<server> <session_id> <port>',
     prepare: (a) => {
       const [server, sid, port] = [parseServer(a[0]!), parseSessionId(a[1]!), parsePort(a[2]!)];
@@ -157,6 +165,7 @@ export const COMMANDS: Readonly<Record<string, CommandSpec>> = {
     },
   },
   resume: {
+    oneStoreCall: true,
     usage: '<client> <session_id> <gr_port> <snd_port> <fs_port> <tekictrl_port> <tekidata_port>',
     prepare: (a) => {
       const sid = parseSessionId(a[1]!);
@@ -166,6 +175,7 @@ export const COMMANDS: Readonly<Record<string, CommandSpec>> = {
   },
   // Ours, not the reference's: display, ports and session row in one step (x2gostartagent's loops).
   reservesession: {
+    oneStoreCall: true,
     usage: '<server> <session_suffix> <display_start> <port_count> <port_start> [busy_displays] [busy_ports]',
     prepare: (a) => {
       const request = {
@@ -181,6 +191,7 @@ export const COMMANDS: Readonly<Record<string, CommandSpec>> = {
     },
   },
   changestatus: {
+    oneStoreCall: true,
     usage: '<status> <session_id>',
     prepare: (a) => {
       const [status, sid] = [parseStatus(a[0]!), parseSessionId(a[1]!)];
@@ -233,6 +244,7 @@ export const COMMANDS: Readonly<Record<string, CommandSpec>> = {
     prepare: () => async (db) => ({ kind: 'servers', servers: await db.getservers() }),
   },
   insertmount: {
+    oneStoreCall: true,
     usage: '<session_id> <path> <client>',
     prepare: (a) => {
       const [sid, path, client] = [parseSessionId(a[0]!), parseMountPath(a[1]!), parseClient(a[2]!)];
@@ -240,6 +252,7 @@ export const COMMANDS: Readonly<Record<string, CommandSpec>> = {
     },
   },
   deletemount: {
+    oneStoreCall: true,
     usage: '<session_id> <path>',
     prepare: (a) => {
       const [sid, path] = [parseSessionId(a[0]!), parseMountPath(a[1]!)];
@@ -266,6 +279,7 @@ export const COMMANDS: Readonly<Record<string, CommandSpec>> = {
   },
   // Ours: history retention, run by x2gosessiond with [sessiond] history_days=; prints how many went.
   prunehistory: {
+    oneStoreCall: true,
     usage: '<days>',
     rootOnly: true,
     prepare: (a) => {
@@ -274,6 +288,7 @@ export const COMMANDS: Readonly<Record<string, CommandSpec>> = {
     },
   },
   rmsessionsroot: {
+    oneStoreCall: true,
     usage: '<session_id>',
     rootOnly: true,
     prepare: (a) => {
@@ -282,6 +297,7 @@ export const COMMANDS: Readonly<Record<string, CommandSpec>> = {
     },
   },
   deletemounts: {
+    oneStoreCall: true,
     usage: '<session_id>',
     rootOnly: true,
     prepare: (a) => {

@@ -171,7 +171,7 @@ async function execute(req: Request, p: Plan, env: Environment): Promise<Respons
   const settings = env.settings(p.configDir);
   // How the reference printed rows is the backend's, not the store's.
   const traits = (await loadBackend(settings.backend.name)).legacyTraits(settings);
-  const access: StoreAccess = p.spec.readOnly ? 'read' : 'write';
+  const access: StoreAccess = p.spec.readOnly ? 'read' : p.spec.oneStoreCall ? 'single-write' : 'write';
   return env.withStore(
     settings,
     req.caller,

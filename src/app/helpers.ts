@@ -67,6 +67,7 @@ const DEFINED = {
   },
   // x2goresume-session calls it without the telekinesis ports; they default to -1, as there.
   x2goresume: {
+    oneStoreCall: true,
     usage: '<client> <session_id> <gr_port> <snd_port> <fs_port> [tekictrl_port] [tekidata_port]',
     print: 'nothing',
     prepare: (a) => resume.prepare([...a.slice(0, 5), a[5] ?? '-1', a[6] ?? '-1']),

@@ -59,10 +59,11 @@ export interface LegacyTraits {
 }
 
 /**
- * Whether a request only reads (CommandSpec.readOnly): a backend may answer a read before its
- * transaction has ended, and refuse a write in it.
+ * What a request does with its store (CommandSpec.readOnly, CommandSpec.oneStoreCall): a backend
+ * may answer a read before its transaction has ended, and refuse a write in it; and commit a
+ * single write (one store call) with that call's last statement.
  */
-export type StoreAccess = 'read' | 'write';
+export type StoreAccess = 'read' | 'single-write' | 'write';
 
 /** A backend's stores as the resident service holds them: opened once, used per request. */
 export interface SharedStores {

@@ -51,6 +51,11 @@ export interface PgSession {
   /** Several statements as one: a transaction, or a savepoint inside the request's transaction. */
   transaction<T>(work: (tx: Tx) => Promise<T>): Promise<T>;
   /**
+   * A store call's last statement, which changes what it changes by itself: a service request
+   * that is this one call sends its COMMIT with it (request.ts). Elsewhere, the statement as it is.
+   */
+  last<Q extends Promise<unknown> & { execute(): unknown }>(statement: Q): Q;
+  /**
    * Runs an operation; until the connection has proved itself once, it fails when the server
    * stays silent for the connect timeout (see connect()).
    */
@@ -114,6 +119,7 @@ export function connect(settings: PostgresSettings, login: Login, database = set
   return {
     sql,
     transaction: <T>(work: (tx: Tx) => Promise<T>) => sql.begin((tx) => work(tx as unknown as Tx)) as Promise<T>,
+    last: (statement) => statement,
     close: () => close(sql),
     guard: async (operation) => {
       if (proven) return operation();

@@ -1,13 +1,15 @@
 // One request of the resident service on PostgreSQL, in as few round trips as its statements
 // allow. The request gets a connection of the pool to itself (postgres.js's reserve), on which
-// nothing waits for an answer it does not need: BEGIN, SET LOCAL ROLE and the request's first
-// statement leave in one write, and so do a savepoint and the statements in it.
+// nothing waits for an answer it does not need: BEGIN, SET LOCAL ROLE and the request's
+// statements leave in one write, and so do a savepoint and the statements in it.
 //
 // - A read is one round trip: its answer is the caller's as soon as its statement has answered;
 //   its COMMIT follows, and the connection returns to the pool once that has answered too. It
 //   runs in a READ ONLY transaction, so a read that tried to write would fail, not write.
-// - A write is its statements' round trips, then COMMIT's: the caller is answered only once
-//   PostgreSQL has said COMMIT.
+// - A write whose request is one store call of one statement ('single-write') is one round
+//   trip too: COMMIT leaves with that statement (PgSession.last), and the caller is answered once
+//   PostgreSQL has said COMMIT. No statement can follow it: one would fail, unsent.
+// - Any other write is its statements' round trips, then COMMIT's.
 //
 // This is as safe as waiting. PostgreSQL runs the statements of a connection in the order sent;
 // when one fails, it refuses every later one of the transaction block, and a COMMIT sent after
@@ -54,6 +56,7 @@ export async function runRequest<T>(
     conn.release();
     throw new SessionDbError('unavailable', 'the request was answered already');
   }
+  const request = new Request(conn, access, lost);
   // Constant text and the role quoted by quoteIdent: simple queries, no values.
   const begin = conn.unsafe(access === 'read' ? 'BEGIN READ ONLY' : 'BEGIN').execute();
   const setRole = conn.unsafe(`SET LOCAL ROLE ${quoteIdent(role)}`).execute();
@@ -61,14 +64,12 @@ export async function runRequest<T>(
   setRole.catch((err: unknown) => {
     roleRefused = err;
   });
-  let committing = false;
   let pending: Promise<unknown> = Promise.resolve();
   try {
-    const running = work(session(conn, lost));
+    const running = work(request.session());
     pending = running;
     const [, , result] = await Promise.all([begin, setRole, running]);
-    committing = true;
-    const commit = conn.unsafe('COMMIT').execute();
+    const commit = request.commit();
     if (access === 'read') {
       // Nothing to make durable: the answer does not wait for COMMIT's.
       commit.then(
@@ -85,7 +86,9 @@ export async function runRequest<T>(
     conn.release();
     return result;
   } catch (err) {
-    failed({ roleRefused, committing });
+    // A COMMIT already sent decides what stands: the caller hears of the failure once it has.
+    if (request.committing) await request.commit().catch(() => undefined);
+    failed({ roleRefused, committing: request.committing });
     if (!lost(err)) void endFailed(conn, pending, lost);
     throw err;
   }
@@ -94,7 +97,7 @@ export async function runRequest<T>(
 /**
  * After a failure the server answered: let the request's work settle (it may still be sending
  * statements, which must not run after the ROLLBACK), then end the transaction and give the
- * connection back.
+ * connection back. (After a COMMIT already sent, this ROLLBACK finds no transaction: a warning.)
  */
 async function endFailed(conn: Reserved, pending: Promise<unknown>, lost: LostTest): Promise<void> {
   await pending.catch(() => undefined);
@@ -106,18 +109,79 @@ async function endFailed(conn: Reserved, pending: Promise<unknown>, lost: LostTe
   }
 }
 
-/**
- * The store's view of the request: its statements go to the reserved connection, and a store's
- * own transactions become savepoints, each marked without waiting for the mark's answer.
- */
-function session(conn: Reserved, lost: LostTest): PgSession {
-  let savepoints = 0;
-  const tx = conn as unknown as Tx;
-  const savepoint = async <R>(w: (t: Tx) => Promise<R>): Promise<R> => {
-    const name = `s${savepoints++}`;
+/** A request's transaction: its COMMIT, sent once, and the store's view of it. */
+class Request {
+  readonly #conn: Reserved;
+  readonly #access: StoreAccess;
+  readonly #lost: LostTest;
+  /** COMMIT, once sent. */
+  #commit: ReturnType<Reserved['unsafe']> | undefined;
+  /** Savepoints open now: the store's own transactions. */
+  #depth = 0;
+  #savepoints = 0;
+
+  constructor(conn: Reserved, access: StoreAccess, lost: LostTest) {
+    this.#conn = conn;
+    this.#access = access;
+    this.#lost = lost;
+  }
+
+  get committing(): boolean {
+    return this.#commit !== undefined;
+  }
+
+  /** COMMIT: the one sent with the request's last statement, or sent now. */
+  commit(): ReturnType<Reserved['unsafe']> {
+    if (!this.#commit) {
+      this.#commit = this.#conn.unsafe('COMMIT').execute();
+      // Awaited by runRequest, unless the request failed first.
+      this.#commit.catch(() => undefined);
+    }
+    return this.#commit;
+  }
+
+  /**
+   * The store's view of the request. Its statements go to the reserved connection, refused
+   * (unsent) once COMMIT has been sent; a store's own transactions become savepoints.
+   */
+  session(): PgSession {
+    const conn = this.#conn;
+    const closed = () => new SessionDbError('failed', 'internal error: a statement after the request had committed');
+    const tx = new Proxy(conn, {
+      apply: (target, self, args) => {
+        if (this.#commit) throw closed();
+        return Reflect.apply(target, self, args);
+      },
+      get: (target, key, receiver) => {
+        if (key === 'unsafe' && this.#commit) throw closed();
+        if (key === 'savepoint') return savepoint;
+        return Reflect.get(target, key, receiver);
+      },
+    }) as unknown as Tx;
+    const savepoint = <R>(w: (t: Tx) => Promise<R>) => this.#savepoint(tx, w);
+    return {
+      sql: tx,
+      transaction: savepoint,
+      last: (statement) => {
+        // Only a request that is this one call, and not inside a savepoint of the call.
+        if (this.#access === 'single-write' && this.#depth === 0 && !this.#commit) {
+          statement.execute();
+          this.commit();
+        }
+        return statement;
+      },
+      guard: (operation) => operation(),
+      close: async () => {},
+    };
+  }
+
+  /** A savepoint, marked without waiting for the mark's answer. */
+  async #savepoint<R>(tx: Tx, w: (t: Tx) => Promise<R>): Promise<R> {
+    const name = `s${this.#savepoints++}`;
     // Sent before w's first statement (execute: in the order created).
-    const mark = conn.unsafe(`SAVEPOINT ${name}`).execute();
+    const mark = this.#conn.unsafe(`SAVEPOINT ${name}`).execute();
     let running: Promise<R> | undefined;
+    this.#depth++;
     try {
       running = w(tx);
       const [, result] = await Promise.all([mark, running]);
@@ -126,18 +190,13 @@ function session(conn: Reserved, lost: LostTest): PgSession {
       // A lost connection took the whole transaction with it. Else, once w has sent its last
       // statement, undo to the mark; if even that is refused, the transaction stays failed and
       // its COMMIT reports it (runRequest).
-      if (!lost(err)) {
+      if (!this.#lost(err)) {
         await running?.catch(() => undefined);
-        await conn.unsafe(`ROLLBACK TO SAVEPOINT ${name}`).catch(() => undefined);
+        await this.#conn.unsafe(`ROLLBACK TO SAVEPOINT ${name}`).catch(() => undefined);
       }
       throw err;
+    } finally {
+      this.#depth--;
     }
-  };
-  (tx as { savepoint: typeof savepoint }).savepoint = savepoint;
-  return {
-    sql: tx,
-    transaction: savepoint,
-    guard: (operation) => operation(),
-    close: async () => {},
-  };
+  }
 }

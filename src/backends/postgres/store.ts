@@ -182,19 +182,20 @@ export class PostgresStore implements SessionStore {
   }
 
   // An update and its event are one statement (a data-modifying CTE): atomic without a
-  // transaction of their own, and no more round trips than the update alone. The count is the
-  // events written, one per row changed.
+  // transaction of their own, and no more round trips than the update alone; a request that is
+  // this one call commits with it (PgSession.last). The count is the events written, one per
+  // row changed.
 
   markStarted(sessionId: string, uname: string, start: AgentStart, by?: EventActor): Promise<number> {
     const e = start.endpoint;
     const sql = this.#sql;
     return this.#run('record agent start', async () => {
-      const r = await sql`with changed as (update sessions set status = 'R', last_time = now(), cookie = ${start.cookie},
+      const r = await this.#session.last(sql`with changed as (update sessions set status = 'R', last_time = now(), cookie = ${start.cookie},
             agent_pid = ${start.agentPid}, client = ${e.client}, gr_port = ${e.grPort}, sound_port = ${e.soundPort},
             fs_port = ${e.fsPort} ${this.#teki(e)}
           where session_id = ${sessionId} and uname = ${uname} returning session_id, uname, server)
         insert into session_events (${this.#eventColumns()})
-        select session_id, uname, server, ${eventValues(sql, 'started', by, e.client)} from changed`;
+        select session_id, uname, server, ${eventValues(sql, 'started', by, e.client)} from changed`);
       return r.count;
     });
   }
@@ -202,11 +203,11 @@ export class PostgresStore implements SessionStore {
   markResumed(sessionId: string, uname: string, e: SessionEndpoint, by?: EventActor): Promise<number> {
     const sql = this.#sql;
     return this.#run('record resume', async () => {
-      const r = await sql`with changed as (update sessions set last_time = now(), status = 'R', client = ${e.client},
+      const r = await this.#session.last(sql`with changed as (update sessions set last_time = now(), status = 'R', client = ${e.client},
             gr_port = ${e.grPort}, sound_port = ${e.soundPort}, fs_port = ${e.fsPort} ${this.#teki(e)}
           where session_id = ${sessionId} and uname = ${uname} returning session_id, uname, server)
         insert into session_events (${this.#eventColumns()})
-        select session_id, uname, server, ${eventValues(sql, 'resumed', by, e.client)} from changed`;
+        select session_id, uname, server, ${eventValues(sql, 'resumed', by, e.client)} from changed`);
       return r.count;
     });
   }
@@ -216,10 +217,10 @@ export class PostgresStore implements SessionStore {
     const { event, detail } = statusEvent(status);
     const still = from === undefined ? sql`` : sql`and status = ${from}`;
     return this.#run('change status', async () => {
-      const r = await sql`with changed as (update sessions set last_time = now(), status = ${status}
+      const r = await this.#session.last(sql`with changed as (update sessions set last_time = now(), status = ${status}
           where session_id = ${sessionId} and uname = ${uname} ${still} returning session_id, uname, server)
         insert into session_events (${this.#eventColumns()})
-        select session_id, uname, server, ${eventValues(sql, event, by, null, detail)} from changed`;
+        select session_id, uname, server, ${eventValues(sql, event, by, null, detail)} from changed`);
       return r.count;
     });
   }
@@ -374,7 +375,7 @@ export class PostgresStore implements SessionStore {
 
   deletePort(server: string, sessionId: string, port: number): Promise<void> {
     return this.#run('release port', async () => {
-      await this.#sql`delete from used_ports where server = ${server} and session_id = ${sessionId} and port = ${port}`;
+      await this.#session.last(this.#sql`delete from used_ports where server = ${server} and session_id = ${sessionId} and port = ${port}`);
     });
   }
 
@@ -405,13 +406,13 @@ export class PostgresStore implements SessionStore {
 
   deleteMount(sessionId: string, path: string): Promise<void> {
     return this.#run('remove mount', async () => {
-      await this.#sql`delete from mounts where session_id = ${sessionId} and path = ${path}`;
+      await this.#session.last(this.#sql`delete from mounts where session_id = ${sessionId} and path = ${path}`);
     });
   }
 
   deleteMounts(sessionId: string): Promise<void> {
     return this.#run('remove mounts', async () => {
-      await this.#sql`delete from mounts where session_id = ${sessionId}`;
+      await this.#session.last(this.#sql`delete from mounts where session_id = ${sessionId}`);
     });
   }
 
