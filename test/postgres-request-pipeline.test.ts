@@ -189,7 +189,7 @@ describe('PostgreSQL through the service: a request in few round trips', { ...ne
         await s.setStatus(A, 'alice', 'S');
         await s.setStatus(A, 'alice', 'T');
       }),
-      /a statement after the request had committed/,
+      /a statement after the request had ended/,
     );
     assert.equal((await as(alice, (s) => s.getSession(A)))?.status, 'S');
     // Its statement refused by the server (a status the schema does not allow): its COMMIT ended
@@ -254,6 +254,66 @@ describe('PostgreSQL through the service: a request in few round trips', { ...ne
     );
     assert.deepEqual([reserved.display, reserved.ports], [52, [31002, 31003, 31004]]);
     assert.equal(await count(`sessions where server = '${SRV}'`), 2);
+  });
+
+  test('a statement a request sends after it has failed is refused, and reaches no other request', async () => {
+    const B = id('bob', 71);
+    await as(bob, (s) => s.insertSession({ sessionId: B, display: 71, server: SRV, uname: 'bob' }));
+    let late: Promise<unknown> | undefined;
+    await assert.rejects(
+      as(alice, async (s) => {
+        // Not awaited, as no request of ours does: it runs after the request has failed, while
+        // bob's requests hold the pool's connections.
+        late = new Promise((r) => setTimeout(r, 100)).then(() => s.setStatus(B, 'bob', 'F'));
+        throw new Error('the request fails');
+      }),
+      (err: Error) => /the request fails/.test(String(err.cause)),
+    );
+    const bobs = Array.from({ length: 8 }, () =>
+      as(bob, async (s) => {
+        await s.getSession(B);
+        await new Promise((r) => setTimeout(r, 300));
+      }),
+    );
+    await assert.rejects(late as Promise<unknown>, /a statement after the request had ended/);
+    await Promise.all(bobs);
+    assert.equal((await as(bob, (s) => s.getSession(B)))?.status, 'R');
+  });
+
+  test('a request whose work fails with a connection error on a live connection is rolled back', async () => {
+    let runs = 0;
+    const started = Date.now();
+    await assert.rejects(
+      as(alice, async (s) => {
+        runs++;
+        await s.insertSession({ sessionId: id('alice', 72 + runs), display: 72 + runs, server: SRV, uname: 'alice', quota: quota(1, 0) });
+        throw Object.assign(new Error('looks lost'), { code: 'EPIPE' });
+      }),
+      (err: Error) => /looks lost/.test(String(err.cause)),
+    );
+    // Run again as a lost request is, each run after the one before was rolled back: none
+    // waits on its quota lock, and nothing stays.
+    assert.ok(runs > 1, `runs: ${runs}`);
+    assert.ok(Date.now() - started < 3000, `took ${Date.now() - started} ms`);
+    assert.equal(await count(`sessions where display between 73 and 80`), 0);
+    await as(alice, (s) => s.insertSession({ sessionId: id('alice', 79), display: 79, server: SRV, uname: 'alice', quota: quota(1, 0) }));
+    await as(alice, (s) => s.deleteSession(id('alice', 79)));
+  });
+
+  test('stores closed: close() waits for no answered read, and a request after it is refused and connects nowhere', async () => {
+    const connections = () => count(`pg_stat_activity where datname = 'x2go_pipeline' and usename = 'x2gosessiond'`);
+    const before = await connections();
+    const settings = loadSettings(box.configDir);
+    const other = await (await loadBackend(settings.backend.name)).openShared(settings);
+    // Answered before its COMMIT is: the store closes right behind it.
+    await other.withStore(alice, (s) => s.getSession(A), 'read');
+    const started = Date.now();
+    await other.close();
+    assert.ok(Date.now() - started < 1000, `close() took ${Date.now() - started} ms`);
+    await assert.rejects(other.withStore(alice, (s) => s.getSession(A), 'read'));
+    await assert.rejects(other.withStore(alice, (s) => s.setStatus(A, 'alice', 'S')));
+    await new Promise((r) => setTimeout(r, 200));
+    assert.equal(await connections(), before);
   });
 
   test('root purges as x2godbuser, in the same few writes', async () => {

@@ -18,7 +18,7 @@
 //
 // A connection that was lost under the request is not given back to the pool (postgres.js has
 // already put it among its closed ones, to be made again); one that answered is given back only
-// after its transaction has ended.
+// after its transaction has ended. Once the request has ended, its session sends nothing.
 
 import type { StoreAccess } from '../../model/backend.js';
 import { SessionDbError } from '../../model/errors.js';
@@ -89,7 +89,10 @@ export async function runRequest<T>(
     // A COMMIT already sent decides what stands: the caller hears of the failure once it has.
     if (request.committing) await request.commit().catch(() => undefined);
     failed({ roleRefused, committing: request.committing });
-    if (!lost(err)) void endFailed(conn, pending, lost);
+    request.end();
+    // Whatever the error says: on a lost connection the ROLLBACK fails at once (the patched
+    // postgres.js refuses statements there) and nothing is released.
+    void endFailed(conn, pending, lost);
     throw err;
   }
 }
@@ -116,6 +119,8 @@ class Request {
   readonly #lost: LostTest;
   /** COMMIT, once sent. */
   #commit: ReturnType<Reserved['unsafe']> | undefined;
+  /** Once COMMIT was sent or the request failed: its session sends nothing more. */
+  #ended = false;
   /** Savepoints open now: the store's own transactions. */
   #depth = 0;
   #savepoints = 0;
@@ -132,6 +137,7 @@ class Request {
 
   /** COMMIT: the one sent with the request's last statement, or sent now. */
   commit(): ReturnType<Reserved['unsafe']> {
+    this.#ended = true;
     if (!this.#commit) {
       this.#commit = this.#conn.unsafe('COMMIT').execute();
       // Awaited by runRequest, unless the request failed first.
@@ -140,20 +146,25 @@ class Request {
     return this.#commit;
   }
 
+  /** The request failed: its ROLLBACK follows (endFailed). */
+  end(): void {
+    this.#ended = true;
+  }
+
   /**
    * The store's view of the request. Its statements go to the reserved connection, refused
-   * (unsent) once COMMIT has been sent; a store's own transactions become savepoints.
+   * (unsent) once the request has ended: after its COMMIT or its failure, one would run outside
+   * its transaction, or in another request's once the connection is back in the pool. A store's
+   * own transactions become savepoints.
    */
   session(): PgSession {
-    const conn = this.#conn;
-    const closed = () => new SessionDbError('failed', 'internal error: a statement after the request had committed');
-    const tx = new Proxy(conn, {
+    const tx = new Proxy(this.#conn, {
       apply: (target, self, args) => {
-        if (this.#commit) throw closed();
+        this.#assertOpen();
         return Reflect.apply(target, self, args);
       },
       get: (target, key, receiver) => {
-        if (key === 'unsafe' && this.#commit) throw closed();
+        if (key === 'unsafe') this.#assertOpen();
         if (key === 'savepoint') return savepoint;
         return Reflect.get(target, key, receiver);
       },
@@ -164,7 +175,7 @@ class Request {
       transaction: savepoint,
       last: (statement) => {
         // Only a request that is this one call, and not inside a savepoint of the call.
-        if (this.#access === 'single-write' && this.#depth === 0 && !this.#commit) {
+        if (this.#access === 'single-write' && this.#depth === 0 && !this.#ended) {
           statement.execute();
           this.commit();
         }
@@ -175,8 +186,13 @@ class Request {
     };
   }
 
+  #assertOpen(): void {
+    if (this.#ended) throw new SessionDbError('failed', 'internal error: a statement after the request had ended');
+  }
+
   /** A savepoint, marked without waiting for the mark's answer. */
   async #savepoint<R>(tx: Tx, w: (t: Tx) => Promise<R>): Promise<R> {
+    this.#assertOpen();
     const name = `s${this.#savepoints++}`;
     // Sent before w's first statement (execute: in the order created).
     const mark = this.#conn.unsafe(`SAVEPOINT ${name}`).execute();
@@ -187,12 +203,12 @@ class Request {
       const [, result] = await Promise.all([mark, running]);
       return result;
     } catch (err) {
-      // A lost connection took the whole transaction with it. Else, once w has sent its last
-      // statement, undo to the mark; if even that is refused, the transaction stays failed and
-      // its COMMIT reports it (runRequest).
+      // A lost connection took the whole transaction with it, and a request that has ended is
+      // rolled back whole (endFailed). Else, once w has sent its last statement, undo to the
+      // mark; if even that is refused, the transaction stays failed and its COMMIT reports it.
       if (!this.#lost(err)) {
         await running?.catch(() => undefined);
-        await this.#conn.unsafe(`ROLLBACK TO SAVEPOINT ${name}`).catch(() => undefined);
+        if (!this.#ended) await this.#conn.unsafe(`ROLLBACK TO SAVEPOINT ${name}`).catch(() => undefined);
       }
       throw err;
     } finally {
