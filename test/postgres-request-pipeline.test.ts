@@ -53,9 +53,13 @@ async function writesDuring(work: () => Promise<unknown>): Promise<{ beforeAnswe
   }
 }
 
-/** A TCP relay to the suites' PostgreSQL whose connections can all be cut at once. */
-async function cuttableRelay(port: number): Promise<{ port: number; cutAll(): void; close(): void }> {
+/**
+ * A TCP relay to the suites' PostgreSQL whose connections can all be cut at once, or the next
+ * one that carries a COMMIT cut once the server has it, before its answer comes back.
+ */
+async function cuttableRelay(port: number): Promise<{ port: number; cutAll(): void; cutAfterNextCommit(): void; close(): void }> {
   const open = new Set<Socket>();
+  let commitCut = false;
   const server = createServer((client) => {
     const upstream = connect(port, '127.0.0.1');
     for (const s of [client, upstream]) {
@@ -67,8 +71,20 @@ async function cuttableRelay(port: number): Promise<{ port: number; cutAll(): vo
         upstream.destroy();
       });
     }
-    client.pipe(upstream);
-    upstream.pipe(client);
+    let cutOnAnswer = false;
+    client.on('data', (chunk: Buffer) => {
+      upstream.write(chunk);
+      if (commitCut && chunk.includes('COMMIT\0')) {
+        commitCut = false;
+        cutOnAnswer = true;
+      }
+    });
+    upstream.on('data', (chunk: Buffer) => {
+      if (cutOnAnswer) {
+        client.destroy();
+        upstream.destroy();
+      } else client.write(chunk);
+    });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const address = server.address();
@@ -77,6 +93,9 @@ async function cuttableRelay(port: number): Promise<{ port: number; cutAll(): vo
     port: address.port,
     cutAll: () => {
       for (const s of open) s.destroy();
+    },
+    cutAfterNextCommit: () => {
+      commitCut = true;
     },
     close: () => {
       for (const s of open) s.destroy();
@@ -325,15 +344,43 @@ describe('PostgreSQL through the service: a request in few round trips', { ...ne
     assert.deepEqual(await writesDuring(() => as(root, (s) => s.deleteSession(id('alice', 62)))), { beforeAnswer: 2, all: 2 });
     assert.equal(await count(`sessions where session_id in ('${id('alice', 52)}', '${id('alice', 62)}')`), 0);
   });
-  test('connections cut while a request is between two statements: it runs again, its abandoned run writes nothing, and the whole pool serves at once afterwards', async () => {
-    // A second service's stores, reaching the same server through a TCP relay that can cut
-    // every connection without a word, as a network or a dying server does.
+  /**
+   * A second service's stores, reaching the same server through a TCP relay that can cut its
+   * connections without a word, as a network or a dying server does.
+   */
+  async function relayedStores() {
     const relay = await cuttableRelay(pgPort());
     const configDir = scratchDir('x2godb-relay-conf-');
     cpSync(box.configDir, configDir, { recursive: true });
     appendFileSync(join(configDir, 'x2gosql', 'sql'), `host=127.0.0.1\nport=${relay.port}\n`);
     const settings = loadSettings(configDir);
-    const relayed = await (await loadBackend(settings.backend.name)).openShared(settings);
+    return { relay, relayed: await (await loadBackend(settings.backend.name)).openShared(settings) };
+  }
+
+  test('a connection lost once COMMIT was sent: the caller hears the change may or may not have been made, and close() waits for nothing', async () => {
+    const { relay, relayed } = await relayedStores();
+    try {
+      await relayed.withStore(alice, (s) => s.getSession(A), 'read');
+      await new Promise((r) => setTimeout(r, 100)); // the read's COMMIT has passed
+      relay.cutAfterNextCommit();
+      await assert.rejects(
+        relayed.withStore(alice, (s) => s.setStatus(A, 'alice', 'T'), 'single-write'),
+        /lost during COMMIT; the change, if any, may or may not have been made/,
+      );
+      // Here it was: the server had the COMMIT.
+      assert.equal((await as(alice, (s) => s.getSession(A)))?.status, 'T');
+      await as(alice, (s) => s.setStatus(A, 'alice', 'S'));
+    } finally {
+      // Its lost connection keeps close() waiting for nothing.
+      const closing = Date.now();
+      await relayed.close();
+      assert.ok(Date.now() - closing < 1000, `close() took ${Date.now() - closing} ms`);
+      relay.close();
+    }
+  });
+
+  test('connections cut while a request is between two statements: it runs again, its abandoned run writes nothing, and the whole pool serves at once afterwards', async () => {
+    const { relay, relayed } = await relayedStores();
     try {
       // Ten requests at once: every connection of the pool (8) is used.
       const round = async () => {

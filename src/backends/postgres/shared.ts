@@ -130,6 +130,13 @@ export async function sharedPostgres(settings: Settings<PostgresSettings>): Prom
           // connection, which the pool makes to whichever server accepts writes now. Lost
           // during COMMIT, the change may or may not have been made: that is the caller's answer.
           if (!failure.committing && !answered && retries > 0 && lostConnection(err)) return once(retries - 1);
+          if (failure.committing && lostConnection(err)) {
+            throw new SessionDbError(
+              'unavailable',
+              `the connection to PostgreSQL at ${target} was lost during COMMIT; the change, if any, may or may not have been made`,
+              { cause: err },
+            );
+          }
           throw err;
         }
       };
