@@ -357,17 +357,22 @@ export class PostgresStore implements SessionStore {
     if (!found) throw new SessionDbError('not-found', `no session ${sessionId} in the session database`);
   }
 
+  /**
+   * A row of a session's (a port, a mount), in a transaction with the check that the caller sees
+   * the session, and under the quota if one is given: all sent together (#withinQuota).
+   */
+  #insertIntoSession(sessionId: string, insert: (tx: Tx) => Promise<unknown>, quota?: QuotaGuard): Promise<void> {
+    return this.#session.transaction((tx) => this.#withinQuota(tx, quota, () => insert(tx), this.#assertSessionExists(tx, sessionId)));
+  }
+
   insertPort(server: string, sessionId: string, port: number, quota?: QuotaGuard): Promise<void> {
     return this.#run(
       'reserve port',
       () =>
-        this.#session.transaction((tx) =>
-          this.#withinQuota(
-            tx,
-            quota,
-            () => tx`insert into used_ports (server, session_id, port) values (${server}, ${sessionId}, ${port})`.execute(),
-            this.#assertSessionExists(tx, sessionId),
-          ),
+        this.#insertIntoSession(
+          sessionId,
+          (tx) => tx`insert into used_ports (server, session_id, port) values (${server}, ${sessionId}, ${port})`.execute(),
+          quota,
         ),
       { used_ports_pkey: `port ${port} is already in use` },
     );
@@ -392,13 +397,8 @@ export class PostgresStore implements SessionStore {
     await this.#run(
       'record mount',
       () =>
-        this.#session.transaction((tx) =>
-          this.#withinQuota(
-            tx,
-            undefined,
-            () => tx`insert into mounts (session_id, path, client) values (${sessionId}, ${path}, ${client})`.execute(),
-            this.#assertSessionExists(tx, sessionId),
-          ),
+        this.#insertIntoSession(sessionId, (tx) =>
+          tx`insert into mounts (session_id, path, client) values (${sessionId}, ${path}, ${client})`.execute(),
         ),
       { mounts_pkey: 'already mounted' },
     );
