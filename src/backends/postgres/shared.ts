@@ -3,8 +3,9 @@
 // row-level security decides every request exactly as for a helper that connects as the user,
 // and the service's own login may do nothing by itself (NOINHERIT).
 //
-// In few round trips (request.ts): a read is one, a write its statements' and COMMIT's; the
-// pool's statements are prepared once per connection.
+// In few round trips (request.ts): a read is one, a single write one (COMMIT sent with its
+// statement), another write its statements' and COMMIT's; the pool's statements are prepared
+// once per connection.
 //
 // The service outlives its role's password: x2godbadmin --createdb (or an administrator) gives
 // x2gosessiond a new one and rewrites x2gosql/x2gosessiond.password. New connections read the file as
