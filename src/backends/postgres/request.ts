@@ -91,16 +91,16 @@ export async function runRequest<T>(
     failed({ roleRefused, committing: request.committing });
     request.end();
     // Whatever the error says: on a lost connection the ROLLBACK fails at once (the patched
-    // postgres.js refuses statements there) and nothing is released.
+    // postgres.js refuses statements there), and the connection is not released.
     void endFailed(conn, pending, lost);
     throw err;
   }
 }
 
 /**
- * After a failure the server answered: let the request's work settle (it may still be sending
- * statements, which must not run after the ROLLBACK), then end the transaction and give the
- * connection back. (After a COMMIT already sent, this ROLLBACK finds no transaction: a warning.)
+ * After a failure: let the request's work settle (statements it already sent must not run after
+ * the ROLLBACK), then end the transaction and give the connection back. After a COMMIT already
+ * sent, this ROLLBACK finds no transaction (a warning); on a lost connection it fails at once.
  */
 async function endFailed(conn: Reserved, pending: Promise<unknown>, lost: LostTest): Promise<void> {
   await pending.catch(() => undefined);
