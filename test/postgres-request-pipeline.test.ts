@@ -55,11 +55,16 @@ async function writesDuring(work: () => Promise<unknown>): Promise<{ beforeAnswe
 
 /**
  * A TCP relay to the suites' PostgreSQL whose connections can all be cut at once, or the next
- * one that carries a COMMIT cut once the server has it, before its answer comes back.
+ * one that carries a COMMIT cut once the server has it, before its answer comes back; or the
+ * next one that carries a given statement silenced: the server's answers go no further, while
+ * the connection stays open.
  */
-async function cuttableRelay(port: number): Promise<{ port: number; cutAll(): void; cutAfterNextCommit(): void; close(): void }> {
+async function cuttableRelay(
+  port: number,
+): Promise<{ port: number; cutAll(): void; cutAfterNextCommit(): void; silenceAfterNext(statement: string): void; close(): void }> {
   const open = new Set<Socket>();
   let commitCut = false;
+  let silenceOn: string | undefined;
   const server = createServer((client) => {
     const upstream = connect(port, '127.0.0.1');
     for (const s of [client, upstream]) {
@@ -72,18 +77,23 @@ async function cuttableRelay(port: number): Promise<{ port: number; cutAll(): vo
       });
     }
     let cutOnAnswer = false;
+    let silenced = false;
     client.on('data', (chunk: Buffer) => {
       upstream.write(chunk);
       if (commitCut && chunk.includes('COMMIT\0')) {
         commitCut = false;
         cutOnAnswer = true;
       }
+      if (silenceOn !== undefined && chunk.includes(silenceOn)) {
+        silenceOn = undefined;
+        silenced = true;
+      }
     });
     upstream.on('data', (chunk: Buffer) => {
       if (cutOnAnswer) {
         client.destroy();
         upstream.destroy();
-      } else client.write(chunk);
+      } else if (!silenced) client.write(chunk);
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -96,6 +106,9 @@ async function cuttableRelay(port: number): Promise<{ port: number; cutAll(): vo
     },
     cutAfterNextCommit: () => {
       commitCut = true;
+    },
+    silenceAfterNext: (statement: string) => {
+      silenceOn = statement;
     },
     close: () => {
       for (const s of open) s.destroy();
@@ -376,6 +389,30 @@ describe('PostgreSQL through the service: a request in few round trips', { ...ne
       await relayed.close();
       assert.ok(Date.now() - closing < 1000, `close() took ${Date.now() - closing} ms`);
       relay.close();
+    }
+  });
+
+  test("a connection that stops carrying answers inside a transaction: PostgreSQL ends it within seconds, the user's quota lock is free again, and the request runs again", async () => {
+    const { relay, relayed } = await relayedStores();
+    const ports = [41001, 41002];
+    try {
+      // The server takes alice's quota lock and answers; the answers never reach the service.
+      relay.silenceAfterNext('x2go_quota_locks');
+      const started = Date.now();
+      const stalled = relayed.withStore(alice, (s) => s.insertPort(SRV, A, ports[0] as number, quota(1, 0)));
+      await new Promise((r) => setTimeout(r, 300));
+      // Another write of alice's, from another service: it needs her lock.
+      await as(alice, (s) => s.insertPort(SRV, A, ports[1] as number, quota(1, 0)));
+      await stalled;
+      const ms = Date.now() - started;
+      assert.ok(ms < 8000, `the stalled request and the one behind its lock took ${ms} ms (the request's timeout is 10 s)`);
+      assert.equal(await count(`used_ports where port in (${ports.join(', ')})`), 2);
+      assert.equal(await count("pg_stat_activity where state = 'idle in transaction' and application_name = 'x2godb'"), 0);
+    } finally {
+      // The relay first: its end ends a stalled session, whatever the service did.
+      relay.close();
+      for (const port of ports) await as(alice, (s) => s.deletePort(SRV, A, port));
+      await relayed.close();
     }
   });
 

@@ -202,7 +202,12 @@ function address(host: string): string {
  * return is noticed at once. The password is asked for at each connection: one rewritten since
  * (x2godbadmin --createdb) is used from the next connection on, while those made before go on.
  */
-export function connectPool(settings: PostgresSettings, login: LiveLogin, max: number, { prepared = false } = {}): ConnectionSql {
+export function connectPool(
+  settings: PostgresSettings,
+  login: LiveLogin,
+  max: number,
+  { prepared = false, stalledTransactionS }: { prepared?: boolean; stalledTransactionS?: number } = {},
+): ConnectionSql {
   const dial = dialer(resolvedTargets(settings));
   const socket = () => dial.socket();
   return pg(settings, { user: login.user, password: () => login.password() }, settings.database, socket, {
@@ -213,6 +218,7 @@ export function connectPool(settings: PostgresSettings, login: LiveLogin, max: n
     // then only bound to its values (PostgreSQL plans again when the role a plan was made for
     // under row-level security changes).
     prepare: prepared,
+    stalledTransactionS,
   });
 }
 
@@ -226,6 +232,8 @@ interface PoolShape {
   backoffS?: number;
   /** Named statements, parsed once per connection; a process's one use gains nothing from them. */
   prepare?: boolean;
+  /** PostgreSQL ends a session left idle inside a transaction this long (see shared.ts). */
+  stalledTransactionS?: number | undefined;
 }
 
 function pg(
@@ -257,7 +265,11 @@ function pg(
     fetch_types: false,
     onnotice: () => {},
     ...(onLogin ? { onparameter: onLogin } : {}),
-    connection: { application_name: 'x2godb' },
+    // Startup parameters: sent with the login, no round trip of their own.
+    connection: {
+      application_name: 'x2godb',
+      ...(shape.stalledTransactionS === undefined ? {} : { idle_in_transaction_session_timeout: shape.stalledTransactionS * 1000 }),
+    },
     // libpq's read-write: skip a standby. postgres.js's 'read-write' looks only at
     // default_transaction_read_only, which a PostgreSQL 14+ standby reports as off, so it
     // stays on the standby; its 'primary' looks at in_hot_standby (reported since 14, asked

@@ -29,6 +29,18 @@ const POOL_SIZE = 8;
 /** A request that gets no answer from the database in this time is answered with an error. */
 const REQUEST_TIMEOUT_MS = 10_000;
 
+/**
+ * A request's transaction never waits on its client for longer than a round trip: its statements
+ * are sent together, and the service answers between them in microseconds. One whose connection
+ * stopped carrying answers back (seen after a failover: the server idle in the transaction, the
+ * client still waiting for the answer to a statement the server had answered) would otherwise
+ * hold the caller's quota lock for as long as the service runs, and every later write of that
+ * user would wait behind it. PostgreSQL ends such a session after this time: its transaction is
+ * rolled back, its locks are free, and the request, lost before COMMIT, runs again on a new
+ * connection, within the request's timeout.
+ */
+const STALLED_TRANSACTION_S = 4;
+
 /** A login refused before anything of the request ran. */
 function refusedPassword(err: unknown): boolean {
   return sqlStateOf(err) === SQLSTATE.invalidPassword;
@@ -48,6 +60,8 @@ const LOST: readonly string[] = [
   'EPIPE',
   SQLSTATE.adminShutdown,
   SQLSTATE.crashShutdown,
+  // Ended by the server for stalling (STALLED_TRANSACTION_S): the transaction was rolled back.
+  SQLSTATE.idleInTransactionTimeout,
 ];
 
 function lostConnection(err: unknown): boolean {
@@ -87,7 +101,7 @@ export async function sharedPostgres(settings: Settings<PostgresSettings>): Prom
   surviveWritesOnClosedConnections();
   const pg = settings.backend;
   const login = liveServiceLogin(settings.configDir);
-  const pool = connectPool(pg, login, POOL_SIZE, { prepared: true });
+  const pool = connectPool(pg, login, POOL_SIZE, { prepared: true, stalledTransactionS: STALLED_TRANSACTION_S });
   const target = describeTarget(pg);
   return {
     withStore: async (caller, work, access = 'write') => {

@@ -8,6 +8,8 @@ export const SQLSTATE = {
   invalidTextRepresentation: '22P02',
   foreignKeyViolation: '23503',
   readOnlySqlTransaction: '25006',
+  /** The server ended a session left idle in its transaction (idle_in_transaction_session_timeout). */
+  idleInTransactionTimeout: '25P03',
   uniqueViolation: '23505',
   checkViolation: '23514',
   invalidAuthorizationSpecification: '28000',
