@@ -12,7 +12,9 @@
 //            "X2LS1 <round 1|2> <complete|partial> <host name>", then "<class> <user> <session id>"
 //            for each state file found: class R (STARTING, RESUMING, RUNNING), S (SUSPENDING,
 //            SUSPENDED), O (there, another state or unreadable), - (not there; round 2 only).
-//            Round 1 holds what the caller's own directory holds ("partial": not all of it);
+//            Round 1 holds what the caller's own directory holds of the sessions the program can
+//            list ("partial": not all of it): x2golistsessions ids without XSHAD,
+//            x2golistshadowsessions ids with XSHAD in any case (as each one's query selects);
 //            round 2 adds the files the command side asked for by name.
 //            Or only "X2LS1 <round> follows <host name>": the report itself follows the request
 //            (the service's X2DB3, protocol.ts), so that the service lists the sessions while the
@@ -28,7 +30,7 @@ export type StateClass = 'R' | 'S' | 'O' | '-';
 
 export interface AgentReport {
   round: 1 | 2;
-  /** Round 1: the caller's own state directory was read whole. */
+  /** Round 1: every state file of the caller's own directory that the program can list was read. */
   complete: boolean;
   host: string;
   /** By "<user> <session id>". */

@@ -466,7 +466,8 @@ static void node_args(char **args, const char *name, const char *first, int argc
  */
 struct round_report {
 	char text[LISTING_MAX_REPORT];
-	int round, built, failed;
+	/* shadow: x2golistshadowsessions, which reads only desktop sharing's state files. */
+	int round, built, failed, shadow;
 	const char *host;
 	const struct need *needs;
 	int n_needs;
@@ -476,7 +477,7 @@ static const char *made_report(void *context, size_t *len)
 {
 	struct round_report *r = context;
 	if (!r->built && !r->failed) {
-		if (build_report(r->text, r->round, r->host, r->needs, r->n_needs) != 0) {
+		if (build_report(r->text, r->round, r->host, r->shadow, r->needs, r->n_needs) != 0) {
 			fputs("x2godb-launcher: cannot set the group for reading the agent state\n", stderr);
 			r->failed = 1;
 		} else
@@ -501,13 +502,17 @@ static int listing(const char *name, int argc, char **argv)
 	report_host(&host);
 	for (round = 1; round <= 2; round++) {
 		report.round = round;
+		report.shadow = strcmp(name, "x2golistshadowsessions") == 0;
 		report.built = report.failed = 0;
 		report.host = host.nodename;
 		report.needs = needs;
 		report.n_needs = n_needs;
 #ifdef X2GODB_SOCKET
-		if (round == 1 && many_sessions()) {
-			/* Many state files: the service lists the sessions while they are read (X2DB3). */
+		if (round == 1 && !report.shadow && many_sessions()) {
+			/*
+			 * Many state files: the service lists the sessions while they are read (X2DB3).
+			 * Not for desktop sharing's, which a user has few of.
+			 */
 			char announcement[96];
 			const struct trailer later = { made_report, &report };
 			report_announcement(announcement, sizeof(announcement), round, host.nodename);

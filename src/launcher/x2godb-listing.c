@@ -7,7 +7,8 @@
  * user controls, and those programs must not run with our group. So here, as the caller:
  *   1. read the state files with the caller's own rights (effective group set back to the real
  *      one for the while), following no link at any step, every step owned by the user whose
- *      directory it is, at most LISTING_MAX_ENTRIES entries and STATE_BYTES bytes of each;
+ *      directory it is, at most LISTING_MAX_ENTRIES entries and STATE_BYTES bytes of each, only
+ *      those of sessions the program can list (listed_by);
  *   2. send what was found as the program's first argument (the report), to the service or to
  *      Node when there is no service; when the caller has many sessions, to the service after
  *      the request that announces it (X2DB3: the service lists the sessions while the files are
@@ -185,6 +186,17 @@ static char read_state(int base, const char *entry, uid_t uid)
 	return 'O';
 }
 
+/*
+ * Whether the program can list a session of this id, as its query selects them (the stores'
+ * listSessions): x2golistshadowsessions only desktop sharing, whose ids hold XSHAD (in any case:
+ * SQLite's LIKE ignores it), x2golistsessions no id holding XSHAD. The state files of the others
+ * are not read: a client polls both programs, and most users share no desktop.
+ */
+static int listed_by(const char *sid, int shadow)
+{
+	return shadow ? strcasestr(sid, "XSHAD") != NULL : strstr(sid, "XSHAD") == NULL;
+}
+
 /* Appends "\n<class> <user> <sid>"; 0 when it does not fit. */
 static int report_add(char *report, size_t *len, char cls, const char *user, const char *sid)
 {
@@ -197,8 +209,11 @@ static int report_add(char *report, size_t *len, char cls, const char *user, con
 	return 1;
 }
 
-/* Round 1's entries: the state files of the caller's own directory; 0 if not all of them fit. */
-static int scan_own(char *report, size_t *len, const char *me, uid_t uid)
+/*
+ * Round 1's entries: the state files of the caller's own directory, of the sessions the program
+ * can list; 0 if not all of them fit.
+ */
+static int scan_own(char *report, size_t *len, const char *me, uid_t uid, int shadow)
 {
 	struct dirent *e;
 	DIR *d;
@@ -217,7 +232,8 @@ static int scan_own(char *report, size_t *len, const char *me, uid_t uid)
 	}
 	while ((e = readdir(d)) != NULL) {
 		char cls;
-		if (strncmp(e->d_name, "C-", 2) != 0 || !path_name(e->d_name + 2, strlen(e->d_name + 2)))
+		if (strncmp(e->d_name, "C-", 2) != 0 || !path_name(e->d_name + 2, strlen(e->d_name + 2)) ||
+		    !listed_by(e->d_name + 2, shadow))
 			continue;
 		if (++seen > LISTING_MAX_ENTRIES) {
 			complete = 0;
@@ -301,7 +317,7 @@ static int many_sessions(void)
  * The report of a round, read with the caller's rights: the effective group is the real one
  * while the files are read, then x2gouser again (the saved one) for the database.
  */
-static int build_report(char *report, int round, const char *host, const struct need *needs, int n_needs)
+static int build_report(char *report, int round, const char *host, int shadow, const struct need *needs, int n_needs)
 {
 	const char *me = caller_name();
 	gid_t egid = getegid();
@@ -311,7 +327,7 @@ static int build_report(char *report, int round, const char *host, const struct 
 	len = (size_t)snprintf(report, LISTING_MAX_REPORT, "X2LS1 %d complete %s", round, host);
 	if (setresgid((gid_t)-1, getgid(), (gid_t)-1) != 0)
 		return -1;
-	complete = me == NULL ? 1 : scan_own(report, &len, me, getuid());
+	complete = me == NULL ? 1 : scan_own(report, &len, me, getuid(), shadow);
 	for (i = 0; i < n_needs; i++)
 		(void)report_add(report, &len, read_named_state(needs[i].user, needs[i].sid), needs[i].user, needs[i].sid);
 	if (setresgid((gid_t)-1, egid, (gid_t)-1) != 0)
