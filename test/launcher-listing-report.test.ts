@@ -6,16 +6,12 @@
 // launcher's socket records the report; the launcher runs as alice.
 
 import assert from 'node:assert/strict';
-import { chmodSync, chownSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import type { Server } from 'node:net';
+import { chownSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { lookupGroupId, type Account } from '../src/system/accounts.js';
-import { installPrefix } from './support/launcher.js';
 import { hasCompiler, isRoot, requires } from './support/requirements.js';
-import { createSandbox, type Sandbox } from './support/sandbox.js';
-import { scratchDir } from './support/scratch.js';
-import { standInService } from './support/stand-in-service.js';
+import { launcherWithStandIn, type StandInLauncher } from './support/stand-in-service.js';
 import { ensureUser, runAsync } from './support/system.js';
 
 const needs = requires(
@@ -55,37 +51,26 @@ function entries(report: string | undefined): string[] {
 }
 
 describe("a listing's agent state report", needs.options, () => {
-  let box: Sandbox;
-  let prefix: string;
   let alice: Account;
-  let server: Server;
-  const seen: string[] = [];
-  const firsts: string[] = [];
+  let standIn: StandInLauncher;
 
   before(async () => {
     needs.check();
     alice = ensureUser('alice');
-    box = createSandbox();
-    const dir = scratchDir('x2godb-report-');
-    chmodSync(dir, 0o755);
-    const socket = join(dir, 'sessiond.sock');
-    prefix = join(box.dir, 'prefix');
-    installPrefix(prefix, box.configDir, socket);
     // Accepts X2DB2 and X2DB3 alike; a report that follows the request is not recorded.
-    server = await standInService(socket, () => null, seen, firsts);
+    standIn = await launcherWithStandIn(() => null);
   });
   after(() => {
-    server?.close();
+    standIn?.remove();
     rmSync(BASE, { recursive: true, force: true });
-    box?.remove();
   });
 
   async function report(program: string): Promise<{ versions: string[]; report: string | undefined }> {
-    seen.length = 0;
-    firsts.length = 0;
-    const r = await runAsync(join(prefix, 'helpers', program), [], { as: alice });
+    standIn.seen.length = 0;
+    standIn.firsts.length = 0;
+    const r = await runAsync(join(standIn.prefix, 'helpers', program), [], { as: alice });
     assert.equal(r.code, 0, r.stderr);
-    return { versions: [...seen], report: firsts[0] };
+    return { versions: [...standIn.seen], report: standIn.firsts[0] };
   }
 
   test('x2golistsessions reads the desktop sessions, x2golistshadowsessions the shared desktops', async () => {

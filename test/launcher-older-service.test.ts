@@ -7,17 +7,13 @@
 // launcher runs as alice.
 
 import assert from 'node:assert/strict';
-import { chmodSync, chownSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
-import type { Server } from 'node:net';
+import { chownSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { serviceStats } from '../src/service/client.js';
 import { lookupGroupId, type Account } from '../src/system/accounts.js';
-import { installPrefix } from './support/launcher.js';
 import { hasCompiler, isRoot, requires } from './support/requirements.js';
-import { createSandbox, type Sandbox } from './support/sandbox.js';
-import { scratchDir } from './support/scratch.js';
-import { standInService, type V2Answer } from './support/stand-in-service.js';
+import { launcherWithStandIn, type StandInLauncher, type V2Answer } from './support/stand-in-service.js';
 import { ensureUser, runAsync } from './support/system.js';
 
 const needs = requires(
@@ -28,39 +24,27 @@ const needs = requires(
 const SRV = 'x2go-test';
 
 describe('the launcher and a service older than X2DB2', needs.options, () => {
-  let box: Sandbox;
-  let prefix: string;
-  let socket: string;
   let alice: Account;
-  let server: Server;
   let answer: (magic: string) => V2Answer;
-  const seen: string[] = [];
-  const firsts: string[] = [];
+  let standIn: StandInLauncher;
 
   before(async () => {
     needs.check();
     alice = ensureUser('alice');
-    box = createSandbox();
-    const dir = scratchDir('x2godb-older-');
-    chmodSync(dir, 0o755);
-    socket = join(dir, 'sessiond.sock');
-    prefix = join(box.dir, 'prefix');
-    installPrefix(prefix, box.configDir, socket);
-    server = await standInService(socket, (magic) => answer(magic), seen, firsts);
+    standIn = await launcherWithStandIn((magic) => answer(magic));
   });
   after(() => {
-    server?.close();
-    box?.remove();
+    standIn?.remove();
   });
 
-  const call = () => runAsync(join(prefix, 'helpers', 'x2gogetdisplays'), [SRV], { as: alice });
+  const call = () => runAsync(join(standIn.prefix, 'helpers', 'x2gogetdisplays'), [SRV], { as: alice });
 
   test('a service that answers X2DB2 is asked once', async () => {
-    seen.length = 0;
+    standIn.seen.length = 0;
     answer = () => null;
     const r = await call();
     assert.deepEqual([r.code, r.stdout, r.stderr], [0, 'answered in X2DB2\n', '']);
-    assert.deepEqual(seen, ['X2DB2']);
+    assert.deepEqual(standIn.seen, ['X2DB2']);
   });
 
   for (const [how, older] of [
@@ -68,23 +52,23 @@ describe('the launcher and a service older than X2DB2', needs.options, () => {
     ['as not a request (read without its go-ahead)', 'x2gosessiond: not an x2godb request\n'],
   ] as const) {
     test(`an older service refuses X2DB2 ${how}: asked again in X2DB1, answered`, async () => {
-      seen.length = 0;
+      standIn.seen.length = 0;
       answer = () => older;
       const r = await call();
       assert.deepEqual([r.code, r.stdout, r.stderr], [0, 'answered in X2DB1\n', '']);
-      assert.deepEqual(seen, ['X2DB2', 'X2DB1']);
+      assert.deepEqual(standIn.seen, ['X2DB2', 'X2DB1']);
     });
   }
 
   test('a listing with many sessions asks in X2DB3, its report to follow (a service older than that is asked again with the report in the request); with few, in X2DB2 with it', async () => {
-    const listing = () => runAsync(join(prefix, 'helpers', 'x2golistsessions'), [], { as: alice });
+    const listing = () => runAsync(join(standIn.prefix, 'helpers', 'x2golistsessions'), [], { as: alice });
     // A few sessions' directories (none): the report goes with the request.
-    seen.length = 0;
-    firsts.length = 0;
+    standIn.seen.length = 0;
+    standIn.firsts.length = 0;
     answer = () => null;
     const few = await listing();
-    assert.deepEqual([few.code, few.stdout, seen], [0, 'answered in X2DB2\n', ['X2DB2']]);
-    assert.match(firsts[0] ?? '', /^X2LS1 1 complete \S+$/);
+    assert.deepEqual([few.code, few.stdout, standIn.seen], [0, 'answered in X2DB2\n', ['X2DB2']]);
+    assert.match(standIn.firsts[0] ?? '', /^X2LS1 1 complete \S+$/);
 
     // 40 sessions' directories: the report follows the request.
     const base = '/tmp/.x2go-alice';
@@ -98,14 +82,14 @@ describe('the launcher and a service older than X2DB2', needs.options, () => {
         [(magic: string) => (magic === 'X2DB3' ? 'x2gosessiond: not an x2godb request\n' : null), ['X2DB3', 'X2DB2'], 'X2DB2'],
         [() => 'x2gosessiond: not an x2godb request\n', ['X2DB3', 'X2DB2', 'X2DB1'], 'X2DB1'],
       ] as const) {
-        seen.length = 0;
-        firsts.length = 0;
+        standIn.seen.length = 0;
+        standIn.firsts.length = 0;
         answer = older;
         const r = await listing();
         assert.deepEqual([r.code, r.stdout, r.stderr], [0, `answered in ${answered}\n`, '']);
-        assert.deepEqual(seen, versions);
-        assert.match(firsts[0] ?? '', /^X2LS1 1 follows \S+$/);
-        for (const first of firsts.slice(1)) assert.match(first, /^X2LS1 1 (complete|partial) \S+/);
+        assert.deepEqual(standIn.seen, versions);
+        assert.match(standIn.firsts[0] ?? '', /^X2LS1 1 follows \S+$/);
+        for (const first of standIn.firsts.slice(1)) assert.match(first, /^X2LS1 1 (complete|partial) \S+/);
       }
     } finally {
       rmSync(base, { recursive: true, force: true });
@@ -113,19 +97,19 @@ describe('the launcher and a service older than X2DB2', needs.options, () => {
   });
 
   test('x2go-sessiondb status asks in X2DB1, which a service older than X2DB2 answers too', async () => {
-    seen.length = 0;
+    standIn.seen.length = 0;
     answer = () => 'older';
     // The stand-in answers no counters; what matters is the version it was asked in.
-    await serviceStats(socket).catch(() => undefined);
-    assert.deepEqual(seen, ['X2DB1']);
+    await serviceStats(standIn.socket).catch(() => undefined);
+    assert.deepEqual(standIn.seen, ['X2DB1']);
   });
 
   test('any other rejection of X2DB2 is the answer, not asked again', async () => {
-    seen.length = 0;
+    standIn.seen.length = 0;
     const line = 'x2gosessiond: request read 4500 ms after it was sent (its launcher gives up at 5 s); not run\n';
     answer = () => line;
     const r = await call();
     assert.deepEqual([r.code, r.stdout, r.stderr], [2, '', line]);
-    assert.deepEqual(seen, ['X2DB2']);
+    assert.deepEqual(standIn.seen, ['X2DB2']);
   });
 });

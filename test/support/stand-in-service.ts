@@ -4,7 +4,11 @@
 
 import { chmodSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
+import { join } from 'node:path';
 import { encodeResponse } from '../../src/service/protocol.js';
+import { installPrefix } from './launcher.js';
+import { createSandbox, type Sandbox } from './sandbox.js';
+import { scratchDir } from './scratch.js';
 
 /**
  * How the stand-in takes an X2DB2 request: as the service before X2DB2 did ('older': bytes after
@@ -55,4 +59,39 @@ export function standInService(socket: string, v2: (magic: string) => V2Answer, 
       resolve(server);
     }),
   );
+}
+
+export interface StandInLauncher {
+  box: Sandbox;
+  /** The launcher's installation: helpers/<program> are its names. */
+  prefix: string;
+  socket: string;
+  /** Each request's magic, and its first argument, in order. */
+  seen: string[];
+  firsts: string[];
+  remove(): void;
+}
+
+/** A launcher installed in a sandbox, asking a stand-in service (standInService) on its socket. */
+export async function launcherWithStandIn(v2: (magic: string) => V2Answer): Promise<StandInLauncher> {
+  const box = createSandbox();
+  const dir = scratchDir('x2godb-standin-');
+  chmodSync(dir, 0o755);
+  const socket = join(dir, 'sessiond.sock');
+  const prefix = join(box.dir, 'prefix');
+  installPrefix(prefix, box.configDir, socket);
+  const seen: string[] = [];
+  const firsts: string[] = [];
+  const server = await standInService(socket, v2, seen, firsts);
+  return {
+    box,
+    prefix,
+    socket,
+    seen,
+    firsts,
+    remove: () => {
+      server.close();
+      box.remove();
+    },
+  };
 }
