@@ -12,9 +12,10 @@
 //            "X2LS1 <round 1|2> <complete|partial> <host name>", then "<class> <user> <session id>"
 //            for each state file found: class R (STARTING, RESUMING, RUNNING), S (SUSPENDING,
 //            SUSPENDED), O (there, another state or unreadable), - (not there; round 2 only).
-//            Round 1 holds what the caller's own directory holds of the sessions the program can
+//            Round 1 holds what the caller's own directory holds of the sessions the program may
 //            list ("partial": not all of it): x2golistsessions ids without XSHAD,
-//            x2golistshadowsessions ids with XSHAD in any case (as each one's query selects);
+//            x2golistshadowsessions ids with XSHAD in any case, a superset of what each one's
+//            query selects on either backend (listed_by in x2godb-listing.c);
 //            round 2 adds the files the command side asked for by name.
 //            Or only "X2LS1 <round> follows <host name>": the report itself follows the request
 //            (the service's X2DB3, protocol.ts), so that the service lists the sessions while the

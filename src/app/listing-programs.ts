@@ -131,7 +131,9 @@ export async function runListing(
   });
 
   const report = await source.report();
-  // A state the report cannot tell is asked for by name, before anything changes.
+  // A state the report cannot tell is asked for by name, before anything changes. A complete
+  // report names every state file of the caller's that this listing can select (the launcher's
+  // listed_by, which follows the stores' XSHAD filters): one it does not name is not there.
   const needs: Action[] = [];
   const states: StateClass[] = [];
   for (const w of wanted) {

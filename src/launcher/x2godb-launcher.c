@@ -31,8 +31,8 @@
  * here, and a command that writes ends with a clear error (it may or may not have been done).
  * A service started before this protocol (X2DB2; an upgrade replaced this launcher but has not
  * restarted the service yet) refuses it, having run nothing: those answers are asked again in
- * X2DB1, whose go-ahead follows the accept. x2golistsessions and x2golistshadowsessions of a
- * caller with many sessions ask in X2DB3 (x2godb-listing.c): their report follows the go-ahead;
+ * X2DB1, whose go-ahead follows the accept. x2golistsessions of a caller with many sessions
+ * asks in X2DB3 (x2godb-listing.c): its report follows the go-ahead;
  * a service before X2DB3 refuses it the same way, and is asked again in X2DB2, then X2DB1, with
  * the report in the request.
  *

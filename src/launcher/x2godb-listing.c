@@ -10,7 +10,8 @@
  *      directory it is, at most LISTING_MAX_ENTRIES entries and STATE_BYTES bytes of each, only
  *      those of sessions the program can list (listed_by);
  *   2. send what was found as the program's first argument (the report), to the service or to
- *      Node when there is no service; when the caller has many sessions, to the service after
+ *      Node when there is no service; for x2golistsessions of a caller with many sessions'
+ *      directories, to the service after
  *      the request that announces it (X2DB3: the service lists the sessions while the files are
  *      read); the answer may name state files of other users' directories (desktop sharing) to
  *      read, once (round 2, at most LISTING_MAX_NEEDS);
@@ -32,7 +33,10 @@
 #include <sys/wait.h>
 #include <syslog.h>
 
-/* Directory entries examined in the caller's own state directory; past it the report says partial. */
+/*
+ * State files read in the caller's own state directory (of sessions the program can list); past
+ * it the report says partial.
+ */
 #define LISTING_MAX_ENTRIES 1024
 /* The report, within the 64 KiB request (arguments included). */
 #define LISTING_MAX_REPORT (48 * 1024)
@@ -42,7 +46,8 @@
 /* The longest state is TERMINATING; more than that is not one of them. */
 #define STATE_BYTES 16
 /*
- * Sessions in the caller's state directory from which the report follows the request (X2DB3):
+ * Sessions' directories in the caller's state directory from which x2golistsessions' report
+ * follows the request (X2DB3; the shadow listing reads few files, see listed_by):
  * below it, the second write and the service's second wake-up cost more than the overlap saves
  * (1 session: 0.04-0.08 ms slower that way; 100 sessions: 0.4 ms faster, when the launcher and
  * the service run on two processors).
@@ -187,10 +192,13 @@ static char read_state(int base, const char *entry, uid_t uid)
 }
 
 /*
- * Whether the program can list a session of this id, as its query selects them (the stores'
- * listSessions): x2golistshadowsessions only desktop sharing, whose ids hold XSHAD (in any case:
- * SQLite's LIKE ignores it), x2golistsessions no id holding XSHAD. The state files of the others
- * are not read: a client polls both programs, and most users share no desktop.
+ * Whether the program may list a session of this id: a superset of what its query selects on
+ * either backend (the stores' listSessions, `session_id [not] like '%XSHAD%'`; SQLite's LIKE
+ * ignores case, PostgreSQL's does not). x2golistshadowsessions: ids holding XSHAD in any case;
+ * x2golistsessions: no id holding XSHAD as written. The command side takes a session of the
+ * caller's that a complete report does not name as having no state file (runListing), so this
+ * must never leave out a session the query can select. The state files of the others are not
+ * read: a client polls both programs, and most users share no desktop.
  */
 static int listed_by(const char *sid, int shadow)
 {

@@ -75,6 +75,7 @@ export class PostgresStore implements SessionStore {
   listSessions(f: SessionFilter): Promise<SessionRow[]> {
     const sql = this.#sql;
     const none = sql``;
+    // The launcher reads the state files of a superset of the kinds' XSHAD filters (listed_by, x2godb-listing.c).
     return this.#run('list sessions', async () => {
       const rows = await sql`select ${this.#columns()} from sessions where true
         ${f.includeFinished ? none : sql`and status != 'F'`}

@@ -113,6 +113,7 @@ export class SqliteStore implements SessionStore {
       where.push('uname = ?');
       params.push(filter.uname);
     }
+    // The launcher reads the state files of a superset of these (listed_by, x2godb-listing.c).
     if (filter.kind === 'desktop') where.push("session_id not like '%XSHAD%'");
     if (filter.kind === 'shadow') where.push("session_id like '%XSHAD%'");
     const sql = `select ${SELECTED_COLUMNS} from sessions${where.length ? ` where ${where.join(' and ')}` : ''}
