@@ -50,6 +50,9 @@ const SESSIONS: { id: string; status: 'R' | 'S' | 'F'; state?: string }[] = [
   { id: sid('alice', 58), status: 'R', state: 'SUSPENDING' },
   { id: sid('alice', 59), status: 'S', state: 'RESUMING' },
   { id: sid('alice', 60), status: 'S', state: 'TERMINATED' },
+  // A desktop whose command holds "xshad": SQLite's LIKE takes it for desktop sharing, so
+  // x2golistsessions lists it (and reads its state file) on PostgreSQL only, as the reference.
+  { id: sid('alice', 61, 'Dxshadterm'), status: 'R', state: 'SUSPENDED' },
 ];
 /** The statuses SESSIONS's state files change, as setupSteps sets them. */
 const STATUS_AT_SETUP: Step[] = SESSIONS.filter((s) => s.status !== 'F').map((s) => ['alice', 'x2gochangestatus', s.status, s.id]);
@@ -150,6 +153,10 @@ for (const backend of BACKENDS) {
   );
   // The reference lists a desktop-sharing session to its viewer on SQLite only (to its creator on PostgreSQL).
   const withShare = backend.kind === 'sqlite';
+  // The desktop whose command holds "xshad", which x2golistsessions lists on PostgreSQL only.
+  const xshadDesktop = backend.kind === 'postgres' ? [sid('alice', 61, 'Dxshadterm')] : [];
+  /** x2golistsessions' lines: all of alice's sessions but the finished one, and on SQLite the "xshad" desktop. */
+  const listed = SESSIONS.length - 2 + xshadDesktop.length;
 
   describe(`x2golistsessions and x2golistshadowsessions, reference and ours (${backend.name})`, needs.options, () => {
     let users: Users;
@@ -227,13 +234,15 @@ for (const backend of BACKENDS) {
         assert.match(our.stdout, new RegExp(`\\|${sid('alice', 52)}\\|52\\|${SRV}\\|R\\|`));
         assert.match(our.stdout, new RegExp(`\\|${sid('alice', 58)}\\|58\\|${SRV}\\|S\\|`));
         assert.match(our.stdout, new RegExp(`\\|${sid('alice', 59)}\\|59\\|${SRV}\\|R\\|`));
-        assert.equal(our.stdout.split('\n').filter(Boolean).length, SESSIONS.length - 1);
+        // The "xshad" desktop (PostgreSQL only) went R -> S too.
+        for (const id of xshadDesktop) assert.match(our.stdout, new RegExp(`\\|${id}\\|61\\|${SRV}\\|S\\|`));
+        assert.equal(our.stdout.split('\n').filter(Boolean).length, listed);
         // The same programs with the same arguments, as alice, without the launcher's group.
         assert.deepEqual(ourCalls, refCalls);
         const gid = lookupGroupId('x2gouser');
         assert.deepEqual(
           ourCalls.map((c) => c.replace(/ gid=.*/, '')),
-          [51, 58].flatMap((d) => [`x2gormforward ${sid('alice', d)}`, `x2goumount-session ${sid('alice', d)}`]).sort(),
+          [sid('alice', 51), sid('alice', 58), ...xshadDesktop].flatMap((id) => [`x2gormforward ${id}`, `x2goumount-session ${id}`]).sort(),
         );
         for (const c of ourCalls) {
           assert.match(c, new RegExp(` gid=${alice.gid} `));
@@ -336,7 +345,7 @@ for (const backend of BACKENDS) {
         // The first round's report says "partial"; the service asks for the listed sessions' files.
         const o = ours(alice, 'x2golistsessions', [], 2);
         assert.equal(o.code, 0, o.stderr);
-        assert.equal(o.stdout.split('\n').filter(Boolean).length, SESSIONS.length - 1);
+        assert.equal(o.stdout.split('\n').filter(Boolean).length, listed);
         assert.deepEqual(stand.calls(), []);
       } finally {
         for (const dir of stale) rmSync(dir, { recursive: true, force: true });
