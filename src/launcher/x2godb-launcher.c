@@ -500,9 +500,9 @@ static int listing(const char *name, int argc, char **argv)
 
 	/* Once: the announcement and the report must name the same host. */
 	report_host(&host);
+	report.shadow = strcmp(name, "x2golistshadowsessions") == 0;
 	for (round = 1; round <= 2; round++) {
 		report.round = round;
-		report.shadow = strcmp(name, "x2golistshadowsessions") == 0;
 		report.built = report.failed = 0;
 		report.host = host.nodename;
 		report.needs = needs;

@@ -11,10 +11,9 @@
  *      those of sessions the program can list (listed_by);
  *   2. send what was found as the program's first argument (the report), to the service or to
  *      Node when there is no service; for x2golistsessions of a caller with many sessions'
- *      directories, to the service after
- *      the request that announces it (X2DB3: the service lists the sessions while the files are
- *      read); the answer may name state files of other users' directories (desktop sharing) to
- *      read, once (round 2, at most LISTING_MAX_NEEDS);
+ *      directories, to the service after the request that announces it (X2DB3: the service
+ *      lists the sessions while the files are read); the answer may name state files of other
+ *      users' directories (desktop sharing) to read, once (round 2, at most LISTING_MAX_NEEDS);
  *   3. drop the group for good (real, effective and saved), write the syslog lines, run the
  *      programs the answer names (only these two, with a session id that names no path), then
  *      print the listing.

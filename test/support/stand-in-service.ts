@@ -7,7 +7,7 @@ import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { encodeResponse } from '../../src/service/protocol.js';
 import { installPrefix } from './launcher.js';
-import { createSandbox, type Sandbox } from './sandbox.js';
+import { createSandbox } from './sandbox.js';
 import { scratchDir } from './scratch.js';
 
 /**
@@ -18,7 +18,7 @@ import { scratchDir } from './scratch.js';
 export type V2Answer = 'older' | string | null;
 
 /** A service that speaks X2DB1 as the real one does; records each request's magic and first argument. */
-export function standInService(socket: string, v2: (magic: string) => V2Answer, seen: string[], firsts: string[]): Promise<Server> {
+function standInService(socket: string, v2: (magic: string) => V2Answer, seen: string[], firsts: string[]): Promise<Server> {
   const server = createServer((s) => {
     let buffered = Buffer.alloc(0);
     let accepted = false;
@@ -62,7 +62,6 @@ export function standInService(socket: string, v2: (magic: string) => V2Answer, 
 }
 
 export interface StandInLauncher {
-  box: Sandbox;
   /** The launcher's installation: helpers/<program> are its names. */
   prefix: string;
   socket: string;
@@ -84,7 +83,6 @@ export async function launcherWithStandIn(v2: (magic: string) => V2Answer): Prom
   const firsts: string[] = [];
   const server = await standInService(socket, v2, seen, firsts);
   return {
-    box,
     prefix,
     socket,
     seen,
